@@ -1,0 +1,205 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StreamingLoader.Prometheus.Exposition;
+using StreamingLoader.Prometheus.Hosting;
+
+namespace StreamingLoader.Prometheus;
+
+/// <summary>
+/// A Prometheus scrape endpoint for StreamingLoader's metrics: a small Kestrel server (by default on
+/// <c>http://127.0.0.1:9464/metrics</c>) whose every scrape collects the <see cref="LoaderMetrics.MeterName"/> meter
+/// (and the runtime's <c>System.Runtime</c> meter) through the OpenTelemetry SDK and answers in the Prometheus text
+/// format 0.0.4, or OpenMetrics 1.0 when the scrape's <c>Accept</c> header asks for <c>application/openmetrics-text</c>.
+/// </summary>
+/// <remarks>
+/// <para>One line enables it for every pipeline in the process:</para>
+/// <code>await using var metrics = await PrometheusMetricsServer.StartAsync(new MetricsServerOptions { Port = 9464 }, cancellationToken);</code>
+/// <para>
+/// Scrapes run on the server's threads, never on the training loop's. A scrape that fails is logged and answered with
+/// status 500; a metric that cannot be serialized is logged once and left out; neither throws into the caller.
+/// Disposing stops the server and the OpenTelemetry collection; it never throws either.
+/// </para>
+/// </remarks>
+public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
+{
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly WebApplication _app;
+    private readonly MetricsCollector _collector;
+    private readonly ILogger _logger;
+    private readonly string _path;
+    private int _disposed;
+
+    private PrometheusMetricsServer(WebApplication app, MetricsCollector collector, ILogger logger, string path)
+    {
+        _app = app;
+        _collector = collector;
+        _logger = logger;
+        _path = path;
+        Uri = new Uri("http://127.0.0.1/");
+    }
+
+    /// <summary>
+    /// The URL the metrics are served at, with the port actually bound (so a <see cref="MetricsServerOptions.Port"/>
+    /// of 0 reads back the port the system picked), e.g. <c>http://127.0.0.1:9464/metrics</c>.
+    /// </summary>
+    public Uri Uri { get; private set; }
+
+    /// <summary>Starts the endpoint and returns once it listens.</summary>
+    /// <param name="options">Where and what to serve; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The running server; dispose it to stop it.</returns>
+    /// <exception cref="IOException">The address and port cannot be bound (for example, the port is in use).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled.</exception>
+    public static async Task<PrometheusMetricsServer> StartAsync(MetricsServerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var settings = (options ?? new MetricsServerOptions()).Clone();
+        var loggerFactory = settings.LoggerFactory ?? NullLoggerFactory.Instance;
+        var logger = loggerFactory.CreateLogger<PrometheusMetricsServer>();
+
+        var collector = new MetricsCollector(settings.MeterNames(), logger);
+        WebApplication? app = null;
+        try
+        {
+            var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
+            {
+                ApplicationName = typeof(PrometheusMetricsServer).Assembly.GetName().Name,
+            });
+
+            builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+            {
+                kestrel.AddServerHeader = false;
+                kestrel.Listen(settings.Address, settings.Port);
+            });
+
+            // The host must not take over Ctrl+C / SIGTERM from the training process (ConsoleLifetime would).
+            builder.Services.Replace(ServiceDescriptor.Singleton<IHostLifetime, PassiveHostLifetime>());
+            builder.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
+
+            app = builder.Build();
+            var server = new PrometheusMetricsServer(app, collector, logger, settings.Path);
+            app.Run(server.HandleAsync);
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+
+            var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+            server.Uri = new Uri(new Uri(address), settings.Path);
+            Log.ServerStarted(logger, server.Uri);
+            return server;
+        }
+        catch
+        {
+            if (app is not null)
+            {
+                await app.DisposeAsync().ConfigureAwait(false);
+            }
+
+            collector.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Stops the endpoint and the metric collection. Idempotent; never throws.</summary>
+    /// <returns>A task that completes when the server has stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(StopTimeout);
+            await _app.StopAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.StopFailed(_logger, ex);
+        }
+
+        try
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.StopFailed(_logger, ex);
+        }
+
+        try
+        {
+            _collector.Dispose();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.StopFailed(_logger, ex);
+        }
+    }
+
+    /// <summary>Stops the endpoint; delegates to <see cref="DisposeAsync"/>.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <inheritdoc/>
+    public override string ToString() => Uri.ToString();
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        if (!string.Equals(request.Path.Value, _path, StringComparison.Ordinal))
+        {
+            response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var isHead = HttpMethods.IsHead(request.Method);
+        if (!isHead && !HttpMethods.IsGet(request.Method))
+        {
+            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            response.Headers.Allow = "GET, HEAD";
+            return;
+        }
+
+        ScrapeResult result;
+        try
+        {
+            var format = ExpositionFormats.Negotiate(request.Headers.Accept);
+            result = _collector.Scrape(format);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.ScrapeFailed(_logger, ex);
+            response.StatusCode = StatusCodes.Status500InternalServerError;
+            return;
+        }
+
+        using (result)
+        {
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = result.ContentType;
+            response.ContentLength = result.Length;
+            response.Headers.CacheControl = "no-store";
+            if (isHead)
+            {
+                return;
+            }
+
+            try
+            {
+                await response.Body.WriteAsync(result.Memory, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
+            {
+                Log.ResponseAborted(_logger, ex);
+            }
+        }
+    }
+}

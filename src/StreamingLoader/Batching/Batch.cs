@@ -1,0 +1,113 @@
+namespace StreamingLoader;
+
+/// <summary>
+/// A batch of samples: features and labels in pooled, pinned memory, with the epoch and position it came from.
+/// A batch is a lease on its buffer: dispose it when done (<c>using var batch = …</c>) and the buffer goes back to
+/// the pool for a later batch.
+/// </summary>
+/// <remarks>
+/// The pool holds <see cref="LoaderOptions.PoolSize"/> buffers, which bounds memory. A consumer that keeps
+/// batches without disposing them drains the pool: once every buffer is held by the consumer, asking for the next
+/// batch throws <see cref="InvalidOperationException"/> naming the cause instead of waiting forever, and the
+/// <c>streamingloader.pool.leases</c> metric shows leases that never come back. Using a batch after disposing it
+/// throws <see cref="ObjectDisposedException"/>.
+/// </remarks>
+public sealed unsafe class Batch : IDisposable
+{
+    private readonly BatchPool _pool;
+    private readonly long[] _indices;
+    private int _leased;
+
+    internal Batch(BatchPool pool, BatchLayout layout, int capacity, byte* features, long featureBytes, byte* labels, long labelBytes)
+    {
+        _pool = pool;
+        Layout = layout;
+        Capacity = capacity;
+        _indices = new long[capacity];
+        Features = new BatchTensor(this, layout.FeatureType, layout.FeatureShape, layout.FeatureElements, features, featureBytes);
+        Labels = new BatchTensor(this, layout.LabelType, layout.LabelShape, layout.LabelElements, labels, labelBytes);
+    }
+
+    /// <summary>Gets the features: shape [Count, ..feature shape].</summary>
+    public BatchTensor Features { get; }
+
+    /// <summary>Gets the labels: shape [Count, ..label shape].</summary>
+    public BatchTensor Labels { get; }
+
+    /// <summary>Gets the layout of one sample.</summary>
+    public BatchLayout Layout { get; }
+
+    /// <summary>Gets the number of samples in this batch (smaller than the batch size for a last, partial batch).</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Gets the number of samples the buffer holds.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Gets the epoch this batch belongs to, from 0.</summary>
+    public long Epoch { get; private set; }
+
+    /// <summary>Gets this batch's position within its epoch, from 0.</summary>
+    public int Index { get; private set; }
+
+    /// <summary>
+    /// Gets the dataset index of each sample (map-style datasets) or its position in the stream (iterable sources).
+    /// </summary>
+    public ReadOnlySpan<long> SampleIndices
+    {
+        get
+        {
+            ThrowIfNotLeased();
+            return _indices.AsSpan(0, Count);
+        }
+    }
+
+    /// <summary>Gets the bytes of features and labels this batch holds.</summary>
+    public long ByteLength => Features.ByteLength + Labels.ByteLength;
+
+    internal Span<long> IndexBuffer => _indices;
+
+    internal int PoolSlot { get; init; }
+
+    /// <summary>Returns the buffer to the pool. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _leased, 0) == 1)
+        {
+            _pool.Return(this);
+        }
+    }
+
+    internal void Lease() => Volatile.Write(ref _leased, 1);
+
+    internal bool IsLeased => Volatile.Read(ref _leased) == 1;
+
+    internal bool HandedOut { get; set; }
+
+    internal void Reset(long epoch, int count)
+    {
+        Epoch = epoch;
+        Index = 0;
+        HandedOut = false;
+        SetCount(count);
+    }
+
+    internal void SetIndex(int index) => Index = index;
+
+    internal void SetCount(int count)
+    {
+        Count = count;
+        Features.SetCount(count);
+        Labels.SetCount(count);
+    }
+
+    internal void ThrowIfNotLeased()
+    {
+        if (Volatile.Read(ref _leased) == 0)
+        {
+            throw new ObjectDisposedException(nameof(Batch), "This batch was disposed and its buffer returned to the pool.");
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"Batch {Index} of epoch {Epoch}: {Count} samples, {Layout}";
+}

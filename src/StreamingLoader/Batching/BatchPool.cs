@@ -1,0 +1,169 @@
+using System.Runtime.InteropServices;
+
+namespace StreamingLoader;
+
+/// <summary>
+/// A bounded pool of batch buffers in pinned, 64-byte-aligned native memory. Renting waits while every buffer is
+/// leased, which is what bounds a pipeline's memory.
+/// </summary>
+internal sealed class BatchPool : IDisposable
+{
+    private const int Alignment = 64;
+    private readonly Lock _lock = new();
+    private readonly Stack<Batch> _free = new();
+    private readonly List<nint> _allocations = [];
+    private readonly List<Batch> _all = [];
+    private readonly SemaphoreSlim _available;
+    private readonly int _capacity;
+    private readonly int _batchSize;
+    private BatchLayout? _layout;
+    private int _created;
+    private int _outstanding;
+    private long _handedOut;
+    private long _returnedAfterHandOut;
+    private bool _disposed;
+
+    public BatchPool(int capacity, int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        _capacity = capacity;
+        _batchSize = batchSize;
+        _available = new SemaphoreSlim(capacity, capacity);
+    }
+
+    public int Capacity => _capacity;
+
+    /// <summary>Gets the buffers leased and not yet returned.</summary>
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>Gets the buffers handed to the consumer and not yet disposed by it.</summary>
+    public long HeldByConsumer => Interlocked.Read(ref _handedOut) - Interlocked.Read(ref _returnedAfterHandOut);
+
+    /// <summary>Gets the native bytes allocated now.</summary>
+    public long AllocatedBytes { get; private set; }
+
+    public BatchLayout? Layout => _layout;
+
+    /// <summary>Fixes the layout on first use; every later batch must have the same one.</summary>
+    public void EnsureLayout(BatchLayout layout)
+    {
+        lock (_lock)
+        {
+            _layout ??= layout;
+        }
+    }
+
+    public async ValueTask<Batch> RentAsync(CancellationToken cancellationToken)
+    {
+        await _available.WaitAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var batch = _free.Count > 0 ? _free.Pop() : Allocate();
+            _outstanding++;
+            batch.Lease();
+            return batch;
+        }
+    }
+
+    /// <summary>Marks a batch as delivered to the consumer, for leak detection.</summary>
+    public void MarkHandedOut(Batch batch)
+    {
+        batch.HandedOut = true;
+        Interlocked.Increment(ref _handedOut);
+    }
+
+    public void Return(Batch batch)
+    {
+        if (batch.HandedOut)
+        {
+            batch.HandedOut = false;
+            Interlocked.Increment(ref _returnedAfterHandOut);
+        }
+
+        lock (_lock)
+        {
+            _outstanding--;
+            if (_disposed)
+            {
+                FreeIfIdle();
+                return;
+            }
+
+            _free.Push(batch);
+        }
+
+        _available.Release();
+    }
+
+    private unsafe Batch Allocate()
+    {
+        var layout = _layout ?? throw new InvalidOperationException("The batch layout is not known yet.");
+        var featureBytes = AlignUp((long)_batchSize * layout.FeatureElements * ElementTypes.SizeOf(layout.FeatureType));
+        var labelBytes = AlignUp((long)_batchSize * layout.LabelElements * ElementTypes.SizeOf(layout.LabelType));
+        var memory = (byte*)NativeMemory.AlignedAlloc((nuint)(featureBytes + labelBytes), Alignment);
+        _allocations.Add((nint)memory);
+        AllocatedBytes += featureBytes + labelBytes;
+        var batch = new Batch(this, layout, _batchSize, memory, featureBytes, memory + featureBytes, labelBytes) { PoolSlot = _created++ };
+        _all.Add(batch);
+        return batch;
+    }
+
+    private static long AlignUp(long bytes) => Math.Max(Alignment, (bytes + Alignment - 1) / Alignment * Alignment);
+
+    /// <summary>
+    /// Frees the native memory once no buffer is leased; a buffer still held by the consumer frees it when disposed.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            FreeIfIdle();
+        }
+    }
+
+    /// <summary>
+    /// Returns every leased buffer the consumer never received: once the stages have stopped, nothing else will.
+    /// Call only when no stage and no queue holds a batch any more.
+    /// </summary>
+    public void ReclaimAllUndelivered()
+    {
+        Batch[] all;
+        lock (_lock)
+        {
+            all = [.. _all];
+        }
+
+        foreach (var batch in all)
+        {
+            if (batch.IsLeased && !batch.HandedOut)
+            {
+                batch.Dispose();
+            }
+        }
+    }
+
+    private unsafe void FreeIfIdle()
+    {
+        if (_outstanding != 0)
+        {
+            return;
+        }
+
+        foreach (var allocation in _allocations)
+        {
+            NativeMemory.AlignedFree((void*)allocation);
+        }
+
+        _allocations.Clear();
+        _free.Clear();
+        AllocatedBytes = 0;
+    }
+}

@@ -1,0 +1,71 @@
+using System.Buffers;
+
+namespace StreamingLoader;
+
+/// <summary>The message between stages: a run of samples (usually one batch's worth) or an epoch's end.</summary>
+internal sealed class Chunk<T>
+{
+    private Chunk(T[] items, long[] indices, int count, long epoch, bool isEpochEnd)
+    {
+        Items = items;
+        Indices = indices;
+        Count = count;
+        Epoch = epoch;
+        IsEpochEnd = isEpochEnd;
+    }
+
+    public T[] Items { get; private set; }
+
+    public long[] Indices { get; private set; }
+
+    public int Count { get; set; }
+
+    public long Epoch { get; }
+
+    public bool IsEpochEnd { get; }
+
+    public Span<T> ItemSpan => Items.AsSpan(0, Count);
+
+    public Span<long> IndexSpan => Indices.AsSpan(0, Count);
+
+    public static Chunk<T> Rent(int capacity, long epoch) =>
+        new(ArrayPool<T>.Shared.Rent(capacity), ArrayPool<long>.Shared.Rent(capacity), 0, epoch, false);
+
+    public static Chunk<T> EpochEnd(long epoch) => new([], [], 0, epoch, true);
+
+    /// <summary>A chunk of another item type with the same indices; this chunk gives up its index array.</summary>
+    public Chunk<TOut> Convert<TOut>()
+    {
+        var result = new Chunk<TOut>(IsEpochEnd ? [] : ArrayPool<TOut>.Shared.Rent(Math.Max(Count, 1)), Indices, Count, Epoch, IsEpochEnd);
+        ReturnItems();
+        Indices = [];
+        return result;
+    }
+
+    /// <summary>Removes the item at <paramref name="position"/>, keeping order (for skipped samples).</summary>
+    public void RemoveAt(int position)
+    {
+        Items.AsSpan(position + 1, Count - position - 1).CopyTo(Items.AsSpan(position));
+        Indices.AsSpan(position + 1, Count - position - 1).CopyTo(Indices.AsSpan(position));
+        Count--;
+    }
+
+    public void Return()
+    {
+        ReturnItems();
+        if (Indices.Length > 0)
+        {
+            ArrayPool<long>.Shared.Return(Indices);
+            Indices = [];
+        }
+    }
+
+    private void ReturnItems()
+    {
+        if (Items.Length > 0)
+        {
+            ArrayPool<T>.Shared.Return(Items, System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+            Items = [];
+        }
+    }
+}

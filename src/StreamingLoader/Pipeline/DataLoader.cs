@@ -1,0 +1,151 @@
+using System.Runtime.CompilerServices;
+
+namespace StreamingLoader;
+
+/// <summary>
+/// A running pipeline that turns a source into batches, epoch after epoch, with backpressure from the consumer
+/// back to the source. Read it as an async stream (<see cref="ReadEpochAsync"/>), push it to an observer
+/// (<see cref="AsObservable"/>) or hand it a handler (<see cref="SubscribeAsync"/>). Build one with <see cref="Pipeline"/>.
+/// </summary>
+/// <remarks>
+/// The pipeline starts at the first read and persists across epochs: while the consumer finishes an epoch, the
+/// next one is already being read. A loader has one consumer at a time. Canceling a read's token stops the whole
+/// loader: every stage ends, every buffer goes back to the pool and <see cref="Completion"/> becomes canceled.
+/// </remarks>
+public abstract class DataLoader : IAsyncDisposable, IDisposable
+{
+    private protected DataLoader()
+    {
+    }
+
+    /// <summary>Gets a copy of the options the loader was built with.</summary>
+    public abstract LoaderOptions Options { get; }
+
+    /// <summary>Gets the number of batches in a whole epoch, or null for an iterable source.</summary>
+    public abstract int? BatchesPerEpoch { get; }
+
+    /// <summary>
+    /// Gets the position after the last batch delivered: pass it to <c>Build</c> to resume there (map-style datasets).
+    /// </summary>
+    public abstract LoaderState State { get; }
+
+    /// <summary>Gets the samples dropped under <see cref="ErrorPolicy.Skip"/>, with their reasons.</summary>
+    public abstract IReadOnlyList<DeadLetter> DeadLetters { get; }
+
+    /// <summary>
+    /// Gets a task that completes when the source is exhausted and every batch was read, faults with the first
+    /// error (a <see cref="DataLoaderException"/> naming the sample), or is canceled.
+    /// </summary>
+    public abstract Task Completion { get; }
+
+    /// <summary>
+    /// Reads the next epoch's batches. Dispose each batch. Leaving an epoch early is allowed: the next call skips
+    /// the rest of it and starts the following epoch, as a new <c>iter(loader)</c> does in PyTorch.
+    /// </summary>
+    public abstract IAsyncEnumerable<Batch> ReadEpochAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Reads <paramref name="epochs"/> epochs back to back; <see cref="Batch.Epoch"/> tells them apart.</summary>
+    public async IAsyncEnumerable<Batch> ReadEpochsAsync(int epochs, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epochs);
+        for (var epoch = 0; epoch < epochs; epoch++)
+        {
+            await foreach (var batch in ReadEpochAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return batch;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Calls <paramref name="onBatch"/> for every batch of <paramref name="epochs"/> epochs, awaiting each call before
+    /// the next batch, and disposes each batch after its call completes.
+    /// </summary>
+    public async Task SubscribeAsync(Func<Batch, CancellationToken, ValueTask> onBatch, int epochs = 1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(onBatch);
+        await foreach (var batch in ReadEpochsAsync(epochs, cancellationToken).ConfigureAwait(false))
+        {
+            using (batch)
+            {
+                await onBatch(batch, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The batches of <paramref name="epochs"/> epochs as an observable that keeps backpressure: the next batch is
+    /// pushed only after <c>OnNext</c> returns, and each batch is disposed when it does (copy what you keep).
+    /// Errors arrive through <c>OnError</c>; disposing the subscription cancels the loader.
+    /// </summary>
+    /// <remarks>
+    /// <c>ObserveOn</c> to another scheduler queues batches without bound and ends the backpressure (and the lease
+    /// outlives <c>OnNext</c>): use <see cref="SubscribeAsync"/> for asynchronous consumers instead.
+    /// </remarks>
+    public IObservable<Batch> AsObservable(int epochs = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epochs);
+        return new BatchObservable(this, epochs);
+    }
+
+    /// <summary>Stops the pipeline and frees its buffers once the consumer has disposed the batches it holds.</summary>
+    public abstract ValueTask DisposeAsync();
+
+    /// <summary>Stops the pipeline; see <see cref="DisposeAsync"/>.</summary>
+    public void Dispose()
+    {
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+        GC.SuppressFinalize(this);
+    }
+
+    private sealed class BatchObservable(DataLoader loader, int epochs) : IObservable<Batch>
+    {
+        public IDisposable Subscribe(IObserver<Batch> observer)
+        {
+            ArgumentNullException.ThrowIfNull(observer);
+            var subscription = new CancellationTokenSource();
+            _ = PushAsync(observer, subscription.Token);
+            return new Unsubscriber(subscription);
+        }
+
+        private async Task PushAsync(IObserver<Batch> observer, CancellationToken cancellationToken)
+        {
+            await Task.Yield();
+            try
+            {
+                await foreach (var batch in loader.ReadEpochsAsync(epochs, cancellationToken).ConfigureAwait(false))
+                {
+                    using (batch)
+                    {
+                        observer.OnNext(batch);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                observer.OnError(ex);
+                return;
+            }
+
+            observer.OnCompleted();
+        }
+    }
+
+    private sealed class Unsubscriber(CancellationTokenSource source) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                source.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+}

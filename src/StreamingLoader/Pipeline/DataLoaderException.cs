@@ -1,0 +1,57 @@
+namespace StreamingLoader;
+
+/// <summary>
+/// A sample or the source failed in a pipeline stage. The message names the stage, the epoch and the sample's
+/// index (or the source position); <see cref="Exception.InnerException"/> is the original exception.
+/// </summary>
+public sealed class DataLoaderException : Exception
+{
+    /// <summary>Creates an exception for a failed sample.</summary>
+    public DataLoaderException(string stage, long epoch, long sampleIndex, Exception innerException)
+        : base($"Stage '{stage}' failed on sample {sampleIndex} of epoch {epoch}: {innerException?.Message}", innerException)
+    {
+        Stage = stage;
+        Epoch = epoch;
+        SampleIndex = sampleIndex;
+    }
+
+    /// <summary>Creates an exception with a message of its own.</summary>
+    public DataLoaderException(string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Stage = "source";
+        SampleIndex = -1;
+    }
+
+    /// <summary>Creates an exception.</summary>
+    public DataLoaderException()
+        : this("The data loader failed.")
+    {
+    }
+
+    /// <summary>Creates an exception.</summary>
+    public DataLoaderException(string message)
+        : this(message, null)
+    {
+    }
+
+    /// <summary>Gets the stage that failed (source, read, transform, shuffle, collate).</summary>
+    public string Stage { get; }
+
+    /// <summary>Gets the epoch in which it failed.</summary>
+    public long Epoch { get; }
+
+    /// <summary>Gets the dataset index or stream position of the failed sample; -1 when none applies.</summary>
+    public long SampleIndex { get; }
+}
+
+/// <summary>A sample dropped under <see cref="ErrorPolicy.Skip"/>, with the reason.</summary>
+/// <param name="Stage">The stage where it failed.</param>
+/// <param name="Epoch">The epoch.</param>
+/// <param name="SampleIndex">The dataset index or stream position.</param>
+/// <param name="Error">The exception the stage threw.</param>
+public sealed record DeadLetter(string Stage, long Epoch, long SampleIndex, Exception Error)
+{
+    /// <summary>Gets the reason, as the error's message.</summary>
+    public string Reason => Error.Message;
+}

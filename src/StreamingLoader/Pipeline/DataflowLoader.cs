@@ -1,0 +1,766 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks.Dataflow;
+
+namespace StreamingLoader;
+
+/// <summary>
+/// The loader on TPL Dataflow: source → read → transform → shuffle → collate → prefetch, every block bounded, each
+/// stage's output forwarded by a loop that measures how long the next stage kept it waiting (backpressure).
+/// </summary>
+internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
+{
+    private const string SourceStage = "source";
+    private const string ReadStage = "read";
+    private const string TransformStage = "transform";
+    private const string ShuffleStage = "shuffle";
+    private const string CollateStage = "collate";
+
+    private readonly SourceSpec _source;
+    private readonly TransformChain<TSource, T> _chain;
+    private readonly Collator<T> _collator;
+    private readonly LoaderOptions _options;
+    private readonly BatchSampler? _batchSampler;
+    private readonly BatchPool _pool;
+    private readonly CancellationTokenSource _cts = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentQueue<DeadLetter> _deadLetters = new();
+    private readonly List<Task> _tasks = [];
+    private readonly List<(string Name, Func<int> Depth)> _queues = [];
+    private readonly Lock _startLock = new();
+    private readonly TimeProvider _time;
+    private readonly LoaderState _start;
+    private BufferBlock<Delivery>? _prefetch;
+    private ExceptionDispatchInfo? _fault;
+    private LoaderState _state;
+    private bool _inEpoch;
+    private int _reading;
+    private int _disposed;
+    private bool _started;
+
+    public DataflowLoader(SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, LoaderOptions options, LoaderState? resumeFrom)
+    {
+        _source = source;
+        _chain = chain;
+        _collator = collator;
+        _options = options;
+        _time = options.TimeProvider;
+        var maxBatch = options.BatchSize;
+        int batchesPerEpoch = -1, samplesPerEpoch = -1;
+        if (source is MapSource<TSource> map)
+        {
+            _batchSampler = map.ResolveBatchSampler(options);
+            maxBatch = _batchSampler.MaxBatchSize;
+            batchesPerEpoch = _batchSampler.BatchesPerEpoch;
+            samplesPerEpoch = map.Dataset.Count;
+        }
+        else if (resumeFrom is not null)
+        {
+            throw new NotSupportedException("Resuming is supported for map-style datasets; an iterable source has no replayable order.");
+        }
+
+        _start = resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch);
+        if (resumeFrom is not null)
+        {
+            if (resumeFrom.Seed != options.Seed || resumeFrom.BatchesPerEpoch != batchesPerEpoch || resumeFrom.SamplesPerEpoch != samplesPerEpoch)
+            {
+                throw new ArgumentException(
+                    $"The state (seed {resumeFrom.Seed}, {resumeFrom.BatchesPerEpoch} batches of {resumeFrom.SamplesPerEpoch} samples per epoch) was saved by a loader configured differently from this one (seed {options.Seed}, {batchesPerEpoch} batches of {samplesPerEpoch} samples).",
+                    nameof(resumeFrom));
+            }
+
+            if (resumeFrom.Epoch < 0 || resumeFrom.NextBatch < 0 || resumeFrom.NextBatch > batchesPerEpoch)
+            {
+                throw new ArgumentOutOfRangeException(nameof(resumeFrom), $"The state's position (epoch {resumeFrom.Epoch}, batch {resumeFrom.NextBatch}) is outside an epoch of {batchesPerEpoch} batches.");
+            }
+        }
+
+        _state = _start;
+        _pool = new BatchPool(options.EffectivePoolSize, maxBatch);
+    }
+
+    public override LoaderOptions Options => _options.Clone();
+
+    public override int? BatchesPerEpoch => _batchSampler?.BatchesPerEpoch;
+
+    public override LoaderState State => Volatile.Read(ref _state);
+
+    public override IReadOnlyList<DeadLetter> DeadLetters => [.. _deadLetters];
+
+    public override Task Completion => _completion.Task;
+
+    public string Name => _options.Name;
+
+    public long PoolLeases => _pool.Outstanding;
+
+    public long PoolCapacity => _pool.Capacity;
+
+    internal BatchPool Pool => _pool;
+
+    internal IReadOnlyList<Task> InternalTasks
+    {
+        get
+        {
+            lock (_startLock)
+            {
+                return [.. _tasks];
+            }
+        }
+    }
+
+    public IEnumerable<(string Stage, int Depth)> QueueDepths()
+    {
+        foreach (var (name, depth) in _queues)
+        {
+            yield return (name, depth());
+        }
+    }
+
+    public override async IAsyncEnumerable<Batch> ReadEpochAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Interlocked.Exchange(ref _reading, 1) == 1)
+        {
+            throw new InvalidOperationException("Another read of this loader is in progress: a loader has one consumer at a time.");
+        }
+
+        try
+        {
+            EnsureStarted();
+            if (_inEpoch)
+            {
+                await SkipRestOfEpochAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            _inEpoch = true;
+            var tags = LoaderMetrics.PipelineTags(_options.Name);
+            while (true)
+            {
+                var waitStart = _time.GetTimestamp();
+                var delivery = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                LoaderMetrics.ConsumerWait.Add(_time.GetElapsedTime(waitStart).TotalSeconds, tags);
+                if (delivery.Kind == DeliveryKind.Completed || delivery.Kind == DeliveryKind.EpochEnd)
+                {
+                    _inEpoch = false;
+                    if (delivery.Kind == DeliveryKind.EpochEnd)
+                    {
+                        var state = Volatile.Read(ref _state);
+                        Volatile.Write(ref _state, state with { Epoch = delivery.Epoch + 1, NextBatch = 0 });
+                    }
+
+                    yield break;
+                }
+
+                var batch = delivery.Batch!;
+                var current = Volatile.Read(ref _state);
+                var index = current.Epoch == batch.Epoch ? current.NextBatch : 0;
+                batch.SetIndex(index);
+                Volatile.Write(ref _state, current with { Epoch = batch.Epoch, NextBatch = index + 1 });
+                _pool.MarkHandedOut(batch);
+                LoaderMetrics.Samples.Add(batch.Count, tags);
+                LoaderMetrics.Batches.Add(1, tags);
+                LoaderMetrics.Bytes.Add(batch.ByteLength, tags);
+                var stepStart = _time.GetTimestamp();
+                yield return batch;
+                LoaderMetrics.ConsumerStep.Add(_time.GetElapsedTime(stepStart).TotalSeconds, tags);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _reading, 0);
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await ShutdownAsync().ConfigureAwait(false);
+        _completion.TrySetCanceled();
+        _cts.Dispose();
+    }
+
+    private async ValueTask SkipRestOfEpochAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var delivery = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
+            if (delivery.Kind != DeliveryKind.Batch)
+            {
+                if (delivery.Kind == DeliveryKind.EpochEnd)
+                {
+                    var state = Volatile.Read(ref _state);
+                    Volatile.Write(ref _state, state with { Epoch = delivery.Epoch + 1, NextBatch = 0 });
+                }
+
+                return;
+            }
+
+            delivery.Batch!.Dispose();
+        }
+    }
+
+    private async ValueTask<Delivery> ReceiveAsync(CancellationToken cancellationToken)
+    {
+        var prefetch = _prefetch!;
+        while (true)
+        {
+            if (prefetch.TryReceive(out var delivery))
+            {
+                if (delivery.Kind == DeliveryKind.Empty)
+                {
+                    continue;
+                }
+
+                return delivery;
+            }
+
+            _fault?.Throw();
+            if (_pool.HeldByConsumer >= _pool.Capacity)
+            {
+                throw new InvalidOperationException(
+                    $"All {_pool.Capacity} batch buffers are held by the consumer, so no further batch can be made. Dispose each batch when done with it (using var batch = ...), or raise LoaderOptions.PoolSize to keep more batches at once.");
+            }
+
+            bool available;
+            try
+            {
+                available = await prefetch.OutputAvailableAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await ShutdownAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            if (!available)
+            {
+                _fault?.Throw();
+                if (_cts.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException("The loader was canceled.", _cts.Token);
+                }
+
+                return new Delivery(null, -1, DeliveryKind.Completed);
+            }
+        }
+    }
+
+    private void EnsureStarted()
+    {
+        lock (_startLock)
+        {
+            if (_started)
+            {
+                return;
+            }
+
+            _started = true;
+            Start();
+        }
+    }
+
+    private void Start()
+    {
+        var token = _cts.Token;
+        var workers = _options.Workers;
+        var ordered = _options.Ordered;
+        var capacity = Math.Max(2, workers * 2);
+        _prefetch = new BufferBlock<Delivery>(new DataflowBlockOptions { BoundedCapacity = _options.Prefetch });
+        _queues.Add(("prefetch", () => _prefetch.Count));
+
+        var collate = new TransformBlock<Chunk<T>, Delivery>(CollateAsync, Parallel(workers, capacity, ordered, token));
+        _queues.Add((CollateStage, () => collate.InputCount));
+        Forward(CollateStage, collate, _prefetch);
+        ITargetBlock<Chunk<T>> head = collate;
+
+        if (_options.ShuffleBufferSize > 0)
+        {
+            var shuffle = new ShuffleBuffer<T>(_options.ShuffleBufferSize, _options.BatchSize, _options.Seed);
+            var block = new TransformManyBlock<Chunk<T>, Chunk<T>>(
+                chunk =>
+                {
+                    var timer = StartStage(ShuffleStage, chunk.Count);
+                    var output = shuffle.Process(chunk);
+                    timer.Stop(output.Sum(c => c.Count));
+                    return output;
+                },
+                Parallel(1, capacity, true, token));
+            _queues.Add((ShuffleStage, () => block.InputCount));
+            Forward(ShuffleStage, block, head);
+            head = block;
+        }
+
+        ITargetBlock<Chunk<TSource>> sourceHead;
+        if (_chain.IsIdentity)
+        {
+            sourceHead = (ITargetBlock<Chunk<TSource>>)head;
+        }
+        else
+        {
+            var transform = _chain.Sync is not null
+                ? new TransformBlock<Chunk<TSource>, Chunk<T>>(TransformChunk, Parallel(workers, capacity, ordered, token))
+                : new TransformBlock<Chunk<TSource>, Chunk<T>>(TransformChunkAsync, Parallel(workers, capacity, ordered, token));
+            _queues.Add((TransformStage, () => transform.InputCount));
+            Forward(TransformStage, transform, head);
+            sourceHead = transform;
+        }
+
+        Task producer;
+        if (_source is MapSource<TSource> map)
+        {
+            var read = new TransformBlock<Chunk<TSource>, Chunk<TSource>>(chunk => ReadChunk(map.Dataset, chunk), Parallel(workers, capacity, ordered, token));
+            _queues.Add((ReadStage, () => read.InputCount));
+            Forward(ReadStage, read, sourceHead);
+            producer = Task.Run(() => ProduceMapAsync(read, token), CancellationToken.None);
+        }
+        else
+        {
+            producer = Task.Run(() => ProduceIterableAsync((IterableSource<TSource>)_source, sourceHead, token), CancellationToken.None);
+        }
+
+        _tasks.Add(producer);
+        LoaderMetrics.Register(this);
+        _ = MonitorAsync();
+    }
+
+    private static ExecutionDataflowBlockOptions Parallel(int workers, int capacity, bool ordered, CancellationToken token) => new()
+    {
+        MaxDegreeOfParallelism = workers,
+        BoundedCapacity = capacity,
+        EnsureOrdered = ordered,
+        SingleProducerConstrained = true,
+        CancellationToken = token,
+    };
+
+    private async Task ProduceMapAsync(ITargetBlock<Chunk<TSource>> target, CancellationToken token)
+    {
+        var sampler = _batchSampler!;
+        var count = ((MapSource<TSource>)_source).Dataset.Count;
+        try
+        {
+            for (var epoch = _start.Epoch; ; epoch++)
+            {
+                var batches = sampler.GetBatches(_options.Seed, epoch);
+                var first = epoch == _start.Epoch ? _start.NextBatch : 0;
+                for (var b = first; b < batches.Count; b++)
+                {
+                    var indices = batches[b].Span;
+                    var chunk = Chunk<TSource>.Rent(indices.Length, epoch);
+                    for (var i = 0; i < indices.Length; i++)
+                    {
+                        if ((uint)indices[i] >= (uint)count)
+                        {
+                            chunk.Return();
+                            throw new DataLoaderException(SourceStage, epoch, indices[i], new InvalidOperationException($"The sampler yielded index {indices[i]} but the dataset has {count} samples."));
+                        }
+
+                        chunk.Indices[i] = indices[i];
+                    }
+
+                    chunk.Count = indices.Length;
+                    LoaderMetrics.StageItemsOut.Add(chunk.Count, LoaderMetrics.StageTags(_options.Name, SourceStage));
+                    await SendAsync(SourceStage, target, chunk, token).ConfigureAwait(false);
+                }
+
+                await SendAsync(SourceStage, target, Chunk<TSource>.EpochEnd(epoch), token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            Fail(ex);
+            target.Fault(ex);
+        }
+    }
+
+    private async Task ProduceIterableAsync(IterableSource<TSource> source, ITargetBlock<Chunk<TSource>> target, CancellationToken token)
+    {
+        var chunkSize = _options.BatchSize;
+        var tags = LoaderMetrics.StageTags(_options.Name, SourceStage);
+        long epoch = 0;
+        long position = 0;
+        try
+        {
+            for (; ; epoch++)
+            {
+                position = 0;
+                var chunk = Chunk<TSource>.Rent(chunkSize, epoch);
+                await foreach (var item in source.Open(token).WithCancellation(token).ConfigureAwait(false))
+                {
+                    chunk.Items[chunk.Count] = item;
+                    chunk.Indices[chunk.Count] = position++;
+                    if (++chunk.Count == chunkSize)
+                    {
+                        LoaderMetrics.StageItemsOut.Add(chunk.Count, tags);
+                        await SendAsync(SourceStage, target, chunk, token).ConfigureAwait(false);
+                        chunk = Chunk<TSource>.Rent(chunkSize, epoch);
+                    }
+                }
+
+                if (chunk.Count > 0)
+                {
+                    LoaderMetrics.StageItemsOut.Add(chunk.Count, tags);
+                    await SendAsync(SourceStage, target, chunk, token).ConfigureAwait(false);
+                }
+                else
+                {
+                    chunk.Return();
+                }
+
+                await SendAsync(SourceStage, target, Chunk<TSource>.EpochEnd(epoch), token).ConfigureAwait(false);
+                if (!source.Reenumerable || position == 0)
+                {
+                    break;
+                }
+            }
+
+            target.Complete();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+        {
+            var error = ex as DataLoaderException ?? new DataLoaderException($"The source failed after {position} items of epoch {epoch}: {ex.Message}", ex);
+            Fail(error);
+            target.Fault(error);
+        }
+        catch (OperationCanceledException)
+        {
+            target.Complete();
+        }
+    }
+
+    private Chunk<TSource> ReadChunk(IDataset<TSource> dataset, Chunk<TSource> chunk)
+    {
+        if (chunk.IsEpochEnd)
+        {
+            return chunk;
+        }
+
+        var timer = StartStage(ReadStage, chunk.Count);
+        if (dataset is not IBatchedDataset<TSource> batched || !TryReadMany(batched, chunk))
+        {
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                try
+                {
+                    chunk.Items[i] = dataset.GetItem((int)chunk.Indices[i]);
+                }
+                catch (Exception ex) when (IsSampleError(ex))
+                {
+                    Reject(ReadStage, chunk.Epoch, chunk.Indices[i], ex);
+                    chunk.RemoveAt(i--);
+                }
+            }
+        }
+
+        timer.Stop(chunk.Count);
+        return chunk;
+    }
+
+    /// <summary>Reads the chunk in one call; on an error, falls back to reading one by one to find the sample.</summary>
+    private static bool TryReadMany(IBatchedDataset<TSource> dataset, Chunk<TSource> chunk)
+    {
+        var indices = ArrayPool<int>.Shared.Rent(chunk.Count);
+        try
+        {
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                indices[i] = (int)chunk.Indices[i];
+            }
+
+            dataset.GetItems(indices.AsSpan(0, chunk.Count), chunk.ItemSpan);
+            return true;
+        }
+#pragma warning disable CA1031 // The per-sample path reports the error with its sample index.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(indices);
+        }
+    }
+
+    private Chunk<T> TransformChunk(Chunk<TSource> input)
+    {
+        if (input.IsEpochEnd)
+        {
+            return input.Convert<T>();
+        }
+
+        var timer = StartStage(TransformStage, input.Count);
+        var transform = _chain.Sync!;
+        var output = Chunk<T>.Rent(input.Count, input.Epoch);
+        for (var i = 0; i < input.Count; i++)
+        {
+            var index = input.Indices[i];
+            try
+            {
+                output.Items[output.Count] = transform(input.Items[i], new SampleContext(_options.Seed, input.Epoch, index));
+                output.Indices[output.Count++] = index;
+            }
+            catch (Exception ex) when (IsSampleError(ex))
+            {
+                Reject(TransformStage, input.Epoch, index, ex);
+            }
+        }
+
+        input.Return();
+        timer.Stop(output.Count);
+        return output;
+    }
+
+    private async Task<Chunk<T>> TransformChunkAsync(Chunk<TSource> input)
+    {
+        if (input.IsEpochEnd)
+        {
+            return input.Convert<T>();
+        }
+
+        var timer = StartStage(TransformStage, input.Count);
+        var transform = _chain.Async!;
+        var output = Chunk<T>.Rent(input.Count, input.Epoch);
+        for (var i = 0; i < input.Count; i++)
+        {
+            var index = input.Indices[i];
+            try
+            {
+                output.Items[output.Count] = await transform(input.Items[i], new SampleContext(_options.Seed, input.Epoch, index), _cts.Token).ConfigureAwait(false);
+                output.Indices[output.Count++] = index;
+            }
+            catch (Exception ex) when (IsSampleError(ex))
+            {
+                Reject(TransformStage, input.Epoch, index, ex);
+            }
+        }
+
+        input.Return();
+        timer.Stop(output.Count);
+        return output;
+    }
+
+    private async Task<Delivery> CollateAsync(Chunk<T> chunk)
+    {
+        if (chunk.IsEpochEnd)
+        {
+            return new Delivery(null, chunk.Epoch, DeliveryKind.EpochEnd);
+        }
+
+        if (chunk.Count == 0)
+        {
+            chunk.Return();
+            return new Delivery(null, chunk.Epoch, DeliveryKind.Empty);
+        }
+
+        if (_pool.Layout is null)
+        {
+            try
+            {
+                _pool.EnsureLayout(_collator.GetLayout(chunk.Items[0]));
+            }
+            catch (Exception ex)
+            {
+                throw Fail(new DataLoaderException(CollateStage, chunk.Epoch, chunk.Indices[0], ex));
+            }
+        }
+
+        var batch = await _pool.RentAsync(_cts.Token).ConfigureAwait(false);
+        var timer = StartStage(CollateStage, chunk.Count);
+        try
+        {
+            batch.Reset(chunk.Epoch, chunk.Count);
+            var indices = batch.IndexBuffer;
+            var slot = 0;
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                try
+                {
+                    _collator.Write(in chunk.Items[i], slot, batch);
+                    indices[slot++] = chunk.Indices[i];
+                }
+                catch (Exception ex) when (IsSampleError(ex))
+                {
+                    Reject(CollateStage, chunk.Epoch, chunk.Indices[i], ex);
+                }
+            }
+
+            batch.SetCount(slot);
+            chunk.Return();
+            timer.Stop(slot);
+            if (slot == 0)
+            {
+                batch.Dispose();
+                return new Delivery(null, chunk.Epoch, DeliveryKind.Empty);
+            }
+
+            return new Delivery(batch, chunk.Epoch, DeliveryKind.Batch);
+        }
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
+    }
+
+    private bool IsSampleError(Exception error) => !(error is OperationCanceledException && _cts.IsCancellationRequested);
+
+    /// <summary>
+    /// Decides a failed sample's fate: under Skip it becomes a dead letter and the stage drops it; under Fail the
+    /// pipeline faults with the sample's index.
+    /// </summary>
+    private void Reject(string stage, long epoch, long index, Exception error)
+    {
+        var policy = _options.ErrorPolicy;
+        LoaderMetrics.Errors.Add(1, new TagList { { LoaderMetrics.PipelineTag, _options.Name }, { LoaderMetrics.StageTag, stage }, { LoaderMetrics.PolicyTag, policy == ErrorPolicy.Skip ? "skip" : "fail" } });
+        if (policy != ErrorPolicy.Skip)
+        {
+            throw Fail(new DataLoaderException(stage, epoch, index, error));
+        }
+
+        _deadLetters.Enqueue(new DeadLetter(stage, epoch, index, error));
+    }
+
+    private StageTimer StartStage(string stage, int items) => StageTimer.Start(_options.Name, stage, items);
+
+    /// <summary>Sends to the next stage, adding the time spent waiting for room to the stage's blocked time.</summary>
+    private async ValueTask SendAsync<TItem>(string stage, ITargetBlock<TItem> target, TItem item, CancellationToken token)
+    {
+        if (target.Post(item))
+        {
+            return;
+        }
+
+        var start = _time.GetTimestamp();
+        var accepted = await target.SendAsync(item, token).ConfigureAwait(false);
+        LoaderMetrics.StageBlocked.Add(_time.GetElapsedTime(start).TotalSeconds, LoaderMetrics.StageTags(_options.Name, stage));
+        if (!accepted)
+        {
+            token.ThrowIfCancellationRequested();
+            _fault?.Throw();
+            throw new OperationCanceledException("The next stage stopped accepting input.");
+        }
+    }
+
+    /// <summary>Moves a stage's output to the next stage, measuring backpressure, and passes on its completion.</summary>
+    private void Forward<TItem>(string stage, ISourceBlock<TItem> from, ITargetBlock<TItem> to)
+    {
+        _tasks.Add(from.Completion.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+        _tasks.Add(ForwardAsync(stage, (IReceivableSourceBlock<TItem>)from, to));
+    }
+
+    private async Task ForwardAsync<TItem>(string stage, IReceivableSourceBlock<TItem> from, ITargetBlock<TItem> to)
+    {
+        try
+        {
+            while (await from.OutputAvailableAsync().ConfigureAwait(false))
+            {
+                while (from.TryReceive(out var item))
+                {
+                    await SendAsync(stage, to, item, _cts.Token).ConfigureAwait(false);
+                }
+            }
+
+            await from.Completion.ConfigureAwait(false);
+            to.Complete();
+        }
+        catch (OperationCanceledException) when (_cts.IsCancellationRequested)
+        {
+            to.Complete();
+        }
+        catch (Exception ex)
+        {
+            var error = ex is AggregateException { InnerException: { } inner } ? inner : ex;
+            Fail(error);
+            to.Complete();
+        }
+    }
+
+    /// <summary>Records the first error and stops every stage; the consumer sees the error after the batches before it.</summary>
+    private Exception Fail(Exception error)
+    {
+        if (error is not OperationCanceledException)
+        {
+            Interlocked.CompareExchange(ref _fault, ExceptionDispatchInfo.Capture(error), null);
+        }
+
+        try
+        {
+            _cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        return error;
+    }
+
+    private async Task MonitorAsync()
+    {
+        Task[] tasks;
+        lock (_startLock)
+        {
+            tasks = [.. _tasks];
+        }
+
+        await Task.WhenAll(tasks).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
+        // After an error the consumer still reads what was finished before it; then the rest is reclaimed.
+        await _prefetch!.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _pool.ReclaimAllUndelivered();
+        LoaderMetrics.Unregister(this);
+        if (_fault is not null)
+        {
+            _completion.TrySetException(_fault.SourceException);
+        }
+        else if (_cts.IsCancellationRequested)
+        {
+            _completion.TrySetCanceled(_cts.Token);
+        }
+        else
+        {
+            _completion.TrySetResult();
+        }
+    }
+
+    private async ValueTask ShutdownAsync()
+    {
+        Fail(new OperationCanceledException());
+        Task[] tasks;
+        lock (_startLock)
+        {
+            _started = true;
+            tasks = [.. _tasks];
+        }
+
+        await Task.WhenAll(tasks).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_prefetch is not null)
+        {
+            _prefetch.Complete();
+            while (_prefetch.TryReceive(out var delivery))
+            {
+                delivery.Batch?.Dispose();
+            }
+        }
+
+        _pool.ReclaimAllUndelivered();
+        _pool.Dispose();
+        LoaderMetrics.Unregister(this);
+    }
+}
+
+internal enum DeliveryKind
+{
+    Batch,
+    EpochEnd,
+    Empty,
+    Completed,
+}
+
+internal readonly record struct Delivery(Batch? Batch, long Epoch, DeliveryKind Kind);

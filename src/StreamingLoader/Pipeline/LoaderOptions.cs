@@ -1,0 +1,151 @@
+namespace StreamingLoader;
+
+/// <summary>What the loader does with a sample whose read or transform throws.</summary>
+public enum ErrorPolicy
+{
+    /// <summary>Fault the pipeline: the consumer gets the error with the sample's index (the default, as in PyTorch).</summary>
+    Fail,
+
+    /// <summary>Drop the sample, record it in <see cref="DataLoader.DeadLetters"/> with its reason, and go on.</summary>
+    Skip,
+}
+
+/// <summary>
+/// How a loader batches, parallelizes, shuffles and buffers (the arguments of PyTorch's <c>DataLoader</c>).
+/// The loader copies the options when it is built, so later changes do not affect it.
+/// </summary>
+/// <remarks>
+/// Defaults: <see cref="BatchSize"/> 1, <see cref="Shuffle"/> false, <see cref="DropLast"/> false,
+/// <see cref="Workers"/> = processor count, <see cref="Ordered"/> true, <see cref="Prefetch"/> 4 batches,
+/// <see cref="PoolSize"/> derived (prefetch + 2 × workers + 2), <see cref="Seed"/> 0,
+/// <see cref="ShuffleBufferSize"/> 0 (off), <see cref="ErrorPolicy"/> Fail, <see cref="Name"/> "default",
+/// <see cref="TimeProvider"/> the system clock.
+/// </remarks>
+public sealed class LoaderOptions
+{
+    /// <summary>A value meaning "no limit" (or "derive it") where a property allows it.</summary>
+    public const int Unbounded = -1;
+
+    private int _batchSize = 1;
+    private int _workers = Environment.ProcessorCount;
+    private int _prefetch = 4;
+    private int _poolSize = Unbounded;
+    private int _shuffleBufferSize;
+    private string _name = "default";
+    private TimeProvider _timeProvider = TimeProvider.System;
+
+    /// <summary>Gets or sets the samples per batch (PyTorch's <c>batch_size</c>). At least 1.</summary>
+    public int BatchSize
+    {
+        get => _batchSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _batchSize = value;
+        }
+    }
+
+    /// <summary>Gets or sets whether a map-style dataset is read in a new random order each epoch (PyTorch's <c>shuffle</c>).</summary>
+    public bool Shuffle { get; set; }
+
+    /// <summary>Gets or sets whether a last, smaller batch is dropped (PyTorch's <c>drop_last</c>).</summary>
+    public bool DropLast { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many threads read, transform and collate in parallel (PyTorch's <c>num_workers</c>,
+    /// but threads in this process: no fork, no pickling). At least 1.
+    /// </summary>
+    public int Workers
+    {
+        get => _workers;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _workers = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets whether batches keep the sampler's order whatever the thread timing (true), or come as soon
+    /// as they are ready (false: more throughput with uneven transforms, order not reproducible).
+    /// </summary>
+    public bool Ordered { get; set; } = true;
+
+    /// <summary>Gets or sets how many finished batches wait ahead of the consumer. At least 1.</summary>
+    public int Prefetch
+    {
+        get => _prefetch;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _prefetch = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets how many batch buffers exist at most, which bounds memory at PoolSize × batch bytes.
+    /// <see cref="Unbounded"/> (the default) derives it as <see cref="Prefetch"/> + 2 × <see cref="Workers"/> + 2.
+    /// </summary>
+    public int PoolSize
+    {
+        get => _poolSize;
+        set
+        {
+            if (value != Unbounded)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            }
+
+            _poolSize = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets the seed of every random decision: sampler order, shuffle buffer and the per-sample
+    /// <see cref="SampleContext.Random"/>. The same seed gives the same batches whatever the worker count.
+    /// </summary>
+    public ulong Seed { get; set; }
+
+    /// <summary>
+    /// Gets or sets the size of the shuffle buffer for iterable sources (tf.data's <c>shuffle(buffer_size)</c>);
+    /// 0 keeps the source's order. Map-style datasets shuffle through <see cref="Shuffle"/> or a sampler instead.
+    /// </summary>
+    public int ShuffleBufferSize
+    {
+        get => _shuffleBufferSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _shuffleBufferSize = value;
+        }
+    }
+
+    /// <summary>Gets or sets what happens to a sample whose read or transform throws.</summary>
+    public ErrorPolicy ErrorPolicy { get; set; } = ErrorPolicy.Fail;
+
+    /// <summary>Gets or sets the pipeline's name: the <c>pipeline</c> tag on its metrics.</summary>
+    public string Name
+    {
+        get => _name;
+        set
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            _name = value;
+        }
+    }
+
+    /// <summary>Gets or sets the clock the loader measures with.</summary>
+    public TimeProvider TimeProvider
+    {
+        get => _timeProvider;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            _timeProvider = value;
+        }
+    }
+
+    internal int EffectivePoolSize => _poolSize == Unbounded ? _prefetch + (2 * _workers) + 2 : _poolSize;
+
+    internal LoaderOptions Clone() => (LoaderOptions)MemberwiseClone();
+}

@@ -1,0 +1,127 @@
+using System.Threading.Channels;
+
+namespace StreamingLoader;
+
+/// <summary>
+/// Starts a loader pipeline from a source: a map-style dataset driven by a sampler, or an iterable source read as
+/// it comes. Add transforms, then <c>Build</c> a <see cref="DataLoader"/>.
+/// </summary>
+/// <example>
+/// <code>
+/// var options = new LoaderOptions { BatchSize = 256, Shuffle = true, Workers = 4, Seed = 42 };
+/// await using var loader = Pipeline.From(dataset)
+///     .Transform((sample, context) => Augment(sample, context.Random()))
+///     .Build(options);
+/// for (var epoch = 0; epoch &lt; 10; epoch++)
+/// {
+///     await foreach (var batch in loader.ReadEpochAsync())
+///     {
+///         using (batch) { Train(batch.Features.AsSpan&lt;float&gt;(), batch.Labels.AsSpan&lt;long&gt;()); }
+///     }
+/// }
+/// </code>
+/// </example>
+public static class Pipeline
+{
+    /// <summary>
+    /// A map-style dataset, read in the order of <paramref name="sampler"/>; without one, sequentially or, with
+    /// <see cref="LoaderOptions.Shuffle"/>, in a new random order each epoch.
+    /// </summary>
+    public static PipelineBuilder<T> From<T>(IDataset<T> dataset, Sampler? sampler = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        return new PipelineBuilder<T>(new MapSource<T>(dataset, sampler, null), new TransformChain<T, T>(null, null));
+    }
+
+    /// <summary>A map-style dataset, read in the batches <paramref name="batchSampler"/> makes.</summary>
+    public static PipelineBuilder<T> From<T>(IDataset<T> dataset, BatchSampler batchSampler)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(batchSampler);
+        return new PipelineBuilder<T>(new MapSource<T>(dataset, null, batchSampler), new TransformChain<T, T>(null, null));
+    }
+
+    /// <summary>An async stream, enumerated again for each epoch (an epoch ends when the stream does).</summary>
+    public static PipelineBuilder<T> From<T>(IAsyncEnumerable<T> source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return new PipelineBuilder<T>(new IterableSource<T>(_ => source, reenumerable: true), new TransformChain<T, T>(null, null));
+    }
+
+    /// <summary>
+    /// An observable, subscribed again for each epoch. A producer that pushes faster than the pipeline accepts is
+    /// blocked inside <c>OnNext</c> once the pipeline's bounded input is full: that is the only backpressure Rx allows.
+    /// </summary>
+    public static PipelineBuilder<T> From<T>(IObservable<T> source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return new PipelineBuilder<T>(new IterableSource<T>(ct => ObservableBridge.ToAsyncEnumerable(source, ct), reenumerable: true), new TransformChain<T, T>(null, null));
+    }
+
+    /// <summary>A channel, read once: one epoch that ends when the channel is completed.</summary>
+    public static PipelineBuilder<T> From<T>(ChannelReader<T> source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return new PipelineBuilder<T>(new IterableSource<T>(source.ReadAllAsync, reenumerable: false), new TransformChain<T, T>(null, null));
+    }
+}
+
+/// <summary>A pipeline under construction whose samples are of type <typeparamref name="T"/>.</summary>
+/// <typeparam name="T">The sample type after the transforms added so far.</typeparam>
+public sealed class PipelineBuilder<T>
+{
+    private readonly SourceSpec _source;
+    private readonly ITransformChain<T> _chain;
+
+    internal PipelineBuilder(SourceSpec source, ITransformChain<T> chain)
+    {
+        _source = source;
+        _chain = chain;
+    }
+
+    /// <summary>
+    /// Adds a transform run on <see cref="LoaderOptions.Workers"/> threads. Chained transforms run as one stage.
+    /// The context gives the sample's index, epoch and a reproducible random generator for augmentation.
+    /// </summary>
+    public PipelineBuilder<TOut> Transform<TOut>(Func<T, SampleContext, TOut> transform)
+    {
+        ArgumentNullException.ThrowIfNull(transform);
+        return new PipelineBuilder<TOut>(_source, _chain.Then(transform));
+    }
+
+    /// <summary>Adds an asynchronous transform (I/O, decoding); as <see cref="Transform{TOut}"/> otherwise.</summary>
+    public PipelineBuilder<TOut> TransformAsync<TOut>(Func<T, SampleContext, CancellationToken, ValueTask<TOut>> transform)
+    {
+        ArgumentNullException.ThrowIfNull(transform);
+        return new PipelineBuilder<TOut>(_source, _chain.ThenAsync(transform));
+    }
+
+    /// <summary>Builds the loader, which starts reading when its first epoch is read.</summary>
+    /// <param name="collator">Writes samples into batch buffers; see <see cref="Collate"/>.</param>
+    /// <param name="options">Batching and parallelism; copied.</param>
+    /// <param name="resumeFrom">A <see cref="DataLoader.State"/> to resume from (map-style datasets only).</param>
+    public DataLoader Build(Collator<T> collator, LoaderOptions? options = null, LoaderState? resumeFrom = null)
+    {
+        ArgumentNullException.ThrowIfNull(collator);
+        return _chain.Build(_source, collator, (options ?? new LoaderOptions()).Clone(), resumeFrom);
+    }
+
+    internal SourceSpec Source => _source;
+}
+
+/// <summary>Builds pipelines of fixed-shape <see cref="Sample{TFeature, TLabel}"/> with the default collation.</summary>
+public static class PipelineBuilderExtensions
+{
+    /// <summary>
+    /// Builds the loader with <see cref="Collate.Tensors{TFeature, TLabel}"/>, taking shapes from the dataset when it
+    /// declares them (<see cref="IShapedDataset"/>), else from the first sample.
+    /// </summary>
+    public static DataLoader Build<TFeature, TLabel>(this PipelineBuilder<Sample<TFeature, TLabel>> builder, LoaderOptions? options = null, LoaderState? resumeFrom = null)
+        where TFeature : unmanaged
+        where TLabel : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var shaped = builder.Source.Shape;
+        return builder.Build(Collate.Tensors<TFeature, TLabel>(shaped?.FeatureShape, shaped?.LabelShape), options, resumeFrom);
+    }
+}

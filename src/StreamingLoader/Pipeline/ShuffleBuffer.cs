@@ -1,0 +1,89 @@
+namespace StreamingLoader;
+
+/// <summary>
+/// tf.data's shuffle buffer: keep <c>size</c> samples; each new sample replaces a randomly chosen one, which is
+/// emitted. At an epoch's end the rest leave in random order. Draws are keyed on (seed, epoch), so the output is
+/// a seed-determined permutation of the input.
+/// </summary>
+internal sealed class ShuffleBuffer<T>
+{
+    private readonly T[] _items;
+    private readonly long[] _indices;
+    private readonly int _batchSize;
+    private readonly ulong _seed;
+    private CounterRandom _random;
+    private long _epoch = -1;
+    private int _filled;
+    private Chunk<T>? _pending;
+
+    public ShuffleBuffer(int size, int batchSize, ulong seed)
+    {
+        _items = new T[size];
+        _indices = new long[size];
+        _batchSize = batchSize;
+        _seed = seed;
+    }
+
+    /// <summary>Takes a chunk in and returns the batch-sized chunks it lets out.</summary>
+    public List<Chunk<T>> Process(Chunk<T> input)
+    {
+        var output = new List<Chunk<T>>();
+        if (input.Epoch != _epoch)
+        {
+            _epoch = input.Epoch;
+            _random = new CounterRandom(_seed, _epoch, 0, CounterRandom.StreamShuffleBuffer);
+        }
+
+        if (input.IsEpochEnd)
+        {
+            while (_filled > 0)
+            {
+                var j = _random.NextInt32(_filled);
+                Emit(_items[j], _indices[j], output);
+                _filled--;
+                _items[j] = _items[_filled];
+                _indices[j] = _indices[_filled];
+                _items[_filled] = default!;
+            }
+
+            if (_pending is { Count: > 0 })
+            {
+                output.Add(_pending);
+            }
+
+            _pending = null;
+            output.Add(input);
+            return output;
+        }
+
+        for (var i = 0; i < input.Count; i++)
+        {
+            if (_filled < _items.Length)
+            {
+                _items[_filled] = input.Items[i];
+                _indices[_filled++] = input.Indices[i];
+                continue;
+            }
+
+            var j = _random.NextInt32(_items.Length);
+            Emit(_items[j], _indices[j], output);
+            _items[j] = input.Items[i];
+            _indices[j] = input.Indices[i];
+        }
+
+        input.Return();
+        return output;
+    }
+
+    private void Emit(T item, long index, List<Chunk<T>> output)
+    {
+        _pending ??= Chunk<T>.Rent(_batchSize, _epoch);
+        _pending.Items[_pending.Count] = item;
+        _pending.Indices[_pending.Count++] = index;
+        if (_pending.Count == _batchSize)
+        {
+            output.Add(_pending);
+            _pending = null;
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+
+namespace StreamingLoader;
+
+/// <summary>Where samples come from; the loader asks it for chunks of samples, epoch after epoch.</summary>
+internal abstract class SourceSpec
+{
+    public abstract IShapedDataset? Shape { get; }
+}
+
+internal sealed class MapSource<T>(IDataset<T> dataset, Sampler? sampler, BatchSampler? batchSampler) : SourceSpec
+{
+    public IDataset<T> Dataset => dataset;
+
+    public override IShapedDataset? Shape => dataset as IShapedDataset;
+
+    /// <summary>The batch sampler for these options: PyTorch's rules for <c>shuffle</c>, <c>sampler</c> and <c>batch_sampler</c>.</summary>
+    public BatchSampler ResolveBatchSampler(LoaderOptions options)
+    {
+        if (batchSampler is not null)
+        {
+            if (options.Shuffle)
+            {
+                throw new ArgumentException("Shuffle cannot be combined with a batch sampler: the batch sampler decides the order.", nameof(options));
+            }
+
+            return batchSampler;
+        }
+
+        if (sampler is not null && options.Shuffle)
+        {
+            throw new ArgumentException("Shuffle cannot be combined with a sampler: the sampler decides the order.", nameof(options));
+        }
+
+        var resolved = sampler ?? (options.Shuffle ? Sampler.Random(dataset.Count) : Sampler.Sequential(dataset.Count));
+        return BatchSampler.Create(resolved, options.BatchSize, options.DropLast);
+    }
+}
+
+internal sealed class IterableSource<T>(Func<CancellationToken, IAsyncEnumerable<T>> open, bool reenumerable) : SourceSpec
+{
+    public override IShapedDataset? Shape => null;
+
+    /// <summary>Gets whether each epoch reads the source anew; a channel is read once.</summary>
+    public bool Reenumerable => reenumerable;
+
+    public IAsyncEnumerable<T> Open(CancellationToken cancellationToken) => open(cancellationToken);
+}
+
+internal static class ObservableBridge
+{
+    /// <summary>
+    /// Reads an observable through a bounded channel; OnNext waits while the channel is full, so a synchronous
+    /// producer is held back instead of filling memory.
+    /// </summary>
+    public static async IAsyncEnumerable<T> ToAsyncEnumerable<T>(IObservable<T> source, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var channel = Channel.CreateBounded<T>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        using var subscription = source.Subscribe(new ChannelObserver<T>(channel.Writer, cancellationToken));
+        await foreach (var item in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return item;
+        }
+    }
+
+    private sealed class ChannelObserver<T>(ChannelWriter<T> writer, CancellationToken cancellationToken) : IObserver<T>
+    {
+        public void OnNext(T value)
+        {
+            if (!writer.TryWrite(value))
+            {
+                try
+                {
+                    writer.WriteAsync(value, cancellationToken).AsTask().GetAwaiter().GetResult();
+                }
+                catch (OperationCanceledException)
+                {
+                    // The loader stopped reading; the rest of the sequence is not wanted.
+                }
+                catch (ChannelClosedException)
+                {
+                }
+            }
+        }
+
+        public void OnError(Exception error) => writer.TryComplete(error);
+
+        public void OnCompleted() => writer.TryComplete();
+    }
+}

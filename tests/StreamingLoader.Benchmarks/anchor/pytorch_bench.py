@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""PyTorch DataLoader side of the StreamingLoader side-by-side benchmarks.
+
+  pytorch_bench.py tensor --samples 200000 --features 64 --batch 256
+  pytorch_bench.py jsonl  --data DIR --batch 256
+
+Each worker setting runs in a fresh subprocess (so peak RSS is per setting): one warm-up epoch,
+then one timed epoch whose consumer reads every value of every batch. Prints one JSON line for
+the best setting, with every setting under "runs".
+"""
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import torch
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+
+class JsonlDataset(Dataset):
+    """Map-style dataset the way a typical user writes it: lines in memory, json.loads per item."""
+
+    def __init__(self, path):
+        with open(path, encoding="utf-8") as f:
+            self.lines = f.read().splitlines()
+
+    def __len__(self):
+        return len(self.lines)
+
+    def __getitem__(self, i):
+        d = json.loads(self.lines[i])
+        return torch.tensor(d["x"], dtype=torch.float32), d["y"]
+
+
+def make_loader(args, workers):
+    if args.workload == "tensor":
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(args.samples, args.features, generator=g)
+        y = torch.randint(0, 10, (args.samples,), generator=g)
+        return DataLoader(TensorDataset(x, y), batch_size=args.batch, shuffle=True, num_workers=workers)
+    ds = JsonlDataset(f"{args.data}/samples.jsonl")
+    return DataLoader(ds, batch_size=args.batch, shuffle=False, num_workers=workers)
+
+
+def epoch(loader):
+    """Returns (seconds, first_batch_seconds, samples, checksum) for one full pass."""
+    total, checksum = 0, 0.0
+    t0 = time.perf_counter()
+    it = iter(loader)
+    first = None
+    for x, y in it:
+        if first is None:
+            first = time.perf_counter() - t0
+        checksum += x.sum().item() + y.sum().item()
+        total += y.numel()
+    return time.perf_counter() - t0, first, total, checksum
+
+
+def run_one(args, workers):
+    t0 = time.perf_counter()
+    loader = make_loader(args, workers)
+    init_s = time.perf_counter() - t0
+    epoch(loader)  # warm-up
+    seconds, first, samples, checksum = epoch(loader)
+    main_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest reaped worker
+    return {
+        "workload": args.workload, "samples": samples, "seconds": round(seconds, 4),
+        "samples_per_s": round(samples / seconds, 1), "num_workers": workers,
+        "first_batch_ms": round(first * 1000, 2),
+        "peak_rss_mb": round(main_mb + (worker_mb if workers else 0), 1),
+        "rss_main_mb": round(main_mb, 1), "rss_worker_max_mb": round(worker_mb, 1) if workers else 0,
+        "init_s": round(init_s, 3), "checksum": round(checksum, 3),
+        "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("workload", choices=["tensor", "jsonl"])
+    ap.add_argument("--samples", type=int, default=200_000)
+    ap.add_argument("--features", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--data", help="directory holding samples.jsonl (jsonl workload)")
+    ap.add_argument("--workers", default="0,2", help="comma-separated num_workers settings")
+    ap.add_argument("--single", type=int, help=argparse.SUPPRESS)  # internal: run one setting here
+    args = ap.parse_args()
+    if args.workload == "jsonl" and not args.data:
+        ap.error("jsonl needs --data DIR")
+
+    if args.single is not None:
+        print(json.dumps(run_one(args, args.single)))
+        return
+
+    runs = []
+    for w in (int(s) for s in args.workers.split(",")):
+        cmd = [sys.executable, *sys.argv, "--single", str(w)]
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+        print(f"# num_workers={w}: {runs[-1]['samples_per_s']:.0f} samples/s, "
+              f"first batch {runs[-1]['first_batch_ms']:.1f} ms", file=sys.stderr)
+    best = max(runs, key=lambda r: r["samples_per_s"])
+    print(json.dumps({**best, "runs": runs}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+namespace StreamingLoader.Tests;
+
+/// <summary>Small datasets whose samples say where they came from: feature j of sample i is i * 1000 + j.</summary>
+internal static class TestData
+{
+    public static TensorDataset<float, long> Tensor(int count, int features = 4)
+    {
+        var x = new float[count * features];
+        var y = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            y[i] = i;
+            for (var j = 0; j < features; j++)
+            {
+                x[(i * features) + j] = (i * 1000) + j;
+            }
+        }
+
+        return new TensorDataset<float, long>(x, [features], y);
+    }
+
+    /// <summary>Reads every batch of one epoch, returning the labels in order and disposing each batch.</summary>
+    public static async Task<List<long>> ReadEpochLabelsAsync(DataLoader loader, CancellationToken cancellationToken = default)
+    {
+        var labels = new List<long>();
+        await foreach (var batch in loader.ReadEpochAsync(cancellationToken))
+        {
+            using (batch)
+            {
+                labels.AddRange(batch.Labels.AsSpan<long>().ToArray());
+            }
+        }
+
+        return labels;
+    }
+}
