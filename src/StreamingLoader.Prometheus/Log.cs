@@ -26,7 +26,4 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Debug, "A metrics scrape response could not be written (the client went away)")]
     public static partial void ResponseAborted(ILogger logger, Exception exception);
-
-    [LoggerMessage(8, LogLevel.Error, "The OpenTelemetry collection for a scrape did not complete")]
-    public static partial void CollectFailed(ILogger logger);
 }

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -35,23 +35,21 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
     private readonly WebApplication _app;
     private readonly MetricsCollector _collector;
     private readonly ILogger _logger;
-    private readonly string _path;
     private int _disposed;
 
-    private PrometheusMetricsServer(WebApplication app, MetricsCollector collector, ILogger logger, string path)
+    private PrometheusMetricsServer(WebApplication app, MetricsCollector collector, ILogger logger, Uri uri)
     {
         _app = app;
         _collector = collector;
         _logger = logger;
-        _path = path;
-        Uri = new Uri("http://127.0.0.1/");
+        Uri = uri;
     }
 
     /// <summary>
     /// The URL the metrics are served at, with the port actually bound (so a <see cref="MetricsServerOptions.Port"/>
     /// of 0 reads back the port the system picked), e.g. <c>http://127.0.0.1:9464/metrics</c>.
     /// </summary>
-    public Uri Uri { get; private set; }
+    public Uri Uri { get; }
 
     /// <summary>Starts the endpoint and returns once it listens.</summary>
     /// <param name="options">Where and what to serve; <see langword="null"/> for the defaults.</param>
@@ -74,6 +72,7 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
                 ApplicationName = typeof(PrometheusMetricsServer).Assembly.GetName().Name,
             });
 
+            builder.WebHost.UseSetting(WebHostDefaults.PreventHostingStartupKey, "true");
             builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
             {
                 kestrel.AddServerHeader = false;
@@ -85,12 +84,11 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
             builder.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
 
             app = builder.Build();
-            var server = new PrometheusMetricsServer(app, collector, logger, settings.Path);
-            app.Run(server.HandleAsync);
+            app.Run(new ScrapeEndpoint(collector, logger, settings.Path).HandleAsync);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
             var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-            server.Uri = new Uri(new Uri(address), settings.Path);
+            var server = new PrometheusMetricsServer(app, collector, logger, new Uri(new Uri(address), settings.Path));
             Log.ServerStarted(logger, server.Uri);
             return server;
         }
@@ -149,57 +147,4 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
 
     /// <inheritdoc/>
     public override string ToString() => Uri.ToString();
-
-    private async Task HandleAsync(HttpContext context)
-    {
-        var request = context.Request;
-        var response = context.Response;
-        if (!string.Equals(request.Path.Value, _path, StringComparison.Ordinal))
-        {
-            response.StatusCode = StatusCodes.Status404NotFound;
-            return;
-        }
-
-        var isHead = HttpMethods.IsHead(request.Method);
-        if (!isHead && !HttpMethods.IsGet(request.Method))
-        {
-            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-            response.Headers.Allow = "GET, HEAD";
-            return;
-        }
-
-        ScrapeResult result;
-        try
-        {
-            var format = ExpositionFormats.Negotiate(request.Headers.Accept);
-            result = _collector.Scrape(format);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            Log.ScrapeFailed(_logger, ex);
-            response.StatusCode = StatusCodes.Status500InternalServerError;
-            return;
-        }
-
-        using (result)
-        {
-            response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = result.ContentType;
-            response.ContentLength = result.Length;
-            response.Headers.CacheControl = "no-store";
-            if (isHead)
-            {
-                return;
-            }
-
-            try
-            {
-                await response.Body.WriteAsync(result.Memory, context.RequestAborted).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or IOException)
-            {
-                Log.ResponseAborted(_logger, ex);
-            }
-        }
-    }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry;
 using OpenTelemetry.Metrics;
 
 namespace StreamingLoader.Prometheus.Exposition;
@@ -24,6 +25,7 @@ internal sealed class PrometheusSerializer
     private readonly List<Family> _familyPool = [];
     private readonly List<Label> _scratchLabels = [];
     private readonly ByteBuffer _labelBlock = new(1024);
+    private Metric? _writing;
 
     public PrometheusSerializer(ILogger logger) => _logger = logger;
 
@@ -42,12 +44,17 @@ internal sealed class PrometheusSerializer
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
+                    // Take the whole family back so the scrape stays well-formed, and say which metric broke it.
                     output.Truncate(start);
-                    var metric = family.Metrics[0];
+                    var metric = _writing ?? family.Metrics[0];
                     if (_reported.Add(metric))
                     {
-                        Log.MetricSkipped(_logger, family.Name, ex);
+                        Log.MetricSkipped(_logger, metric.Name, ex);
                     }
+                }
+                finally
+                {
+                    _writing = null;
                 }
             }
         }
@@ -122,6 +129,7 @@ internal sealed class PrometheusSerializer
         var headerWritten = false;
         foreach (var metric in family.Metrics)
         {
+            _writing = metric;
             var shape = _shapes[metric];
             foreach (ref readonly var point in metric.GetMetricPoints())
             {

@@ -54,9 +54,15 @@ internal sealed class BatchPool : IDisposable
         }
     }
 
-    public async ValueTask<Batch> RentAsync(CancellationToken cancellationToken)
+    /// <summary>Takes a free buffer, blocking while none is free; <paramref name="waited"/> tells whether it had to.</summary>
+    public Batch Rent(CancellationToken cancellationToken, out bool waited)
     {
-        await _available.WaitAsync(cancellationToken).ConfigureAwait(false);
+        waited = !_available.Wait(0, CancellationToken.None);
+        if (waited)
+        {
+            _available.Wait(cancellationToken);
+        }
+
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);

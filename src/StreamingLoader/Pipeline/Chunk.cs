@@ -5,13 +5,14 @@ namespace StreamingLoader;
 /// <summary>The message between stages: a run of samples (usually one batch's worth) or an epoch's end.</summary>
 internal sealed class Chunk<T>
 {
-    private Chunk(T[] items, long[] indices, int count, long epoch, bool isEpochEnd)
+    private Chunk(T[] items, long[] indices, int count, long epoch, bool isEpochEnd, DataLoaderException? error = null)
     {
         Items = items;
         Indices = indices;
         Count = count;
         Epoch = epoch;
         IsEpochEnd = isEpochEnd;
+        Error = error;
     }
 
     public T[] Items { get; private set; }
@@ -24,6 +25,12 @@ internal sealed class Chunk<T>
 
     public bool IsEpochEnd { get; }
 
+    /// <summary>Gets the error this chunk carries in place of samples: errors travel in order, like data.</summary>
+    public DataLoaderException? Error { get; }
+
+    /// <summary>Gets whether the chunk is a marker (epoch end or error) rather than samples.</summary>
+    public bool IsMarker => IsEpochEnd || Error is not null;
+
     public Span<T> ItemSpan => Items.AsSpan(0, Count);
 
     public Span<long> IndexSpan => Indices.AsSpan(0, Count);
@@ -33,10 +40,12 @@ internal sealed class Chunk<T>
 
     public static Chunk<T> EpochEnd(long epoch) => new([], [], 0, epoch, true);
 
+    public static Chunk<T> Failed(DataLoaderException error) => new([], [], 0, error.Epoch, false, error);
+
     /// <summary>A chunk of another item type with the same indices; this chunk gives up its index array.</summary>
     public Chunk<TOut> Convert<TOut>()
     {
-        var result = new Chunk<TOut>(IsEpochEnd ? [] : ArrayPool<TOut>.Shared.Rent(Math.Max(Count, 1)), Indices, Count, Epoch, IsEpochEnd);
+        var result = new Chunk<TOut>(IsMarker ? [] : ArrayPool<TOut>.Shared.Rent(Math.Max(Count, 1)), Indices, Count, Epoch, IsEpochEnd, Error);
         ReturnItems();
         Indices = [];
         return result;

@@ -23,6 +23,15 @@ public sealed class DataLoaderException : Exception
         SampleIndex = -1;
     }
 
+    /// <summary>Creates an exception for a failed source, at an epoch.</summary>
+    internal DataLoaderException(long epoch, string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Stage = "source";
+        Epoch = epoch;
+        SampleIndex = -1;
+    }
+
     /// <summary>Creates an exception.</summary>
     public DataLoaderException()
         : this("The data loader failed.")

@@ -19,6 +19,9 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private const string ShuffleStage = "shuffle";
     private const string CollateStage = "collate";
 
+    /// <summary>How many samples ahead the collate loop asks the CPU to fetch: random reads hide their latency.</summary>
+    private const int PrefetchDistance = 4;
+
     private readonly SourceSpec _source;
     private readonly TransformChain<TSource, T> _chain;
     private readonly Collator<T> _collator;
@@ -26,6 +29,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly BatchSampler? _batchSampler;
     private readonly BatchPool _pool;
     private readonly CancellationTokenSource _cts = new();
+    private readonly CancellationTokenSource _sourceStop;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentQueue<DeadLetter> _deadLetters = new();
     private readonly List<Task> _tasks = [];
@@ -80,6 +84,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         _state = _start;
         _pool = new BatchPool(options.EffectivePoolSize, maxBatch);
+        _sourceStop = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
     }
 
     public override LoaderOptions Options => _options.Clone();
@@ -183,6 +188,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         await ShutdownAsync().ConfigureAwait(false);
         _completion.TrySetCanceled();
+        _sourceStop.Dispose();
         _cts.Dispose();
     }
 
@@ -216,6 +222,13 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 if (delivery.Kind == DeliveryKind.Empty)
                 {
                     continue;
+                }
+
+                if (delivery.Error is { } error)
+                {
+                    Interlocked.CompareExchange(ref _fault, ExceptionDispatchInfo.Capture(error), null);
+                    await ShutdownAsync().ConfigureAwait(false);
+                    _fault!.Throw();
                 }
 
                 return delivery;
@@ -266,24 +279,33 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         }
     }
 
+    /// <summary>
+    /// Builds the blocks. Reading, transforming and collating a chunk run as one parallel block (as a PyTorch worker
+    /// fetches, transforms and collates its batch), which saves a hand-off per stage; a shuffle buffer splits them.
+    /// Each sub-stage still reports its own metrics.
+    /// </summary>
     private void Start()
     {
         var token = _cts.Token;
-        var workers = _options.Workers;
         var ordered = _options.Ordered;
-        var capacity = Math.Max(2, workers * 2);
+
+        // A block must not hold more batches than the pool has buffers: in an ordered block, finished later batches
+        // keep their buffers until the earlier one is out, and that one may be waiting for a buffer.
+        var capacity = Math.Min(Math.Max(2, _options.Workers * 2), _pool.Capacity);
+        var workers = Math.Min(_options.Workers, capacity);
+        var propagate = new DataflowLinkOptions { PropagateCompletion = true };
+        var firstStage = _source is MapSource<TSource> ? ReadStage : _chain.IsIdentity ? CollateStage : TransformStage;
         _prefetch = new BufferBlock<Delivery>(new DataflowBlockOptions { BoundedCapacity = _options.Prefetch });
-        _queues.Add(("prefetch", () => _prefetch.Count));
 
-        var collate = new TransformBlock<Chunk<T>, Delivery>(CollateAsync, Parallel(workers, capacity, ordered, token));
-        _queues.Add((CollateStage, () => collate.InputCount));
-        Forward(CollateStage, collate, _prefetch);
-        ITargetBlock<Chunk<T>> head = collate;
-
+        ITargetBlock<Chunk<TSource>> head;
+        ISourceBlock<Delivery> last;
         if (_options.ShuffleBufferSize > 0)
         {
+            var prepare = _chain.Async is null
+                ? new TransformBlock<Chunk<TSource>, Chunk<T>>(chunk => Guard(chunk, Prepare), Parallel(workers, capacity, ordered, token))
+                : new TransformBlock<Chunk<TSource>, Chunk<T>>(chunk => GuardAsync(chunk, PrepareAsync), Parallel(workers, capacity, ordered, token));
             var shuffle = new ShuffleBuffer<T>(_options.ShuffleBufferSize, _options.BatchSize, _options.Seed);
-            var block = new TransformManyBlock<Chunk<T>, Chunk<T>>(
+            var shuffleBlock = new TransformManyBlock<Chunk<T>, Chunk<T>>(
                 chunk =>
                 {
                     var timer = StartStage(ShuffleStage, chunk.Count);
@@ -292,40 +314,46 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                     return output;
                 },
                 Parallel(1, capacity, true, token));
-            _queues.Add((ShuffleStage, () => block.InputCount));
-            Forward(ShuffleStage, block, head);
-            head = block;
-        }
-
-        ITargetBlock<Chunk<TSource>> sourceHead;
-        if (_chain.IsIdentity)
-        {
-            sourceHead = (ITargetBlock<Chunk<TSource>>)head;
-        }
-        else
-        {
-            var transform = _chain.Sync is not null
-                ? new TransformBlock<Chunk<TSource>, Chunk<T>>(TransformChunk, Parallel(workers, capacity, ordered, token))
-                : new TransformBlock<Chunk<TSource>, Chunk<T>>(TransformChunkAsync, Parallel(workers, capacity, ordered, token));
-            _queues.Add((TransformStage, () => transform.InputCount));
-            Forward(TransformStage, transform, head);
-            sourceHead = transform;
-        }
-
-        Task producer;
-        if (_source is MapSource<TSource> map)
-        {
-            var read = new TransformBlock<Chunk<TSource>, Chunk<TSource>>(chunk => ReadChunk(map.Dataset, chunk), Parallel(workers, capacity, ordered, token));
-            _queues.Add((ReadStage, () => read.InputCount));
-            Forward(ReadStage, read, sourceHead);
-            producer = Task.Run(() => ProduceMapAsync(read, token), CancellationToken.None);
+            var collate = new TransformBlock<Chunk<T>, Delivery>(chunk => Guard(chunk, Collate), Parallel(workers, capacity, ordered, token));
+            prepare.LinkTo(shuffleBlock, propagate);
+            shuffleBlock.LinkTo(collate, propagate);
+            _queues.Add((firstStage, () => prepare.InputCount));
+            _queues.Add((ShuffleStage, () => shuffleBlock.InputCount));
+            _queues.Add((CollateStage, () => collate.InputCount));
+            _tasks.AddRange([prepare.Completion, shuffleBlock.Completion]);
+            (head, last) = (prepare, collate);
         }
         else
         {
-            producer = Task.Run(() => ProduceIterableAsync((IterableSource<TSource>)_source, sourceHead, token), CancellationToken.None);
+            var work = _chain.Async is null
+                ? new TransformBlock<Chunk<TSource>, Delivery>(chunk => Guard(Guard(chunk, Prepare), Collate), Parallel(workers, capacity, ordered, token))
+                : new TransformBlock<Chunk<TSource>, Delivery>(async chunk => Guard(await GuardAsync(chunk, PrepareAsync).ConfigureAwait(false), Collate), Parallel(workers, capacity, ordered, token));
+            _queues.Add((firstStage, () => work.InputCount));
+            (head, last) = (work, work);
         }
 
-        _tasks.Add(producer);
+        // The last link does not propagate a fault: the prefetch queue keeps the batches finished before an error,
+        // and the consumer reads them before it sees the error.
+        last.LinkTo(_prefetch);
+        _tasks.Add(last.Completion.ContinueWith(
+            completed =>
+            {
+                if (completed.Exception is { } bug)
+                {
+                    Fail(bug.InnerException ?? bug);
+                }
+
+                _prefetch.Complete();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default));
+        _queues.Add(("prefetch", () => _prefetch.Count));
+
+        var sourceToken = _sourceStop.Token;
+        _tasks.Add(_source is MapSource<TSource>
+            ? Task.Run(() => ProduceMapAsync(head, sourceToken), CancellationToken.None)
+            : Task.Run(() => ProduceIterableAsync((IterableSource<TSource>)_source, head, sourceToken), CancellationToken.None));
         LoaderMetrics.Register(this);
         _ = MonitorAsync();
     }
@@ -372,11 +400,33 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 await SendAsync(SourceStage, target, Chunk<TSource>.EpochEnd(epoch), token).ConfigureAwait(false);
             }
         }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            target.Complete();
+        }
         catch (Exception ex)
         {
-            Fail(ex);
-            target.Fault(ex);
+            await EndWithErrorAsync(target, null, ex as DataLoaderException ?? new DataLoaderException(0, $"The sampler failed: {ex.Message}", ex)).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Sends what the source read before it failed, then the error, in order; then ends the source.</summary>
+    private async Task EndWithErrorAsync(ITargetBlock<Chunk<TSource>> target, Chunk<TSource>? partial, DataLoaderException error)
+    {
+        try
+        {
+            if (partial is { Count: > 0 })
+            {
+                await target.SendAsync(partial, _cts.Token).ConfigureAwait(false);
+            }
+
+            await target.SendAsync(Chunk<TSource>.Failed(error), _cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        target.Complete();
     }
 
     private async Task ProduceIterableAsync(IterableSource<TSource> source, ITargetBlock<Chunk<TSource>> target, CancellationToken token)
@@ -385,12 +435,13 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         var tags = LoaderMetrics.StageTags(_options.Name, SourceStage);
         long epoch = 0;
         long position = 0;
+        Chunk<TSource>? chunk = null;
         try
         {
             for (; ; epoch++)
             {
                 position = 0;
-                var chunk = Chunk<TSource>.Rent(chunkSize, epoch);
+                chunk = Chunk<TSource>.Rent(chunkSize, epoch);
                 await foreach (var item in source.Open(token).WithCancellation(token).ConfigureAwait(false))
                 {
                     chunk.Items[chunk.Count] = item;
@@ -413,6 +464,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                     chunk.Return();
                 }
 
+                chunk = null;
                 await SendAsync(SourceStage, target, Chunk<TSource>.EpochEnd(epoch), token).ConfigureAwait(false);
                 if (!source.Reenumerable || position == 0)
                 {
@@ -422,26 +474,92 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
             target.Complete();
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
-        {
-            var error = ex as DataLoaderException ?? new DataLoaderException($"The source failed after {position} items of epoch {epoch}: {ex.Message}", ex);
-            Fail(error);
-            target.Fault(error);
-        }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             target.Complete();
         }
+        catch (Exception ex)
+        {
+            var error = ex as DataLoaderException ?? new DataLoaderException(epoch, $"The source failed after {position} items of epoch {epoch}: {ex.Message}", ex);
+            await EndWithErrorAsync(target, chunk, error).ConfigureAwait(false);
+        }
     }
 
-    private Chunk<TSource> ReadChunk(IDataset<TSource> dataset, Chunk<TSource> chunk)
+    /// <summary>Reads (map-style) and transforms a chunk: everything before the shuffle buffer and collation.</summary>
+    private Chunk<T> Prepare(Chunk<TSource> chunk)
     {
-        if (chunk.IsEpochEnd)
+        Read(chunk);
+        if (chunk.IsMarker)
         {
-            return chunk;
+            return chunk.Convert<T>();
+        }
+
+        if (_chain.Sync is not { } transform)
+        {
+            return (Chunk<T>)(object)chunk;
+        }
+
+        var timer = StartStage(TransformStage, chunk.Count);
+        var output = Chunk<T>.Rent(chunk.Count, chunk.Epoch);
+        for (var i = 0; i < chunk.Count; i++)
+        {
+            var index = chunk.Indices[i];
+            try
+            {
+                output.Items[output.Count] = transform(chunk.Items[i], new SampleContext(_options.Seed, chunk.Epoch, index));
+                output.Indices[output.Count++] = index;
+            }
+            catch (Exception ex) when (IsSampleError(ex))
+            {
+                Reject(TransformStage, chunk.Epoch, index, ex);
+            }
+        }
+
+        chunk.Return();
+        timer.Stop(output.Count);
+        return output;
+    }
+
+    private async Task<Chunk<T>> PrepareAsync(Chunk<TSource> chunk)
+    {
+        Read(chunk);
+        if (chunk.IsMarker)
+        {
+            return chunk.Convert<T>();
+        }
+
+        var timer = StartStage(TransformStage, chunk.Count);
+        var transform = _chain.Async!;
+        var output = Chunk<T>.Rent(chunk.Count, chunk.Epoch);
+        for (var i = 0; i < chunk.Count; i++)
+        {
+            var index = chunk.Indices[i];
+            try
+            {
+                output.Items[output.Count] = await transform(chunk.Items[i], new SampleContext(_options.Seed, chunk.Epoch, index), _cts.Token).ConfigureAwait(false);
+                output.Indices[output.Count++] = index;
+            }
+            catch (Exception ex) when (IsSampleError(ex))
+            {
+                Reject(TransformStage, chunk.Epoch, index, ex);
+            }
+        }
+
+        chunk.Return();
+        timer.Stop(output.Count);
+        return output;
+    }
+
+    /// <summary>Fills a map-style chunk's samples from the dataset; iterable chunks arrive filled.</summary>
+    private void Read(Chunk<TSource> chunk)
+    {
+        if (chunk.IsMarker || _source is not MapSource<TSource> map)
+        {
+            return;
         }
 
         var timer = StartStage(ReadStage, chunk.Count);
+        var dataset = map.Dataset;
         if (dataset is not IBatchedDataset<TSource> batched || !TryReadMany(batched, chunk))
         {
             for (var i = 0; i < chunk.Count; i++)
@@ -459,7 +577,6 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         }
 
         timer.Stop(chunk.Count);
-        return chunk;
     }
 
     /// <summary>Reads the chunk in one call; on an error, falls back to reading one by one to find the sample.</summary>
@@ -488,66 +605,18 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         }
     }
 
-    private Chunk<T> TransformChunk(Chunk<TSource> input)
+    /// <summary>
+    /// Writes a chunk into a pooled batch. Waiting for a free buffer is the pipeline's backpressure from the consumer,
+    /// and is counted as this stage's blocked time; the wait blocks one worker thread, which is cheaper per batch
+    /// than an asynchronous hand-off.
+    /// </summary>
+    private Delivery Collate(Chunk<T> chunk)
     {
-        if (input.IsEpochEnd)
+        if (chunk.Error is { } error)
         {
-            return input.Convert<T>();
+            return new Delivery(null, chunk.Epoch, DeliveryKind.Error, error);
         }
 
-        var timer = StartStage(TransformStage, input.Count);
-        var transform = _chain.Sync!;
-        var output = Chunk<T>.Rent(input.Count, input.Epoch);
-        for (var i = 0; i < input.Count; i++)
-        {
-            var index = input.Indices[i];
-            try
-            {
-                output.Items[output.Count] = transform(input.Items[i], new SampleContext(_options.Seed, input.Epoch, index));
-                output.Indices[output.Count++] = index;
-            }
-            catch (Exception ex) when (IsSampleError(ex))
-            {
-                Reject(TransformStage, input.Epoch, index, ex);
-            }
-        }
-
-        input.Return();
-        timer.Stop(output.Count);
-        return output;
-    }
-
-    private async Task<Chunk<T>> TransformChunkAsync(Chunk<TSource> input)
-    {
-        if (input.IsEpochEnd)
-        {
-            return input.Convert<T>();
-        }
-
-        var timer = StartStage(TransformStage, input.Count);
-        var transform = _chain.Async!;
-        var output = Chunk<T>.Rent(input.Count, input.Epoch);
-        for (var i = 0; i < input.Count; i++)
-        {
-            var index = input.Indices[i];
-            try
-            {
-                output.Items[output.Count] = await transform(input.Items[i], new SampleContext(_options.Seed, input.Epoch, index), _cts.Token).ConfigureAwait(false);
-                output.Indices[output.Count++] = index;
-            }
-            catch (Exception ex) when (IsSampleError(ex))
-            {
-                Reject(TransformStage, input.Epoch, index, ex);
-            }
-        }
-
-        input.Return();
-        timer.Stop(output.Count);
-        return output;
-    }
-
-    private async Task<Delivery> CollateAsync(Chunk<T> chunk)
-    {
         if (chunk.IsEpochEnd)
         {
             return new Delivery(null, chunk.Epoch, DeliveryKind.EpochEnd);
@@ -567,22 +636,34 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             }
             catch (Exception ex)
             {
-                throw Fail(new DataLoaderException(CollateStage, chunk.Epoch, chunk.Indices[0], ex));
+                throw new DataLoaderException(CollateStage, chunk.Epoch, chunk.Indices[0], ex);
             }
         }
 
-        var batch = await _pool.RentAsync(_cts.Token).ConfigureAwait(false);
+        var waitStart = _time.GetTimestamp();
+        var batch = _pool.Rent(_cts.Token, out var waited);
+        if (waited)
+        {
+            LoaderMetrics.StageBlocked.Add(_time.GetElapsedTime(waitStart).TotalSeconds, LoaderMetrics.StageTags(_options.Name, CollateStage));
+        }
+
         var timer = StartStage(CollateStage, chunk.Count);
         try
         {
             batch.Reset(chunk.Epoch, chunk.Count);
             var indices = batch.IndexBuffer;
+            var items = chunk.Items;
             var slot = 0;
             for (var i = 0; i < chunk.Count; i++)
             {
                 try
                 {
-                    _collator.Write(in chunk.Items[i], slot, batch);
+                    if (i + PrefetchDistance < chunk.Count)
+                    {
+                        _collator.Prefetch(in items[i + PrefetchDistance]);
+                    }
+
+                    _collator.Write(in items[i], slot, batch);
                     indices[slot++] = chunk.Indices[i];
                 }
                 catch (Exception ex) when (IsSampleError(ex))
@@ -609,6 +690,53 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         }
     }
 
+    /// <summary>
+    /// Runs a step; a sample error becomes an error marker that travels on in order, so the consumer first gets the
+    /// batches before it, and the source stops reading.
+    /// </summary>
+    private TOut Guard<TIn, TOut>(Chunk<TIn> chunk, Func<Chunk<TIn>, TOut> step)
+    {
+        try
+        {
+            return step(chunk);
+        }
+        catch (DataLoaderException error)
+        {
+            return OnSampleError<TIn, TOut>(chunk, error);
+        }
+    }
+
+    private async Task<TOut> GuardAsync<TIn, TOut>(Chunk<TIn> chunk, Func<Chunk<TIn>, Task<TOut>> step)
+    {
+        try
+        {
+            return await step(chunk).ConfigureAwait(false);
+        }
+        catch (DataLoaderException error)
+        {
+            return OnSampleError<TIn, TOut>(chunk, error);
+        }
+    }
+
+    private TOut OnSampleError<TIn, TOut>(Chunk<TIn> chunk, DataLoaderException error)
+    {
+        StopSource();
+        chunk.Return();
+        object marker = typeof(TOut) == typeof(Delivery) ? new Delivery(null, error.Epoch, DeliveryKind.Error, error) : Chunk<T>.Failed(error);
+        return (TOut)marker;
+    }
+
+    private void StopSource()
+    {
+        try
+        {
+            _sourceStop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
     private bool IsSampleError(Exception error) => !(error is OperationCanceledException && _cts.IsCancellationRequested);
 
     /// <summary>
@@ -621,7 +749,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         LoaderMetrics.Errors.Add(1, new TagList { { LoaderMetrics.PipelineTag, _options.Name }, { LoaderMetrics.StageTag, stage }, { LoaderMetrics.PolicyTag, policy == ErrorPolicy.Skip ? "skip" : "fail" } });
         if (policy != ErrorPolicy.Skip)
         {
-            throw Fail(new DataLoaderException(stage, epoch, index, error));
+            throw new DataLoaderException(stage, epoch, index, error);
         }
 
         _deadLetters.Enqueue(new DeadLetter(stage, epoch, index, error));
@@ -645,40 +773,6 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             token.ThrowIfCancellationRequested();
             _fault?.Throw();
             throw new OperationCanceledException("The next stage stopped accepting input.");
-        }
-    }
-
-    /// <summary>Moves a stage's output to the next stage, measuring backpressure, and passes on its completion.</summary>
-    private void Forward<TItem>(string stage, ISourceBlock<TItem> from, ITargetBlock<TItem> to)
-    {
-        _tasks.Add(from.Completion.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
-        _tasks.Add(ForwardAsync(stage, (IReceivableSourceBlock<TItem>)from, to));
-    }
-
-    private async Task ForwardAsync<TItem>(string stage, IReceivableSourceBlock<TItem> from, ITargetBlock<TItem> to)
-    {
-        try
-        {
-            while (await from.OutputAvailableAsync().ConfigureAwait(false))
-            {
-                while (from.TryReceive(out var item))
-                {
-                    await SendAsync(stage, to, item, _cts.Token).ConfigureAwait(false);
-                }
-            }
-
-            await from.Completion.ConfigureAwait(false);
-            to.Complete();
-        }
-        catch (OperationCanceledException) when (_cts.IsCancellationRequested)
-        {
-            to.Complete();
-        }
-        catch (Exception ex)
-        {
-            var error = ex is AggregateException { InnerException: { } inner } ? inner : ex;
-            Fail(error);
-            to.Complete();
         }
     }
 
@@ -760,7 +854,8 @@ internal enum DeliveryKind
     Batch,
     EpochEnd,
     Empty,
+    Error,
     Completed,
 }
 
-internal readonly record struct Delivery(Batch? Batch, long Epoch, DeliveryKind Kind);
+internal readonly record struct Delivery(Batch? Batch, long Epoch, DeliveryKind Kind, DataLoaderException? Error = null);

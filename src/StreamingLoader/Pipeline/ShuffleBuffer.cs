@@ -28,6 +28,12 @@ internal sealed class ShuffleBuffer<T>
     public List<Chunk<T>> Process(Chunk<T> input)
     {
         var output = new List<Chunk<T>>();
+        if (input.Error is not null)
+        {
+            output.Add(input);
+            return output;
+        }
+
         if (input.Epoch != _epoch)
         {
             _epoch = input.Epoch;

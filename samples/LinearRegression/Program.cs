@@ -1,0 +1,197 @@
+using System.Globalization;
+using StreamingLoader.Training;
+
+namespace StreamingLoader.Samples.LinearRegression;
+
+/// <summary>
+/// The seed tutorial's mini-batch linear regression (003): five students' three quiz scores predict the final score;
+/// TensorDataset (or a custom dataset class with --custom), DataLoader(batch_size=2, shuffle=True), nn.Linear(3, 1),
+/// SGD lr=1e-5, then the prediction for [73, 80, 75].
+/// </summary>
+public static class Program
+{
+    // x_train and y_train of the tutorial.
+    internal static readonly float[][] XTrain = [[73, 80, 75], [93, 88, 93], [89, 91, 90], [96, 98, 100], [73, 66, 70]];
+    internal static readonly float[][] YTrain = [[152], [185], [180], [196], [142]];
+
+    public static async Task<int> Main(string[] args)
+    {
+        LinearRegressionOptions options;
+        try
+        {
+            options = LinearRegressionOptions.Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            await Console.Error.WriteLineAsync(LinearRegressionOptions.Usage);
+            return 2;
+        }
+
+        if (options.Help)
+        {
+            Console.WriteLine(LinearRegressionOptions.Usage);
+            return 0;
+        }
+
+        await RunAsync(options, Console.Out);
+        return 0;
+    }
+
+    /// <summary>Trains as the tutorial does, writing its log to <paramref name="output"/>.</summary>
+    public static async Task<LinearRegressionResult> RunAsync(LinearRegressionOptions options, TextWriter output, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(output);
+
+        // dataset = TensorDataset(x_train, y_train)   or   dataset = CustomDataset()
+        IDataset<Sample<float, float>> dataset = options.Custom
+            ? new CustomDataset()
+            : new TensorDataset<float, float>([.. XTrain.SelectMany(x => x)], [3], [.. YTrain.SelectMany(y => y)], [1]);
+
+        // dataloader = DataLoader(dataset, batch_size=2, shuffle=True)
+        var loaderOptions = new LoaderOptions { BatchSize = 2, Shuffle = true, Seed = options.Seed, Workers = 1 };
+        await using var loader = Pipeline.From(dataset).Build(loaderOptions);
+
+        // model = nn.Linear(3, 1); optimizer = torch.optim.SGD(model.parameters(), lr=1e-5)
+        var model = CpuModels.LinearRegression(features: 3, outputs: 1, learningRate: options.LearningRate, seed: options.Seed);
+
+        output.WriteLine($"{(options.Custom ? "CustomDataset" : "TensorDataset")}: {dataset.Count} samples, batch size 2, shuffle, {loader.BatchesPerEpoch} batches per epoch, SGD lr {options.LearningRate.ToString("0.##########", CultureInfo.InvariantCulture)}");
+        var phases = new List<PhaseResult>();
+        foreach (var nbEpochs in options.Epochs)
+        {
+            // for epoch in range(nb_epochs + 1): the tutorial's loop runs epochs 0..nb_epochs.
+            var lastCost = 0f;
+            var skipping = false;
+            for (var epoch = 0; epoch <= nbEpochs; epoch++)
+            {
+                var print = options.ShouldPrint(epoch, nbEpochs);
+                if (!print && !skipping)
+                {
+                    output.WriteLine("...");
+                }
+
+                skipping = !print;
+                await foreach (var batch in loader.ReadEpochAsync(cancellationToken))
+                {
+                    using (batch)
+                    {
+                        // prediction = model(x_train); cost = F.mse_loss(prediction, y_train); zero_grad; backward; step
+                        lastCost = model.TrainStep(batch);
+                        if (print)
+                        {
+                            output.WriteLine(string.Create(
+                                CultureInfo.InvariantCulture,
+                                $"Epoch {epoch,4}/{nbEpochs} Batch {batch.Index + 1}/{loader.BatchesPerEpoch} Cost: {lastCost:F6}"));
+                        }
+                    }
+                }
+            }
+
+            phases.Add(new PhaseResult(nbEpochs, lastCost, FullDataMse(model)));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"-- {nbEpochs} epochs done: mean squared error over the 5 samples {phases[^1].FullDataMse:F6}"));
+        }
+
+        // new_var = torch.FloatTensor([[73, 80, 75]]); pred_y = model(new_var)
+        var prediction = new float[1];
+        model.Predict([73, 80, 75], prediction);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Prediction for [73, 80, 75] after training: {prediction[0]:F4} (target 152)"));
+        return new LinearRegressionResult(prediction[0], phases);
+    }
+
+    /// <summary>The model's MSE over the whole training set, without an update.</summary>
+    private static double FullDataMse(ICpuModel model)
+    {
+        var sum = 0.0;
+        var prediction = new float[1];
+        for (var i = 0; i < XTrain.Length; i++)
+        {
+            model.Predict(XTrain[i], prediction);
+            var error = (double)prediction[0] - YTrain[i][0];
+            sum += error * error;
+        }
+
+        return sum / XTrain.Length;
+    }
+}
+
+/// <summary>
+/// The tutorial's <c>CustomDataset(torch.utils.data.Dataset)</c>: <c>__len__</c> is <see cref="Count"/>,
+/// <c>__getitem__</c> is <see cref="GetItem"/>. Samples are views of the arrays, so reading one copies nothing.
+/// </summary>
+internal sealed class CustomDataset : IDataset<Sample<float, float>>
+{
+    private readonly float[][] _xData = Program.XTrain;
+    private readonly float[][] _yData = Program.YTrain;
+
+    public int Count => _xData.Length;
+
+    public Sample<float, float> GetItem(int index) => new(_xData[index], _yData[index]);
+}
+
+/// <summary>The cost of the last batch and the full-data MSE after each phase of training.</summary>
+public sealed record PhaseResult(int Epochs, float LastCost, double FullDataMse);
+
+/// <summary>What a run produced.</summary>
+public sealed record LinearRegressionResult(float Prediction, IReadOnlyList<PhaseResult> Phases);
+
+/// <summary>Command-line options.</summary>
+public sealed record LinearRegressionOptions
+{
+    public const string Usage = """
+        Usage: LinearRegression [--custom] [--epochs 20,2000] [--lr 1e-5] [--seed 0] [--log-every 100]
+          --custom       read the data through a custom IDataset class instead of a TensorDataset
+          --epochs LIST  training phases, each continuing the same model (the tutorial ran 20, then 2000);
+                         a phase of E epochs runs epochs 0..E like the tutorial's range(nb_epochs + 1)
+          --lr X         SGD learning rate (default 1e-5)
+          --seed N       seeds the initial weights and the shuffle order (default 0)
+          --log-every N  in phases longer than 20 epochs, print epochs 0-8, every N-th and the last two (default 100; 1 prints all)
+        """;
+
+    public bool Custom { get; init; }
+
+    public IReadOnlyList<int> Epochs { get; init; } = [20, 2000];
+
+    public float LearningRate { get; init; } = 1e-5f;
+
+    public ulong Seed { get; init; }
+
+    public int LogEvery { get; init; } = 100;
+
+    public bool Help { get; init; }
+
+    public static LinearRegressionOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new LinearRegressionOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            options = args[i] switch
+            {
+                "--custom" => options with { Custom = true },
+                "--epochs" => options with { Epochs = [.. Value().Split(',').Select(e => ParsePositive(e, "--epochs"))] },
+                "--lr" => options with { LearningRate = ParseNumber<float>(Value(), "--lr") },
+                "--seed" => options with { Seed = ParseNumber<ulong>(Value(), "--seed") },
+                "--log-every" => options with { LogEvery = ParsePositive(Value(), "--log-every") },
+                "-h" or "--help" => options with { Help = true },
+                _ => throw new ArgumentException($"Unknown argument '{args[i]}'."),
+            };
+        }
+
+        return options;
+    }
+
+    internal bool ShouldPrint(int epoch, int nbEpochs) =>
+        nbEpochs <= 20 || epoch <= 8 || epoch >= nbEpochs - 1 || epoch % LogEvery == 0;
+
+    private static T ParseNumber<T>(string text, string name)
+        where T : System.Numerics.INumber<T> =>
+        T.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ArgumentException($"{name} takes a number; '{text}' is not one.");
+
+    private static int ParsePositive(string text, string name) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new ArgumentException($"{name} takes positive integers; '{text}' is not one.");
+}

@@ -1,0 +1,159 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Text.Json;
+
+namespace StreamingLoader.Cli;
+
+/// <summary>
+/// <c>streamingloader bench tensor|jsonl</c>: one warm-up epoch, then one timed epoch whose consumer reads every
+/// value of every batch; prints one JSON line.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Measure loader throughput on a standard workload (one JSON line).");
+        bench.Subcommands.Add(CreateTensor());
+        bench.Subcommands.Add(CreateJsonl());
+        return bench;
+    }
+
+    private static Option<int> WorkersOption() => new("--workers") { Description = "Worker threads (default: processor count).", DefaultValueFactory = _ => Environment.ProcessorCount };
+
+    private static Option<int> BatchOption() => new("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
+
+    private static Option<bool> JsonOption() => new("--json") { Description = "Print only the JSON result line." };
+
+    private static Command CreateTensor()
+    {
+        var samples = new Option<int>("--samples") { Description = "Samples in the in-memory dataset.", DefaultValueFactory = _ => 200_000 };
+        var features = new Option<int>("--features") { Description = "Float features per sample.", DefaultValueFactory = _ => 64 };
+        var batch = BatchOption();
+        var workers = WorkersOption();
+        var json = JsonOption();
+        var command = new Command("tensor", "In-memory tensor dataset, shuffled.") { samples, features, batch, workers, json };
+        command.SetAction(async (result, ct) =>
+        {
+            var n = result.GetValue(samples);
+            var f = result.GetValue(features);
+            var dataset = SyntheticTensor(n, f);
+            var options = new LoaderOptions { BatchSize = result.GetValue(batch), Shuffle = true, Workers = result.GetValue(workers), Seed = 1, Name = "bench-tensor" };
+            var figures = await RunAsync("tensor", () => Pipeline.From(dataset).Build(options), ct).ConfigureAwait(false);
+            Report(figures, result.GetValue(json));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command CreateJsonl()
+    {
+        var data = new Option<DirectoryInfo>("--data") { Description = "Directory holding samples.jsonl.", Required = true };
+        var batch = BatchOption();
+        var workers = WorkersOption();
+        var json = JsonOption();
+        var command = new Command("jsonl", "JSON Lines file DIR/samples.jsonl of {\"x\":[32 floats],\"y\":int}.") { data, batch, workers, json };
+        command.SetAction(async (result, ct) =>
+        {
+            var path = Path.Combine(result.GetValue(data)!.FullName, "samples.jsonl");
+            if (!File.Exists(path))
+            {
+                await Console.Error.WriteLineAsync($"error: {path} does not exist (tests/StreamingLoader.Benchmarks/anchor/make_jsonl.py writes it).").ConfigureAwait(false);
+                return 2;
+            }
+
+            var options = new LoaderOptions { BatchSize = result.GetValue(batch), Workers = result.GetValue(workers), Name = "bench-jsonl" };
+            var figures = await RunAsync("jsonl", () => Pipeline.From(JsonLines.Read(path)).Build(JsonLines.Collator("x", 32, "y"), options), ct).ConfigureAwait(false);
+            Report(figures, result.GetValue(json));
+            return 0;
+        });
+        return command;
+    }
+
+    internal static TensorDataset<float, long> SyntheticTensor(int samples, int features)
+    {
+        var x = new float[(long)samples * features];
+        var y = new long[samples];
+        var random = new CounterRandom(7, 0, 0);
+        for (var i = 0; i < x.Length; i++)
+        {
+            x[i] = random.NextSingle();
+        }
+
+        for (var i = 0; i < y.Length; i++)
+        {
+            y[i] = random.NextInt32(10);
+        }
+
+        return new TensorDataset<float, long>(x, [features], y);
+    }
+
+    private static async Task<BenchFigures> RunAsync(string workload, Func<DataLoader> build, CancellationToken cancellationToken)
+    {
+        // Warm-up: JIT, pool buffers and page cache, on a loader of its own.
+        await using (var warm = build())
+        {
+            await ConsumeEpochAsync(warm, cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var loader = build();
+        var start = Stopwatch.GetTimestamp();
+        var (samples, firstBatch, checksum) = await ConsumeEpochAsync(loader, cancellationToken).ConfigureAwait(false);
+        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        using var process = Process.GetCurrentProcess();
+        return new BenchFigures(workload, samples, seconds, samples / seconds, firstBatch.TotalMilliseconds, process.PeakWorkingSet64 / (1024.0 * 1024.0), loader.Options.Workers, checksum);
+    }
+
+    /// <summary>Reads every value of every batch (a checksum), so the benchmark cannot skip work.</summary>
+    private static async Task<(long Samples, TimeSpan FirstBatch, double Checksum)> ConsumeEpochAsync(DataLoader loader, CancellationToken cancellationToken)
+    {
+        long samples = 0;
+        double checksum = 0;
+        var start = Stopwatch.GetTimestamp();
+        var firstBatch = TimeSpan.Zero;
+        await foreach (var batch in loader.ReadEpochAsync(cancellationToken).ConfigureAwait(false))
+        {
+            using (batch)
+            {
+                if (samples == 0)
+                {
+                    firstBatch = Stopwatch.GetElapsedTime(start);
+                }
+
+                checksum += TensorPrimitives.Sum<float>(batch.Features.AsSpan<float>());
+                checksum += TensorPrimitives.Sum<long>(batch.Labels.AsSpan<long>());
+                samples += batch.Count;
+            }
+        }
+
+        return (samples, firstBatch, checksum);
+    }
+
+    private static void Report(BenchFigures figures, bool jsonOnly)
+    {
+        var line = JsonSerializer.Serialize(figures, BenchJson.Default.BenchFigures);
+        if (!jsonOnly)
+        {
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{figures.Workload}: {figures.Samples:N0} samples in {figures.Seconds:F3} s = {figures.SamplesPerS / 1e6:F2}M samples/s; first batch {figures.FirstBatchMs:F2} ms; peak RSS {figures.PeakRssMb:F0} MB; {figures.Workers} workers"));
+        }
+
+        Console.WriteLine(line);
+    }
+}
+
+internal sealed record BenchFigures(
+    string Workload,
+    long Samples,
+    double Seconds,
+    double SamplesPerS,
+    double FirstBatchMs,
+    double PeakRssMb,
+    int Workers,
+    double Checksum);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(BenchFigures))]
+internal sealed partial class BenchJson : System.Text.Json.Serialization.JsonSerializerContext;

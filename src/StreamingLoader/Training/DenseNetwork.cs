@@ -1,0 +1,423 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace StreamingLoader.Training;
+
+/// <summary>The loss on a <see cref="DenseNetwork"/>'s last layer.</summary>
+internal enum LossKind
+{
+    /// <summary>Softmax then cross-entropy against Int64 class labels (PyTorch's <c>nn.CrossEntropyLoss</c>).</summary>
+    SoftmaxCrossEntropy,
+
+    /// <summary>Mean squared error against Float32 targets (PyTorch's <c>nn.MSELoss</c>, mean over every element).</summary>
+    MeanSquaredError,
+}
+
+/// <summary>
+/// Fully connected layers with ReLU between them and a loss on top, trained by SGD. Softmax regression, linear
+/// regression and the MLP are all this class with different layer sizes and losses.
+/// </summary>
+/// <remarks>
+/// Each layer computes <c>z = x·Wᵀ + b</c> with <c>W</c> stored [out, in] row-major (PyTorch's layout), so the forward
+/// pass and the backward pass are dot products and axpys over contiguous rows, done with
+/// <see cref="TensorPrimitives"/>. The SGD update is fused into the backward pass: once a layer's input gradient is
+/// computed with the old weights, each weight row moves by <c>−lr · Σᵢ dzᵢ · xᵢ</c> in place.
+/// </remarks>
+internal sealed class DenseNetwork : ICpuModel
+{
+    private const ulong InitStream = 0x494E4954; // "INIT": parameter initialization draws, apart from the loader's streams.
+
+    private readonly int[] _sizes;
+    private readonly int[] _weightOffsets;
+    private readonly int[] _biasOffsets;
+    private readonly float[] _parameters;
+    private readonly LossKind _loss;
+    private readonly int _maxWidth;
+    private float _learningRate;
+
+    // Scratch, sized for _capacity samples: the output of every layer (after ReLU for hidden layers), and two
+    // gradient buffers used in turn going down the layers.
+    private float[][] _activations = [];
+    private float[] _gradient = [];
+    private float[] _gradientBelow = [];
+    private int _capacity;
+
+    public DenseNetwork(IReadOnlyList<int> sizes, LossKind loss, float learningRate, ulong seed)
+    {
+        _sizes = [.. sizes];
+        _loss = loss;
+        LearningRate = learningRate;
+        var layers = _sizes.Length - 1;
+        _weightOffsets = new int[layers];
+        _biasOffsets = new int[layers];
+        long total = 0;
+        for (var l = 0; l < layers; l++)
+        {
+            _weightOffsets[l] = (int)total;
+            total += (long)_sizes[l] * _sizes[l + 1];
+            _biasOffsets[l] = (int)total;
+            total += _sizes[l + 1];
+            if (total > Array.MaxLength)
+            {
+                throw new ArgumentOutOfRangeException(nameof(sizes), $"Layer sizes {Shapes.Format(_sizes)} need more than {Array.MaxLength} parameters.");
+            }
+        }
+
+        _parameters = new float[total];
+        _maxWidth = _sizes.Max();
+        Initialize(seed);
+    }
+
+    public int InputSize => _sizes[0];
+
+    public int OutputSize => _sizes[^1];
+
+    public int ParameterCount => _parameters.Length;
+
+    public float LearningRate
+    {
+        get => _learningRate;
+        set
+        {
+            if (!float.IsFinite(value) || value <= 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The learning rate must be a positive finite number.");
+            }
+
+            _learningRate = value;
+        }
+    }
+
+    private int Layers => _sizes.Length - 1;
+
+    public float TrainStep(Batch batch)
+    {
+        var n = Validate(batch);
+        if (n == 0)
+        {
+            return 0f;
+        }
+
+        var features = batch.Features.AsSpan<float>();
+        Forward(features, n);
+        var lossSum = LossAndGradient(batch, n, _gradient, out _);
+        Backward(features, n);
+        return (float)(lossSum / n);
+    }
+
+    public BatchEvaluation Evaluate(Batch batch)
+    {
+        var n = Validate(batch);
+        if (n == 0)
+        {
+            return default;
+        }
+
+        Forward(batch.Features.AsSpan<float>(), n);
+        var lossSum = LossAndGradient(batch, n, null, out var correct);
+        return new BatchEvaluation(lossSum, correct, n);
+    }
+
+    public void Predict(ReadOnlySpan<float> features, Span<float> outputs)
+    {
+        if (features.Length != InputSize)
+        {
+            throw new ArgumentException($"The model takes {InputSize} feature values; {features.Length} were given.", nameof(features));
+        }
+
+        if (outputs.Length < OutputSize)
+        {
+            throw new ArgumentException($"The model has {OutputSize} outputs; the destination holds {outputs.Length}.", nameof(outputs));
+        }
+
+        Forward(features, 1);
+        var top = _activations[^1].AsSpan(0, OutputSize);
+        if (_loss == LossKind.SoftmaxCrossEntropy)
+        {
+            Softmax(top, outputs);
+        }
+        else
+        {
+            top.CopyTo(outputs);
+        }
+    }
+
+    public void CopyParametersTo(Span<float> destination)
+    {
+        if (destination.Length < _parameters.Length)
+        {
+            throw new ArgumentException($"The model has {_parameters.Length} parameters; the destination holds {destination.Length}.", nameof(destination));
+        }
+
+        _parameters.CopyTo(destination);
+    }
+
+    public void LoadParameters(ReadOnlySpan<float> source)
+    {
+        if (source.Length != _parameters.Length)
+        {
+            throw new ArgumentException($"The model has {_parameters.Length} parameters; {source.Length} were given.", nameof(source));
+        }
+
+        source.CopyTo(_parameters);
+    }
+
+    public override string ToString() =>
+        $"{(_loss == LossKind.SoftmaxCrossEntropy ? "classifier" : "regression")} {string.Join("→", _sizes)}, {_parameters.Length} parameters, lr {_learningRate}";
+
+    /// <summary>PyTorch's <c>nn.Linear</c> initialization: weights and biases uniform in ±1/√fan_in.</summary>
+    private void Initialize(ulong seed)
+    {
+        for (var l = 0; l < Layers; l++)
+        {
+            var random = new CounterRandom(seed, l, 0, InitStream);
+            var bound = 1f / MathF.Sqrt(_sizes[l]);
+            var layer = _parameters.AsSpan(_weightOffsets[l], (_sizes[l] * _sizes[l + 1]) + _sizes[l + 1]);
+            for (var i = 0; i < layer.Length; i++)
+            {
+                layer[i] = ((2f * random.NextSingle()) - 1f) * bound;
+            }
+        }
+    }
+
+    /// <summary>Checks that the batch fits the model, sizes the scratch buffers and returns the sample count.</summary>
+    private int Validate(Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var layout = batch.Layout;
+        if (layout.FeatureType != ElementType.Float32)
+        {
+            throw new ArgumentException(
+                $"The model takes Float32 features; the batch holds {layout.FeatureType}{Shapes.Format(layout.FeatureShape)} (collate bytes with Collate.BytesToFloat).",
+                nameof(batch));
+        }
+
+        if (layout.FeatureElements != InputSize)
+        {
+            throw new ArgumentException(
+                $"The model takes {InputSize} feature values per sample; the batch's samples have {layout.FeatureElements} (shape {Shapes.Format(layout.FeatureShape)}).",
+                nameof(batch));
+        }
+
+        if (_loss == LossKind.SoftmaxCrossEntropy)
+        {
+            if (layout.LabelType != ElementType.Int64 || layout.LabelElements != 1)
+            {
+                throw new ArgumentException(
+                    $"A classifier takes one Int64 class index per sample; the batch's labels are {layout.LabelType}{Shapes.Format(layout.LabelShape)}.",
+                    nameof(batch));
+            }
+        }
+        else if (layout.LabelType != ElementType.Float32 || layout.LabelElements != OutputSize)
+        {
+            throw new ArgumentException(
+                $"A regression with {OutputSize} output(s) takes {OutputSize} Float32 target(s) per sample; the batch's labels are {layout.LabelType}{Shapes.Format(layout.LabelShape)}.",
+                nameof(batch));
+        }
+
+        var n = batch.Count;
+        EnsureCapacity(n);
+        return n;
+    }
+
+    private void EnsureCapacity(int n)
+    {
+        if (n <= _capacity)
+        {
+            return;
+        }
+
+        _activations = new float[Layers][];
+        for (var l = 0; l < Layers; l++)
+        {
+            _activations[l] = new float[(long)n * _sizes[l + 1]];
+        }
+
+        _gradient = new float[(long)n * _maxWidth];
+        _gradientBelow = new float[(long)n * _maxWidth];
+        _capacity = n;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Forward(ReadOnlySpan<float> features, int n)
+    {
+        EnsureCapacity(n);
+        var input = features;
+        for (var l = 0; l < Layers; l++)
+        {
+            int inSize = _sizes[l], outSize = _sizes[l + 1];
+            var weights = _parameters.AsSpan(_weightOffsets[l], inSize * outSize);
+            var bias = _parameters.AsSpan(_biasOffsets[l], outSize);
+            var output = _activations[l].AsSpan(0, n * outSize);
+            for (var i = 0; i < n; i++)
+            {
+                var x = input.Slice(i * inSize, inSize);
+                var z = output.Slice(i * outSize, outSize);
+                for (var o = 0; o < outSize; o++)
+                {
+                    z[o] = TensorPrimitives.Dot(x, weights.Slice(o * inSize, inSize));
+                }
+
+                TensorPrimitives.Add(z, bias, z);
+            }
+
+            if (l < Layers - 1)
+            {
+                TensorPrimitives.Max(output, 0f, output); // ReLU
+            }
+
+            input = output;
+        }
+    }
+
+    /// <summary>
+    /// Returns the sum of the samples' losses and, when <paramref name="gradient"/> is given, writes the gradient of
+    /// the batch's mean loss with respect to the top layer's outputs into it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private double LossAndGradient(Batch batch, int n, float[]? gradient, out int correct)
+    {
+        var outSize = OutputSize;
+        var top = _activations[^1].AsSpan(0, n * outSize);
+        var lossSum = 0.0;
+        correct = 0;
+        if (_loss == LossKind.SoftmaxCrossEntropy)
+        {
+            var labels = batch.Labels.AsSpan<long>();
+            for (var i = 0; i < n; i++)
+            {
+                var label = labels[i];
+                if ((ulong)label >= (ulong)outSize)
+                {
+                    var index = batch.SampleIndices[i];
+                    throw new InvalidDataException($"Sample {index} has class label {label}, outside the model's {outSize} classes [0, {outSize}).");
+                }
+
+                var logits = top.Slice(i * outSize, outSize);
+                var max = TensorPrimitives.Max(logits);
+                if (TensorPrimitives.IndexOfMax(logits) == label)
+                {
+                    correct++;
+                }
+
+                // Cross-entropy: log Σ exp(z − max) − (z_label − max).
+                var probabilities = gradient is null ? default : gradient.AsSpan(i * outSize, outSize);
+                double sum;
+                if (gradient is null)
+                {
+                    sum = 0;
+                    foreach (var z in logits)
+                    {
+                        sum += Math.Exp(z - max);
+                    }
+                }
+                else
+                {
+                    TensorPrimitives.Subtract(logits, max, probabilities);
+                    TensorPrimitives.Exp(probabilities, probabilities);
+                    sum = TensorPrimitives.Sum(probabilities);
+                }
+
+                lossSum += Math.Log(sum) - (logits[(int)label] - max);
+                if (gradient is not null)
+                {
+                    // d(mean loss)/dz = (softmax(z) − onehot(label)) / n.
+                    TensorPrimitives.Multiply(probabilities, (float)(1.0 / (sum * n)), probabilities);
+                    probabilities[(int)label] -= 1f / n;
+                }
+            }
+        }
+        else
+        {
+            var targets = batch.Labels.AsSpan<float>();
+            var elements = n * outSize;
+            for (var i = 0; i < elements; i++)
+            {
+                var error = (double)top[i] - targets[i];
+                lossSum += error * error;
+                if (gradient is not null)
+                {
+                    // d(mean over n·outputs of e²)/dz = 2e / (n·outputs).
+                    gradient[i] = (float)(2.0 * error / elements);
+                }
+            }
+
+            // Per-sample loss is the mean over its outputs, so LossSum / n is PyTorch's MSELoss.
+            lossSum /= outSize;
+        }
+
+        return lossSum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Backward(ReadOnlySpan<float> features, int n)
+    {
+        var learningRate = _learningRate;
+        for (var l = Layers - 1; l >= 0; l--)
+        {
+            int inSize = _sizes[l], outSize = _sizes[l + 1];
+            var weights = _parameters.AsSpan(_weightOffsets[l], inSize * outSize);
+            var bias = _parameters.AsSpan(_biasOffsets[l], outSize);
+            var input = l == 0 ? features : _activations[l - 1].AsSpan(0, n * inSize);
+            var gradient = _gradient.AsSpan(0, n * outSize);
+
+            // The gradient for the layer below, with the weights before this step's update.
+            if (l > 0)
+            {
+                var below = _gradientBelow.AsSpan(0, n * inSize);
+                below.Clear();
+                for (var i = 0; i < n; i++)
+                {
+                    var dz = gradient.Slice(i * outSize, outSize);
+                    var dx = below.Slice(i * inSize, inSize);
+                    for (var o = 0; o < outSize; o++)
+                    {
+                        if (dz[o] != 0f)
+                        {
+                            TensorPrimitives.MultiplyAdd(weights.Slice(o * inSize, inSize), dz[o], dx, dx);
+                        }
+                    }
+
+                    // Through the ReLU: no gradient where its output was 0.
+                    var x = input.Slice(i * inSize, inSize);
+                    for (var k = 0; k < inSize; k++)
+                    {
+                        if (x[k] <= 0f)
+                        {
+                            dx[k] = 0f;
+                        }
+                    }
+                }
+            }
+
+            // SGD: W[o] −= lr · Σᵢ dz[i, o] · x[i];  b −= lr · Σᵢ dz[i].
+            for (var i = 0; i < n; i++)
+            {
+                var dz = gradient.Slice(i * outSize, outSize);
+                var x = input.Slice(i * inSize, inSize);
+                for (var o = 0; o < outSize; o++)
+                {
+                    var step = -learningRate * dz[o];
+                    if (step != 0f)
+                    {
+                        var row = weights.Slice(o * inSize, inSize);
+                        TensorPrimitives.MultiplyAdd(x, step, row, row);
+                    }
+                }
+
+                TensorPrimitives.MultiplyAdd(dz, -learningRate, bias, bias);
+            }
+
+            (_gradient, _gradientBelow) = (_gradientBelow, _gradient);
+        }
+    }
+
+    private static void Softmax(ReadOnlySpan<float> logits, Span<float> destination)
+    {
+        var max = TensorPrimitives.Max(logits);
+        var probabilities = destination[..logits.Length];
+        TensorPrimitives.Subtract(logits, max, probabilities);
+        TensorPrimitives.Exp(probabilities, probabilities);
+        TensorPrimitives.Divide(probabilities, TensorPrimitives.Sum(probabilities), probabilities);
+    }
+}

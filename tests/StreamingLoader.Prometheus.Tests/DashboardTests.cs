@@ -1,0 +1,147 @@
+using System.Text.Json;
+using StreamingLoader.Prometheus.Tests.Infrastructure;
+
+namespace StreamingLoader.Prometheus.Tests;
+
+/// <summary>The Grafana dashboards' structure and the provisioning files (their queries run in the integration tests).</summary>
+public sealed class DashboardTests
+{
+    [Fact]
+    public void Dashboards_Folder_HasAtLeastOneDashboard()
+    {
+        Assert.NotEmpty(Repository.DashboardFiles());
+    }
+
+    [Fact]
+    public void Dashboards_Each_CurrentSchemaWithUidTitleAndUniquePanelIds()
+    {
+        var uids = new HashSet<string>();
+        foreach (var file in Repository.DashboardFiles())
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(file));
+            var dashboard = document.RootElement;
+
+            Assert.True(dashboard.GetProperty("schemaVersion").GetInt32() >= 39, $"{file}: schemaVersion");
+            Assert.True(uids.Add(dashboard.GetProperty("uid").GetString()!), $"{file}: duplicate uid");
+            Assert.False(string.IsNullOrWhiteSpace(dashboard.GetProperty("title").GetString()));
+            var ids = Repository.Panels(dashboard).Select(p => p.GetProperty("id").GetInt32()).ToList();
+            Assert.Equal(ids.Count, ids.Distinct().Count());
+            foreach (var panel in Repository.Panels(dashboard))
+            {
+                var grid = panel.GetProperty("gridPos");
+                Assert.InRange(grid.GetProperty("x").GetInt32() + grid.GetProperty("w").GetInt32(), 1, 24);
+            }
+        }
+    }
+
+    [Fact]
+    public void Dashboards_Templating_DatasourcePipelineAndStageVariables()
+    {
+        foreach (var file in Repository.DashboardFiles())
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(file));
+            var variables = document.RootElement.GetProperty("templating").GetProperty("list").EnumerateArray()
+                .ToDictionary(v => v.GetProperty("name").GetString()!, v => v.Clone());
+
+            var datasource = variables["datasource"];
+            Assert.Equal("datasource", datasource.GetProperty("type").GetString());
+            Assert.Equal("prometheus", datasource.GetProperty("query").GetString());
+            foreach (var name in new[] { "pipeline", "stage" })
+            {
+                var variable = variables[name];
+                Assert.Equal("query", variable.GetProperty("type").GetString());
+                Assert.Equal("${datasource}", variable.GetProperty("datasource").GetProperty("uid").GetString());
+                Assert.StartsWith("label_values(", variable.GetProperty("definition").GetString(), StringComparison.Ordinal);
+                Assert.EndsWith($", {name})", variable.GetProperty("definition").GetString(), StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Fact]
+    public void Dashboards_EveryPanelAndTarget_UsesTheDatasourceVariable()
+    {
+        foreach (var file in Repository.DashboardFiles())
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(file));
+            foreach (var panel in Repository.Panels(document.RootElement).Where(p => p.GetProperty("type").GetString() != "row"))
+            {
+                var title = panel.GetProperty("title").GetString();
+                Assert.Equal("prometheus", panel.GetProperty("datasource").GetProperty("type").GetString());
+                Assert.True(panel.GetProperty("datasource").GetProperty("uid").GetString() == "${datasource}", $"{title}: panel datasource");
+                foreach (var target in panel.GetProperty("targets").EnumerateArray())
+                {
+                    Assert.True(target.GetProperty("datasource").GetProperty("uid").GetString() == "${datasource}", $"{title}: target datasource");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Dashboards_Queries_CoverEveryLoaderMetricAndTheRuntime()
+    {
+        var queries = Repository.DashboardFiles()
+            .SelectMany(file =>
+            {
+                using var document = JsonDocument.Parse(File.ReadAllText(file));
+                return Repository.Queries(document.RootElement).Select(q => q.Expr).ToList();
+            })
+            .ToList();
+        var all = string.Join('\n', queries);
+
+        foreach (var series in new[]
+        {
+            "streamingloader_samples_total", "streamingloader_batches_total", "streamingloader_bytes_total",
+            "streamingloader_stage_queue_depth", "streamingloader_stage_blocked_seconds_total",
+            "streamingloader_stage_items_in_total", "streamingloader_stage_items_out_total",
+            "streamingloader_stage_duration_seconds_bucket", "streamingloader_consumer_wait_seconds_total",
+            "streamingloader_consumer_step_seconds_total", "streamingloader_errors_total",
+            "streamingloader_pool_leases", "streamingloader_pool_capacity",
+            "dotnet_process_cpu_time_seconds_total", "dotnet_process_memory_working_set_bytes", "dotnet_gc_collections_total",
+        })
+        {
+            Assert.Contains(series, all, StringComparison.Ordinal);
+        }
+
+        Assert.Contains(queries, q => q.StartsWith("histogram_quantile(0.5,", StringComparison.Ordinal));
+        Assert.Contains(queries, q => q.StartsWith("histogram_quantile(0.99,", StringComparison.Ordinal));
+        Assert.Contains(queries, q => q.Contains("streamingloader_consumer_wait_seconds_total", StringComparison.Ordinal) && q.Contains("streamingloader_consumer_step_seconds_total", StringComparison.Ordinal) && q.StartsWith("100 *", StringComparison.Ordinal));
+        Assert.Contains(queries, q => q.Contains("by (pipeline, stage, policy)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Substitute_GrafanaVariableForms_AllReplaced()
+    {
+        var values = new Dictionary<string, string> { ["pipeline"] = "train", ["stage"] = ".*" };
+
+        var promql = Repository.Substitute("rate(x{pipeline=~\"$pipeline\", stage=~\"${stage}\", p=\"[[pipeline]]\", q=\"${pipeline:regex}\"}[$__rate_interval])", values);
+
+        Assert.Equal("rate(x{pipeline=~\"train\", stage=~\".*\", p=\"train\", q=\"train\"}[10s])", promql);
+        Assert.Throws<InvalidOperationException>(() => Repository.Substitute("x{a=\"$unknown\"}", values));
+    }
+
+    [Fact]
+    public void Provisioning_DatasourceAndDashboardProvider_PointAtPrometheusAndTheDashboardsFolder()
+    {
+        var datasources = Directory.GetFiles(Path.Combine(Repository.Dashboards, "provisioning", "datasources"), "*.yml");
+        var providers = Directory.GetFiles(Path.Combine(Repository.Dashboards, "provisioning", "dashboards"), "*.yml");
+
+        var datasource = File.ReadAllText(Assert.Single(datasources));
+        var provider = File.ReadAllText(Assert.Single(providers));
+        Assert.Contains("apiVersion: 1", datasource, StringComparison.Ordinal);
+        Assert.Contains("type: prometheus", datasource, StringComparison.Ordinal);
+        Assert.Contains("url: http://127.0.0.1:9090", datasource, StringComparison.Ordinal);
+        Assert.Contains("apiVersion: 1", provider, StringComparison.Ordinal);
+        Assert.Contains("type: file", provider, StringComparison.Ordinal);
+        Assert.Contains("path: ${STREAMINGLOADER_DASHBOARDS}", provider, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Readme_HowToRun_MentionsPrometheusGrafanaAndProvisioning()
+    {
+        var readme = File.ReadAllText(Path.Combine(Repository.Dashboards, "README.md"));
+
+        Assert.Contains("prometheus --config.file=prometheus.yml", readme, StringComparison.Ordinal);
+        Assert.Contains("GF_PATHS_PROVISIONING", readme, StringComparison.Ordinal);
+        Assert.Contains("PrometheusMetricsServer.StartAsync", readme, StringComparison.Ordinal);
+    }
+}

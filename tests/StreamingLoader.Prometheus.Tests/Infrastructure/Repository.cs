@@ -1,0 +1,132 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace StreamingLoader.Prometheus.Tests.Infrastructure;
+
+/// <summary>Files of the repository the tests run from: <c>prometheus.yml</c> and <c>dashboards/</c>.</summary>
+internal static partial class Repository
+{
+    private static readonly Lazy<string> RootPath = new(FindRoot);
+
+    public static string Root => RootPath.Value;
+
+    public static string PrometheusConfig => Path.Combine(Root, "prometheus.yml");
+
+    public static string Dashboards => Path.Combine(Root, "dashboards");
+
+    /// <summary>The dashboard JSON files (every *.json under dashboards/).</summary>
+    public static IReadOnlyList<string> DashboardFiles() =>
+        [.. Directory.EnumerateFiles(Dashboards, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// The repository's prometheus.yml with its scrape target moved to <paramref name="metricsPort"/> and its
+    /// 5 s interval and timeout shortened to <paramref name="scrapeSeconds"/>; fails if the file no longer has them.
+    /// </summary>
+    public static string PrometheusConfigFor(int metricsPort, int scrapeSeconds = 1)
+    {
+        var text = File.ReadAllText(PrometheusConfig);
+        text = ReplaceOnce(text, "127.0.0.1:9464", $"127.0.0.1:{metricsPort}");
+        text = ReplaceOnce(text, "scrape_interval: 5s", $"scrape_interval: {scrapeSeconds}s");
+        text = ReplaceOnce(text, "scrape_timeout: 5s", $"scrape_timeout: {scrapeSeconds}s");
+        return text;
+    }
+
+    /// <summary>Every panel (rows' nested panels included) of a dashboard.</summary>
+    public static IEnumerable<JsonElement> Panels(JsonElement dashboard)
+    {
+        if (!dashboard.TryGetProperty("panels", out var panels))
+        {
+            yield break;
+        }
+
+        foreach (var panel in panels.EnumerateArray())
+        {
+            yield return panel;
+            foreach (var nested in Panels(panel))
+            {
+                yield return nested;
+            }
+        }
+    }
+
+    /// <summary>Every PromQL expression of a dashboard: (panel title, refId, expr).</summary>
+    public static IEnumerable<(string Panel, string RefId, string Expr)> Queries(JsonElement dashboard)
+    {
+        foreach (var panel in Panels(dashboard))
+        {
+            if (!panel.TryGetProperty("targets", out var targets))
+            {
+                continue;
+            }
+
+            var title = panel.TryGetProperty("title", out var t) ? t.GetString() ?? string.Empty : string.Empty;
+            foreach (var target in targets.EnumerateArray())
+            {
+                if (target.TryGetProperty("expr", out var expr) && !string.IsNullOrWhiteSpace(expr.GetString()))
+                {
+                    yield return (title, target.TryGetProperty("refId", out var r) ? r.GetString() ?? string.Empty : string.Empty, expr.GetString()!);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Substitutes Grafana variables the way Grafana would before sending a query: template variables
+    /// (<c>$name</c>, <c>${name}</c>, <c>${name:regex}</c>, <c>[[name]]</c>) from <paramref name="values"/>, and the
+    /// built-ins <c>$__rate_interval</c>, <c>$__interval</c>, <c>$__range</c>.
+    /// </summary>
+    public static string Substitute(string expr, IReadOnlyDictionary<string, string> values)
+    {
+        var builtIns = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["__rate_interval"] = "10s",
+            ["__interval"] = "2s",
+            ["__interval_ms"] = "2000",
+            ["__range"] = "5m",
+            ["__range_s"] = "300",
+            ["__range_ms"] = "300000",
+        };
+
+        return VariablePattern().Replace(expr, match =>
+        {
+            var name = match.Groups["braced"].Success ? match.Groups["braced"].Value
+                : match.Groups["bracketed"].Success ? match.Groups["bracketed"].Value
+                : match.Groups["plain"].Value;
+            if (builtIns.TryGetValue(name, out var builtIn))
+            {
+                return builtIn;
+            }
+
+            return values.TryGetValue(name, out var value)
+                ? value
+                : throw new InvalidOperationException($"The query uses variable '{name}', which the dashboard does not define: {expr}");
+        });
+    }
+
+    private static string ReplaceOnce(string text, string oldValue, string newValue)
+    {
+        var first = text.IndexOf(oldValue, StringComparison.Ordinal);
+        if (first < 0 || text.IndexOf(oldValue, first + oldValue.Length, StringComparison.Ordinal) >= 0)
+        {
+            throw new InvalidOperationException($"prometheus.yml should contain '{oldValue}' exactly once.");
+        }
+
+        return string.Concat(text.AsSpan(0, first), newValue, text.AsSpan(first + oldValue.Length));
+    }
+
+    private static string FindRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "prometheus.yml")) && Directory.Exists(Path.Combine(directory.FullName, "dashboards")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No repository root (with prometheus.yml and dashboards/) above {AppContext.BaseDirectory}.");
+    }
+
+    [GeneratedRegex(@"\$\{(?<braced>\w+)(?::\w+)?\}|\[\[(?<bracketed>\w+)\]\]|\$(?<plain>\w+)")]
+    private static partial Regex VariablePattern();
+}
