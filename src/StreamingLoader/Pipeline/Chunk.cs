@@ -38,7 +38,8 @@ internal sealed class Chunk<T>
     public static Chunk<T> Rent(int capacity, long epoch) =>
         new(ArrayPool<T>.Shared.Rent(capacity), ArrayPool<long>.Shared.Rent(capacity), 0, epoch, false);
 
-    public static Chunk<T> EpochEnd(long epoch) => new([], [], 0, epoch, true);
+    /// <summary>An epoch's end; its count is the number of chunks the epoch had, so an unordered consumer can wait for stragglers.</summary>
+    public static Chunk<T> EpochEnd(long epoch, int chunks) => new([], [], chunks, epoch, true);
 
     public static Chunk<T> Failed(DataLoaderException error) => new([], [], 0, error.Epoch, false, error);
 

@@ -40,6 +40,9 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private BufferBlock<Delivery>? _prefetch;
     private ExceptionDispatchInfo? _fault;
     private LoaderState _state;
+    private readonly Dictionary<long, int> _epochChunks = [];
+    private readonly Dictionary<long, int> _chunksReceived = [];
+    private readonly Queue<Delivery> _ahead = new();
     private bool _inEpoch;
     private int _reading;
     private int _disposed;
@@ -137,33 +140,31 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             EnsureStarted();
             if (_inEpoch)
             {
-                await SkipRestOfEpochAsync(cancellationToken).ConfigureAwait(false);
+                // The previous reader left this epoch early: its remaining batches are not wanted.
+                while (await NextAsync(Volatile.Read(ref _state).Epoch, cancellationToken).ConfigureAwait(false) is { Kind: DeliveryKind.Batch } rest)
+                {
+                    rest.Batch!.Dispose();
+                }
             }
 
             _inEpoch = true;
+            var epoch = Volatile.Read(ref _state).Epoch;
             var tags = LoaderMetrics.PipelineTags(_options.Name);
             while (true)
             {
                 var waitStart = _time.GetTimestamp();
-                var delivery = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                var delivery = await NextAsync(epoch, cancellationToken).ConfigureAwait(false);
                 LoaderMetrics.ConsumerWait.Add(_time.GetElapsedTime(waitStart).TotalSeconds, tags);
-                if (delivery.Kind == DeliveryKind.Completed || delivery.Kind == DeliveryKind.EpochEnd)
+                if (delivery.Kind != DeliveryKind.Batch)
                 {
                     _inEpoch = false;
-                    if (delivery.Kind == DeliveryKind.EpochEnd)
-                    {
-                        var state = Volatile.Read(ref _state);
-                        Volatile.Write(ref _state, state with { Epoch = delivery.Epoch + 1, NextBatch = 0 });
-                    }
-
                     yield break;
                 }
 
                 var batch = delivery.Batch!;
                 var current = Volatile.Read(ref _state);
-                var index = current.Epoch == batch.Epoch ? current.NextBatch : 0;
-                batch.SetIndex(index);
-                Volatile.Write(ref _state, current with { Epoch = batch.Epoch, NextBatch = index + 1 });
+                batch.SetIndex(current.NextBatch);
+                Volatile.Write(ref _state, current with { NextBatch = current.NextBatch + 1 });
                 _pool.MarkHandedOut(batch);
                 LoaderMetrics.Samples.Add(batch.Count, tags);
                 LoaderMetrics.Batches.Add(1, tags);
@@ -192,23 +193,55 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         _cts.Dispose();
     }
 
-    private async ValueTask SkipRestOfEpochAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The next batch of <paramref name="epoch"/>, or its end (then the state moves to the next epoch), or the end
+    /// of the source. Unordered batches of a later epoch that overtake this one wait aside until their epoch is read;
+    /// the epoch ends once its end marker came and as many chunks as the marker counts.
+    /// </summary>
+    private async ValueTask<Delivery> NextAsync(long epoch, CancellationToken cancellationToken)
     {
         while (true)
         {
-            var delivery = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
-            if (delivery.Kind != DeliveryKind.Batch)
+            if (_epochChunks.TryGetValue(epoch, out var expected) && _chunksReceived.GetValueOrDefault(epoch) == expected)
             {
-                if (delivery.Kind == DeliveryKind.EpochEnd)
-                {
-                    var state = Volatile.Read(ref _state);
-                    Volatile.Write(ref _state, state with { Epoch = delivery.Epoch + 1, NextBatch = 0 });
-                }
-
-                return;
+                _epochChunks.Remove(epoch);
+                _chunksReceived.Remove(epoch);
+                var state = Volatile.Read(ref _state);
+                Volatile.Write(ref _state, state with { Epoch = epoch + 1, NextBatch = 0 });
+                return new Delivery(null, epoch, DeliveryKind.EpochEnd);
             }
 
-            delivery.Batch!.Dispose();
+            Delivery delivery;
+            if (_ahead.Count > 0 && _ahead.Peek().Epoch == epoch)
+            {
+                delivery = _ahead.Dequeue();
+            }
+            else
+            {
+                delivery = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                if (delivery.Kind == DeliveryKind.Completed)
+                {
+                    return delivery;
+                }
+
+                if (delivery.Kind == DeliveryKind.EpochEnd)
+                {
+                    _epochChunks[delivery.Epoch] = delivery.Chunks;
+                    continue;
+                }
+
+                if (delivery.Epoch != epoch)
+                {
+                    _ahead.Enqueue(delivery);
+                    continue;
+                }
+            }
+
+            _chunksReceived[epoch] = _chunksReceived.GetValueOrDefault(epoch) + 1;
+            if (delivery.Kind == DeliveryKind.Batch)
+            {
+                return delivery;
+            }
         }
     }
 
@@ -219,11 +252,6 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         {
             if (prefetch.TryReceive(out var delivery))
             {
-                if (delivery.Kind == DeliveryKind.Empty)
-                {
-                    continue;
-                }
-
                 if (delivery.Error is { } error)
                 {
                     Interlocked.CompareExchange(ref _fault, ExceptionDispatchInfo.Capture(error), null);
@@ -377,6 +405,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             {
                 var batches = sampler.GetBatches(_options.Seed, epoch);
                 var first = epoch == _start.Epoch ? _start.NextBatch : 0;
+                var sent = 0;
                 for (var b = first; b < batches.Count; b++)
                 {
                     var indices = batches[b].Span;
@@ -395,9 +424,10 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                     chunk.Count = indices.Length;
                     LoaderMetrics.StageItemsOut.Add(chunk.Count, LoaderMetrics.StageTags(_options.Name, SourceStage));
                     await SendAsync(SourceStage, target, chunk, token).ConfigureAwait(false);
+                    sent++;
                 }
 
-                await SendAsync(SourceStage, target, Chunk<TSource>.EpochEnd(epoch), token).ConfigureAwait(false);
+                await SendAsync(SourceStage, target, Chunk<TSource>.EpochEnd(epoch, sent), token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -441,6 +471,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             for (; ; epoch++)
             {
                 position = 0;
+                var sent = 0;
                 chunk = Chunk<TSource>.Rent(chunkSize, epoch);
                 await foreach (var item in source.Open(token).WithCancellation(token).ConfigureAwait(false))
                 {
@@ -450,6 +481,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                     {
                         LoaderMetrics.StageItemsOut.Add(chunk.Count, tags);
                         await SendAsync(SourceStage, target, chunk, token).ConfigureAwait(false);
+                        sent++;
                         chunk = Chunk<TSource>.Rent(chunkSize, epoch);
                     }
                 }
@@ -458,6 +490,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 {
                     LoaderMetrics.StageItemsOut.Add(chunk.Count, tags);
                     await SendAsync(SourceStage, target, chunk, token).ConfigureAwait(false);
+                    sent++;
                 }
                 else
                 {
@@ -465,7 +498,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 }
 
                 chunk = null;
-                await SendAsync(SourceStage, target, Chunk<TSource>.EpochEnd(epoch), token).ConfigureAwait(false);
+                await SendAsync(SourceStage, target, Chunk<TSource>.EpochEnd(epoch, sent), token).ConfigureAwait(false);
                 if (!source.Reenumerable || position == 0)
                 {
                     break;
@@ -619,7 +652,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         if (chunk.IsEpochEnd)
         {
-            return new Delivery(null, chunk.Epoch, DeliveryKind.EpochEnd);
+            return new Delivery(null, chunk.Epoch, DeliveryKind.EpochEnd, Chunks: chunk.Count);
         }
 
         if (chunk.Count == 0)
@@ -843,6 +876,11 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             }
         }
 
+        while (_ahead.TryDequeue(out var early))
+        {
+            early.Batch?.Dispose();
+        }
+
         _pool.ReclaimAllUndelivered();
         _pool.Dispose();
         LoaderMetrics.Unregister(this);
@@ -858,4 +896,5 @@ internal enum DeliveryKind
     Completed,
 }
 
-internal readonly record struct Delivery(Batch? Batch, long Epoch, DeliveryKind Kind, DataLoaderException? Error = null);
+/// <summary>What reaches the consumer: a batch, an empty chunk (all skipped), an epoch's end with its chunk count, or an error.</summary>
+internal readonly record struct Delivery(Batch? Batch, long Epoch, DeliveryKind Kind, DataLoaderException? Error = null, int Chunks = 0);

@@ -15,6 +15,7 @@ internal sealed class ShuffleBuffer<T>
     private long _epoch = -1;
     private int _filled;
     private Chunk<T>? _pending;
+    private int _emitted;
 
     public ShuffleBuffer(int size, int batchSize, ulong seed)
     {
@@ -55,10 +56,13 @@ internal sealed class ShuffleBuffer<T>
             if (_pending is { Count: > 0 })
             {
                 output.Add(_pending);
+                _emitted++;
             }
 
+            // The buffer re-chunks, so the epoch's chunk count is its own.
+            output.Add(Chunk<T>.EpochEnd(_epoch, _emitted));
             _pending = null;
-            output.Add(input);
+            _emitted = 0;
             return output;
         }
 
@@ -90,6 +94,7 @@ internal sealed class ShuffleBuffer<T>
         {
             output.Add(_pending);
             _pending = null;
+            _emitted++;
         }
     }
 }

@@ -57,10 +57,20 @@ internal static class ObservableBridge
     public static async IAsyncEnumerable<T> ToAsyncEnumerable<T>(IObservable<T> source, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var channel = Channel.CreateBounded<T>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        using var subscription = source.Subscribe(new ChannelObserver<T>(channel.Writer, cancellationToken));
-        await foreach (var item in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+
+        // Subscribe on another thread: a synchronous observable pushes inside Subscribe and would wait for this reader.
+        var subscribing = Task.Run(() => source.Subscribe(new ChannelObserver<T>(channel.Writer, cancellationToken)), CancellationToken.None);
+        try
         {
-            yield return item;
+            await foreach (var item in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return item;
+            }
+        }
+        finally
+        {
+            channel.Writer.TryComplete();
+            (await subscribing.ConfigureAwait(false)).Dispose();
         }
     }
 
