@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace StreamingLoader;
 
 /// <summary>
@@ -66,6 +67,7 @@ public static class Collate
                 ElementTypes.Of<TLabel>(),
                 _labelShape ?? (firstSample.IsScalarLabel ? [] : [firstSample.LabelLength]));
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public sealed override void Write(in Sample<TIn, TLabel> sample, int slot, Batch batch)
         {
             var layout = batch.Layout;
@@ -87,6 +89,7 @@ public static class Collate
 
         protected abstract void WriteFeatures(ReadOnlySpan<TIn> source, Span<TOut> destination);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal override unsafe void Prefetch(in Sample<TIn, TLabel> sample)
         {
             if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace StreamingLoader;
 
 /// <summary>
@@ -77,6 +78,7 @@ public sealed class TensorDataset<TFeature, TLabel> : IBatchedDataset<Sample<TFe
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void GetItems(ReadOnlySpan<int> indices, Span<Sample<TFeature, TLabel>> destination)
     {
         for (var i = 0; i < indices.Length; i++)

@@ -519,6 +519,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     }
 
     /// <summary>Reads (map-style) and transforms a chunk: everything before the shuffle buffer and collation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Chunk<T> Prepare(Chunk<TSource> chunk)
     {
         Read(chunk);
@@ -584,6 +585,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     }
 
     /// <summary>Fills a map-style chunk's samples from the dataset; iterable chunks arrive filled.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Read(Chunk<TSource> chunk)
     {
         if (chunk.IsMarker || _source is not MapSource<TSource> map)
@@ -613,6 +615,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     }
 
     /// <summary>Reads the chunk in one call; on an error, falls back to reading one by one to find the sample.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TryReadMany(IBatchedDataset<TSource> dataset, Chunk<TSource> chunk)
     {
         var indices = ArrayPool<int>.Shared.Rent(chunk.Count);
@@ -643,6 +646,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     /// and is counted as this stage's blocked time; the wait blocks one worker thread, which is cheaper per batch
     /// than an asynchronous hand-off.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Delivery Collate(Chunk<T> chunk)
     {
         if (chunk.Error is { } error)

@@ -1,0 +1,155 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+
+namespace StreamingLoader;
+
+/// <summary>
+/// Sums a pipeline's own metrics while it runs, to answer "which stage is the bottleneck, and how long did the
+/// consumer wait for data?" at the end of a run (the same measurements Prometheus scrapes).
+/// </summary>
+public sealed class PipelineProfiler : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly string _pipeline;
+    private readonly ConcurrentDictionary<string, StageTotals> _stages = new();
+    private double _consumerWait;
+    private double _consumerStep;
+
+    private PipelineProfiler(string pipeline)
+    {
+        _pipeline = pipeline;
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == LoaderMetrics.MeterName)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<double>(OnMeasurement);
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => OnMeasurement(instrument, value, tags, null));
+        _listener.Start();
+    }
+
+    /// <summary>Starts profiling the pipeline named <paramref name="pipeline"/> (<see cref="LoaderOptions.Name"/>).</summary>
+    public static PipelineProfiler Start(string pipeline)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(pipeline);
+        return new PipelineProfiler(pipeline);
+    }
+
+    /// <summary>Returns what was measured so far.</summary>
+    public PipelineProfile Snapshot()
+    {
+        var stages = _stages
+            .Select(s => new StageProfile(s.Key, s.Value.Items, s.Value.BusySeconds, s.Value.BlockedSeconds))
+            .OrderByDescending(s => s.BusySeconds)
+            .ToList();
+        var wait = Volatile.Read(ref _consumerWait);
+        var step = Volatile.Read(ref _consumerStep);
+        return new PipelineProfile(_pipeline, stages, wait, step);
+    }
+
+    /// <summary>Stops listening.</summary>
+    public void Dispose() => _listener.Dispose();
+
+    private void OnMeasurement<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+        where T : struct
+    {
+        string? pipeline = null, stage = null;
+        foreach (var tag in tags)
+        {
+            if (tag.Key == LoaderMetrics.PipelineTag)
+            {
+                pipeline = tag.Value as string;
+            }
+            else if (tag.Key == LoaderMetrics.StageTag)
+            {
+                stage = tag.Value as string;
+            }
+        }
+
+        if (pipeline != _pipeline)
+        {
+            return;
+        }
+
+        var amount = Convert.ToDouble(value, CultureInfo.InvariantCulture);
+        switch (instrument.Name)
+        {
+            case "streamingloader.consumer.wait":
+                Add(ref _consumerWait, amount);
+                break;
+            case "streamingloader.consumer.step":
+                Add(ref _consumerStep, amount);
+                break;
+            case "streamingloader.stage.duration" when stage is not null:
+                Add(ref _stages.GetOrAdd(stage, _ => new StageTotals()).BusySeconds, amount);
+                break;
+            case "streamingloader.stage.blocked" when stage is not null:
+                Add(ref _stages.GetOrAdd(stage, _ => new StageTotals()).BlockedSeconds, amount);
+                break;
+            case "streamingloader.stage.items_in" when stage is not null:
+                Interlocked.Add(ref _stages.GetOrAdd(stage, _ => new StageTotals()).Items, (long)amount);
+                break;
+        }
+    }
+
+    private static void Add(ref double total, double amount)
+    {
+        double seen, next;
+        do
+        {
+            seen = Volatile.Read(ref total);
+            next = seen + amount;
+        }
+        while (Interlocked.CompareExchange(ref total, next, seen) != seen);
+    }
+
+    private sealed class StageTotals
+    {
+#pragma warning disable SA1401, CA1051 // Fields, so that Interlocked can update them.
+        public long Items;
+        public double BusySeconds;
+        public double BlockedSeconds;
+#pragma warning restore SA1401, CA1051
+    }
+}
+
+/// <summary>One stage's totals: items in, time working, time blocked on the next stage (backpressure).</summary>
+/// <param name="Stage">The stage.</param>
+/// <param name="Items">Samples that entered it.</param>
+/// <param name="BusySeconds">Time spent working, summed over workers.</param>
+/// <param name="BlockedSeconds">Time spent waiting for room downstream.</param>
+public sealed record StageProfile(string Stage, long Items, double BusySeconds, double BlockedSeconds)
+{
+    /// <summary>Gets the working time per sample, in microseconds.</summary>
+    public double MicrosecondsPerItem => Items == 0 ? 0 : BusySeconds * 1e6 / Items;
+}
+
+/// <summary>A pipeline's totals and what they say about its bottleneck.</summary>
+/// <param name="Pipeline">The pipeline's name.</param>
+/// <param name="Stages">Per-stage totals, busiest first.</param>
+/// <param name="ConsumerWaitSeconds">Time the consumer waited for batches.</param>
+/// <param name="ConsumerStepSeconds">Time the consumer spent on batches.</param>
+public sealed record PipelineProfile(string Pipeline, IReadOnlyList<StageProfile> Stages, double ConsumerWaitSeconds, double ConsumerStepSeconds)
+{
+    /// <summary>Gets the stage that worked longest, or null before any work.</summary>
+    public StageProfile? SlowestStage => Stages.Count > 0 ? Stages[0] : null;
+
+    /// <summary>Gets the share of the consumer's time spent waiting for data (GPU starvation), from 0 to 1.</summary>
+    public double ConsumerWaitShare => ConsumerWaitSeconds + ConsumerStepSeconds > 0 ? ConsumerWaitSeconds / (ConsumerWaitSeconds + ConsumerStepSeconds) : 0;
+
+    /// <summary>A one-paragraph verdict: the slowest stage and whether the consumer or the loader is the bottleneck.</summary>
+    public override string ToString()
+    {
+        var slowest = SlowestStage;
+        var stage = slowest is null
+            ? "no stage worked yet"
+            : string.Create(CultureInfo.InvariantCulture, $"slowest stage: {slowest.Stage} ({slowest.BusySeconds:F2} s busy, {slowest.MicrosecondsPerItem:F2} µs/sample)");
+        var verdict = ConsumerWaitShare > 0.10
+            ? "the consumer is starved: the loader is the bottleneck"
+            : "the consumer is the bottleneck: the loader keeps up";
+        return string.Create(CultureInfo.InvariantCulture, $"{stage}; consumer waited {ConsumerWaitShare:P1} of its time ({verdict}).");
+    }
+}
