@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test project of the solution and ends with one line: "N passed, N failed, N skipped".
+# Installs what the tests need from Debian's packages: Prometheus (real server in the metrics tests) and
+# Fashion-MNIST (real data in the sample tests).
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+need=()
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+[ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null || {
+    echo "could not install ${need[*]}" >&2
+    exit 1
+  }
+fi
+
+log=$(mktemp)
+dotnet build StreamingLoader.sln -c Release -nologo -v quiet 2>&1 | tee "$log"
+build=${PIPESTATUS[0]}
+if [ "$build" -ne 0 ]; then
+  echo "0 passed, 1 failed, 0 skipped"
+  exit "$build"
+fi
+
+dotnet test StreamingLoader.sln -c Release --no-build -nologo 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# Sum the per-project summaries ("Passed!  - Failed: 0, Passed: 56, Skipped: 0, Total: 56, ...").
+sum() { grep -Eo "$1: +[0-9]+" "$log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}'; }
+passed=$(sum Passed) failed=$(sum Failed) skipped=$(sum Skipped)
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1 # the run broke without a summary (a crash or a hang): count it as a failure
+fi
+
+rm -f "$log"
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"
