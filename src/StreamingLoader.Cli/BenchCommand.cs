@@ -14,7 +14,7 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var bench = new Command("bench", "Measure loader throughput on a standard workload (one JSON line).");
+        var bench = new Command("bench", "Measure loader throughput on a standard workload (one JSON line on standard output).");
         bench.Subcommands.Add(CreateTensor());
         bench.Subcommands.Add(CreateJsonl());
         return bench;
@@ -33,9 +33,12 @@ internal static class BenchCommand
         var batch = BatchOption();
         var workers = WorkersOption();
         var json = JsonOption();
+        var metrics = new MetricsOptions();
         var command = new Command("tensor", "In-memory tensor dataset, shuffled.") { samples, features, batch, workers, json };
+        metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
+            await using var server = await metrics.StartAsync(result, Console.Error, ct);
             var n = result.GetValue(samples);
             var f = result.GetValue(features);
             var dataset = SyntheticTensor(n, f);
@@ -53,9 +56,12 @@ internal static class BenchCommand
         var batch = BatchOption();
         var workers = WorkersOption();
         var json = JsonOption();
+        var metrics = new MetricsOptions();
         var command = new Command("jsonl", "JSON Lines file DIR/samples.jsonl of {\"x\":[32 floats],\"y\":int}.") { data, batch, workers, json };
+        metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
+            await using var server = await metrics.StartAsync(result, Console.Error, ct);
             var path = Path.Combine(result.GetValue(data)!.FullName, "samples.jsonl");
             if (!File.Exists(path))
             {
@@ -103,9 +109,11 @@ internal static class BenchCommand
         }
 
         await using var loader = build();
+        using var profiler = PipelineProfiler.Start(loader.Options.Name);
         var start = Stopwatch.GetTimestamp();
         var (samples, firstBatch, checksum) = await ConsumeEpochAsync(loader, cancellationToken).ConfigureAwait(false);
         var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        await Console.Error.WriteLineAsync($"bottleneck: {profiler.Snapshot()}").ConfigureAwait(false);
         using var process = Process.GetCurrentProcess();
         return new BenchFigures(workload, samples, seconds, samples / seconds, firstBatch.TotalMilliseconds, process.PeakWorkingSet64 / (1024.0 * 1024.0), loader.Options.Workers, checksum);
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using BenchmarkDotNet.Attributes;
 
 namespace StreamingLoader.Benchmarks;
@@ -34,6 +35,9 @@ public class CollateBenchmarks
     private int _shuffledTensorCursor;
     private int _sequentialImageCursor;
     private int _shuffledImageCursor;
+    private int _meteredCursor;
+    private MeterListener? _listener;
+    private long _measurements;
 
     [GlobalSetup]
     public void Setup()
@@ -76,9 +80,31 @@ public class CollateBenchmarks
         _imagePool = CreatePool(_imageCollator, _sequentialImages[0]);
     }
 
+    /// <summary>As <see cref="Setup"/>, with a listener on the library's meter, as OpenTelemetry would be.</summary>
+    [GlobalSetup(Target = nameof(Tensors_Sequential_StageMetrics))]
+    public void SetupWithListener()
+    {
+        Setup();
+        _listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "StreamingLoader")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        _listener.SetMeasurementEventCallback<long>((_, _, _, _) => _measurements++);
+        _listener.SetMeasurementEventCallback<double>((_, _, _, _) => _measurements++);
+        _listener.SetMeasurementEventCallback<int>((_, _, _, _) => _measurements++);
+        _listener.Start();
+    }
+
     [GlobalCleanup]
     public void Cleanup()
     {
+        _listener?.Dispose();
         _tensorPool.Dispose();
         _imagePool.Dispose();
     }
@@ -94,6 +120,16 @@ public class CollateBenchmarks
 
     [Benchmark(Description = "BytesToFloat<long> 256×784, shuffled")]
     public int BytesToFloat_Shuffled() => CollateBatch(_imagePool, _imageCollator, _shuffledImages, _shuffledImageIndices, ref _shuffledImageCursor);
+
+    /// <summary>The sequential case plus the stage timer the loader wraps around it (items in/out, duration), listened to.</summary>
+    [Benchmark(Description = "Tensors<float,long> 256×64, sequential + stage metrics")]
+    public int Tensors_Sequential_StageMetrics()
+    {
+        var timer = StageTimer.Start("bench", "collate", BatchSize);
+        var count = CollateBatch(_tensorPool, _tensorCollator, _sequentialTensors, _sequentialTensorIndices, ref _meteredCursor);
+        timer.Stop(count);
+        return count;
+    }
 
     private static int CollateBatch<TSample>(BatchPool pool, Collator<TSample> collator, TSample[] samples, int[] indices, ref int cursor)
     {

@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+
+namespace StreamingLoader.Tests;
+
+public class MetricsTests
+{
+    [Fact]
+    public async Task Pipeline_ReportsStageAndConsumerInstrumentsWithItsTags()
+    {
+        var seen = new ConcurrentDictionary<(string Instrument, string? Stage), double>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == LoaderMetrics.MeterName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            string? pipeline = null, stage = null;
+            foreach (var tag in tags)
+            {
+                pipeline = tag.Key == LoaderMetrics.PipelineTag ? tag.Value as string : pipeline;
+                stage = tag.Key == LoaderMetrics.StageTag ? tag.Value as string : stage;
+            }
+
+            if (pipeline == "metrics-test")
+            {
+                seen.AddOrUpdate((instrument.Name, stage), value, (_, total) => total + value);
+            }
+        }
+
+        listener.SetMeasurementEventCallback<long>((i, v, t, _) => Record(i, v, t));
+        listener.SetMeasurementEventCallback<double>((i, v, t, _) => Record(i, v, t));
+        listener.SetMeasurementEventCallback<int>((i, v, t, _) => Record(i, v, t));
+        listener.Start();
+
+        await using var loader = Pipeline.From(TestData.Tensor(1000, features: 4))
+            .Transform((s, c) => c.Index == 7 ? throw new InvalidDataException("bad") : s)
+            .Build(new LoaderOptions { BatchSize = 100, Name = "metrics-test", ErrorPolicy = ErrorPolicy.Skip });
+        using var profiler = PipelineProfiler.Start("metrics-test");
+        await TestData.ReadEpochLabelsAsync(loader);
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(999, seen[("streamingloader.samples", null)]);
+        Assert.Equal(10, seen[("streamingloader.batches", null)]);
+        Assert.Equal(999 * ((4 * 4) + 8), seen[("streamingloader.bytes", null)]);
+        Assert.True(seen[("streamingloader.stage.items_in", "read")] >= 1000);
+        Assert.True(seen[("streamingloader.stage.items_in", "transform")] >= 1000);
+        Assert.True(seen[("streamingloader.stage.items_in", "collate")] >= 999);
+        Assert.True(seen[("streamingloader.errors", "transform")] >= 1);
+        Assert.True(seen.ContainsKey(("streamingloader.consumer.wait", null)));
+        Assert.True(seen.ContainsKey(("streamingloader.consumer.step", null)));
+        Assert.True(seen.ContainsKey(("streamingloader.stage.duration", "collate")));
+        Assert.True(seen.ContainsKey(("streamingloader.stage.queue_depth", "read")));
+        Assert.True(seen[("streamingloader.pool.capacity", null)] > 0);
+
+        var profile = profiler.Snapshot();
+        Assert.Contains(profile.Stages, s => s.Stage == "transform" && s.Items >= 1000);
+        Assert.InRange(profile.ConsumerWaitShare, 0, 1);
+        Assert.Contains("slowest stage", profile.ToString(), StringComparison.Ordinal);
+    }
+}
