@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using BenchmarkDotNet.Attributes;
 
@@ -10,6 +11,7 @@ namespace StreamingLoader.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(ThroughputConfig))]
+[SuppressMessage("Reliability", "CA1001", Justification = "BenchmarkDotNet calls [GlobalCleanup], which disposes the pools and the listener.")]
 public class CollateBenchmarks
 {
     private const int BatchSize = 256;
