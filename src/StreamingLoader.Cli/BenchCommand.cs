@@ -95,12 +95,16 @@ internal static class BenchCommand
         return new TensorDataset<float, long>(x, [features], y);
     }
 
+    private const int TimedRuns = 5;
+
     private static async Task<BenchFigures> RunAsync(string workload, Func<DataLoader> build, CancellationToken cancellationToken)
     {
+        int workersOf;
         // Warm-up on a loader of its own: page cache, and long enough (≥ 3 epochs and ≥ 1 s) for tiered compilation
         // to replace the first, unoptimized code with optimized code, as in any training run after its first seconds.
         await using (var warm = build())
         {
+            workersOf = warm.Options.Workers;
             var warmStart = Stopwatch.GetTimestamp();
             for (var epoch = 0; epoch < 3 || Stopwatch.GetElapsedTime(warmStart) < TimeSpan.FromSeconds(1); epoch++)
             {
@@ -108,14 +112,27 @@ internal static class BenchCommand
             }
         }
 
-        await using var loader = build();
-        using var profiler = PipelineProfiler.Start(loader.Options.Name);
-        var start = Stopwatch.GetTimestamp();
-        var (samples, firstBatch, checksum) = await ConsumeEpochAsync(loader, cancellationToken).ConfigureAwait(false);
-        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        await Console.Error.WriteLineAsync($"bottleneck: {profiler.Snapshot()}").ConfigureAwait(false);
+        // Timed: five epochs, each the first of a new loader (so each includes the loader's start and its first
+        // batch); the median is reported, since one 20 ms epoch on a shared 2-core machine is at the mercy of the
+        // scheduler.
+        var runs = new List<(long Samples, double Seconds, TimeSpan FirstBatch, double Checksum)>();
+        PipelineProfile? profile = null;
+        for (var run = 0; run < TimedRuns; run++)
+        {
+            await using var loader = build();
+            using var profiler = PipelineProfiler.Start(loader.Options.Name);
+            var start = Stopwatch.GetTimestamp();
+            var (count, first, sum) = await ConsumeEpochAsync(loader, cancellationToken).ConfigureAwait(false);
+            runs.Add((count, Stopwatch.GetElapsedTime(start).TotalSeconds, first, sum));
+            profile ??= profiler.Snapshot();
+        }
+
+        await Console.Error.WriteLineAsync($"epochs (s): {string.Join(", ", runs.Select(r => r.Seconds.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)))}").ConfigureAwait(false);
+        await Console.Error.WriteLineAsync($"bottleneck: {profile}").ConfigureAwait(false);
+        var median = runs.OrderBy(r => r.Seconds).ElementAt(runs.Count / 2);
+        var (samples, seconds, firstBatch, checksum) = median;
         using var process = Process.GetCurrentProcess();
-        return new BenchFigures(workload, samples, seconds, samples / seconds, firstBatch.TotalMilliseconds, process.PeakWorkingSet64 / (1024.0 * 1024.0), loader.Options.Workers, checksum);
+        return new BenchFigures(workload, samples, seconds, samples / seconds, firstBatch.TotalMilliseconds, process.PeakWorkingSet64 / (1024.0 * 1024.0), workersOf, checksum);
     }
 
     /// <summary>Reads every value of every batch (a checksum), so the benchmark cannot skip work.</summary>

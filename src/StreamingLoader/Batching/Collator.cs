@@ -90,26 +90,11 @@ public static class Collate
         protected abstract void WriteFeatures(ReadOnlySpan<TIn> source, Span<TOut> destination);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        internal override unsafe void Prefetch(in Sample<TIn, TLabel> sample)
-        {
-            if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
-            {
-                return;
-            }
-
-            // A hint only: prefetching an address the GC has since moved does no harm.
-            var span = sample.Features.Span;
-            var start = (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(span));
-            var bytes = span.Length * sizeof(TIn);
-            for (var offset = 0; offset < bytes; offset += 64)
-            {
-                System.Runtime.Intrinsics.X86.Sse.Prefetch0(start + offset);
-            }
-        }
+        internal override void Prefetch(in Sample<TIn, TLabel> sample) => StreamingLoader.Prefetch.Span(sample.Features.Span);
     }
 
     private sealed class TensorCollator<TFeature, TLabel>(IReadOnlyList<int>? featureShape, IReadOnlyList<int>? labelShape)
-        : FixedShapeCollator<TFeature, TFeature, TLabel>(featureShape, labelShape)
+        : FixedShapeCollator<TFeature, TFeature, TLabel>(featureShape, labelShape), ICopyCollator
         where TFeature : unmanaged
         where TLabel : unmanaged
     {
@@ -139,4 +124,17 @@ public static class Collate
             System.Numerics.Tensors.TensorPrimitives.Add(destination, _offset, destination);
         }
     }
+}
+
+/// <summary>A collator that copies samples as they are, so a dataset that can gather rows may write batches itself.</summary>
+internal interface ICopyCollator;
+
+/// <summary>
+/// A dataset that writes the samples at given indices straight into a batch (a row gather), skipping the sample
+/// objects; the loader uses it when nothing transforms the samples and the collation is a plain copy.
+/// </summary>
+internal interface IGatherDataset
+{
+    /// <summary>Writes sample <c>indices[i]</c> into slot i of <paramref name="batch"/>.</summary>
+    void Gather(ReadOnlySpan<long> indices, Batch batch);
 }

@@ -7,7 +7,7 @@ namespace StreamingLoader;
 /// </summary>
 /// <typeparam name="TFeature">The features' element type.</typeparam>
 /// <typeparam name="TLabel">The labels' element type.</typeparam>
-public sealed class TensorDataset<TFeature, TLabel> : IBatchedDataset<Sample<TFeature, TLabel>>, IShapedDataset
+public sealed class TensorDataset<TFeature, TLabel> : IBatchedDataset<Sample<TFeature, TLabel>>, IShapedDataset, IGatherDataset
     where TFeature : unmanaged
     where TLabel : unmanaged
 {
@@ -84,6 +84,33 @@ public sealed class TensorDataset<TFeature, TLabel> : IBatchedDataset<Sample<TFe
         for (var i = 0; i < indices.Length; i++)
         {
             destination[i] = GetItem(indices[i]);
+        }
+    }
+
+    /// <summary>Copies rows straight from the arrays into the batch, fetching a few rows ahead to hide random-access latency.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void IGatherDataset.Gather(ReadOnlySpan<long> indices, Batch batch)
+    {
+        var layout = batch.Layout;
+        if (layout.FeatureElements != _featureSize || layout.LabelElements != _labelSize
+            || layout.FeatureType != ElementTypes.Of<TFeature>() || layout.LabelType != ElementTypes.Of<TLabel>())
+        {
+            throw new InvalidOperationException($"The batch layout ({layout}) does not hold this dataset's samples.");
+        }
+
+        const int Ahead = 16;
+        var features = batch.Features;
+        var labels = batch.Labels;
+        for (var i = 0; i < indices.Length; i++)
+        {
+            if (i + Ahead < indices.Length)
+            {
+                Prefetch.Row(_features, (int)indices[i + Ahead] * _featureSize, _featureSize);
+            }
+
+            var row = (int)indices[i];
+            _features.AsSpan(row * _featureSize, _featureSize).CopyTo(features.SlotUnchecked<TFeature>(i));
+            _labels.AsSpan(row * _labelSize, _labelSize).CopyTo(labels.SlotUnchecked<TLabel>(i));
         }
     }
 }

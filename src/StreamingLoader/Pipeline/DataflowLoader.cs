@@ -20,7 +20,10 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private const string CollateStage = "collate";
 
     /// <summary>How many samples ahead the collate loop asks the CPU to fetch: random reads hide their latency.</summary>
-    private const int PrefetchDistance = 4;
+    private const int PrefetchDistance = 16;
+
+    /// <summary>How long the consumer spins for the next batch before it waits asynchronously.</summary>
+    private const int SpinIterations = 20;
 
     private readonly SourceSpec _source;
     private readonly TransformChain<TSource, T> _chain;
@@ -37,6 +40,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly Lock _startLock = new();
     private readonly TimeProvider _time;
     private readonly LoaderState _start;
+    private readonly IGatherDataset? _gather;
     private BufferBlock<Delivery>? _prefetch;
     private ExceptionDispatchInfo? _fault;
     private LoaderState _state;
@@ -88,6 +92,12 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         _state = _start;
         _pool = new BatchPool(options.EffectivePoolSize, maxBatch);
         _sourceStop = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
+
+        // Fast path: untransformed samples, copied as they are, from a dataset that can gather its own rows.
+        if (chain.IsIdentity && collator is ICopyCollator && source is MapSource<TSource> { Dataset: IGatherDataset gather })
+        {
+            _gather = gather;
+        }
     }
 
     public override LoaderOptions Options => _options.Clone();
@@ -262,6 +272,12 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 return delivery;
             }
 
+            // A batch is usually microseconds away: spinning briefly is cheaper than parking the consumer's thread.
+            if (SpinForOutput(prefetch))
+            {
+                continue;
+            }
+
             _fault?.Throw();
             if (_pool.HeldByConsumer >= _pool.Capacity)
             {
@@ -291,6 +307,22 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 return new Delivery(null, -1, DeliveryKind.Completed);
             }
         }
+    }
+
+    private static bool SpinForOutput(BufferBlock<Delivery> prefetch)
+    {
+        var spinner = default(SpinWait);
+        for (var i = 0; i < SpinIterations; i++)
+        {
+            if (prefetch.Count > 0)
+            {
+                return true;
+            }
+
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+
+        return false;
     }
 
     private void EnsureStarted()
@@ -588,7 +620,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Read(Chunk<TSource> chunk)
     {
-        if (chunk.IsMarker || _source is not MapSource<TSource> map)
+        if (chunk.IsMarker || _source is not MapSource<TSource> map || _gather is not null)
         {
             return;
         }
@@ -669,7 +701,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         {
             try
             {
-                _pool.EnsureLayout(_collator.GetLayout(chunk.Items[0]));
+                var first = _gather is null ? chunk.Items[0] : (T)(object)((MapSource<TSource>)_source).Dataset.GetItem((int)chunk.Indices[0])!;
+                _pool.EnsureLayout(_collator.GetLayout(first));
             }
             catch (Exception ex)
             {
@@ -691,7 +724,14 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             var indices = batch.IndexBuffer;
             var items = chunk.Items;
             var slot = 0;
-            for (var i = 0; i < chunk.Count; i++)
+            if (_gather is not null)
+            {
+                _gather.Gather(chunk.IndexSpan, batch);
+                chunk.IndexSpan.CopyTo(indices);
+                slot = chunk.Count;
+            }
+
+            for (var i = slot; i < chunk.Count; i++)
             {
                 try
                 {
