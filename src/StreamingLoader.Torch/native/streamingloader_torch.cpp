@@ -543,8 +543,10 @@ class Trainer {
             last_loss_ = loss.detach();
             loss_sum_.add_(last_loss_.to(torch::kFloat64) * static_cast<double>(batch->count));
             if (loss_ == SLT_LOSS_CROSS_ENTROPY) {
-                correct_.add_(output.detach().argmax(1).eq(labels).sum());
+                last_correct_ = output.detach().argmax(1).eq(labels).sum();
+                correct_.add_(last_correct_);
             }
+            last_count_ = batch->count;
             count_ += batch->count;
         }
         ++steps_;
@@ -576,11 +578,21 @@ class Trainer {
         return released;
     }
 
-    double last_loss() const {
+    void last_step(double* loss, int64_t* correct, int64_t* count) const {
         if (!last_loss_.defined()) {
             throw InvalidState("No step has run yet.");
         }
-        return last_loss_.item<double>();
+        *loss = last_loss_.item<double>();
+        *correct = last_correct_.defined() ? last_correct_.item<int64_t>() : 0;
+        *count = last_count_;
+    }
+
+    // Drops every staged batch after waiting for the device: after an error, so the host buffers can be returned.
+    void reset() {
+        synchronize();
+        staged_.clear();
+        held_.clear();
+        reset_totals();
     }
 
     void totals(bool reset, double* loss_sum, int64_t* correct, int64_t* count) {
@@ -667,6 +679,8 @@ class Trainer {
     std::deque<std::shared_ptr<Staged>> held_;    // still using host memory (in order)
 
     torch::Tensor last_loss_;
+    torch::Tensor last_correct_;
+    int64_t last_count_ = 0;
     torch::Tensor loss_sum_;
     torch::Tensor correct_;
     int64_t count_ = 0;
@@ -972,12 +986,18 @@ SLT_API int32_t slt_trainer_release(slt_trainer* trainer, int32_t max_held, int3
     });
 }
 
-SLT_API int32_t slt_trainer_last_loss(slt_trainer* trainer, double* loss) {
+SLT_API int32_t slt_trainer_last_step(slt_trainer* trainer, double* loss, int64_t* correct, int64_t* count) {
     return guarded([&] {
         auto& t = require(trainer, "The trainer");
         require_out(loss, "loss");
-        *loss = t.trainer->last_loss();
+        require_out(correct, "correct");
+        require_out(count, "count");
+        t.trainer->last_step(loss, correct, count);
     });
+}
+
+SLT_API int32_t slt_trainer_reset(slt_trainer* trainer) {
+    return guarded([&] { require(trainer, "The trainer").trainer->reset(); });
 }
 
 SLT_API int32_t slt_trainer_totals(slt_trainer* trainer, int32_t reset, double* loss_sum, int64_t* correct,

@@ -115,8 +115,10 @@ SLT_API int32_t slt_trainer_step(slt_trainer* trainer, int32_t train);
 /* Forgets the oldest batches whose host memory is no longer used, in staging order, and counts them in *released.
    With max_held >= 0 it then waits (CUDA copies) until at most max_held batches hold host memory. */
 SLT_API int32_t slt_trainer_release(slt_trainer* trainer, int32_t max_held, int32_t* released);
-/* The last step's loss (waits for the device). */
-SLT_API int32_t slt_trainer_last_loss(slt_trainer* trainer, double* loss);
+/* The last step's mean loss, correct predictions (cross-entropy) and samples (waits for the device). */
+SLT_API int32_t slt_trainer_last_step(slt_trainer* trainer, double* loss, int64_t* correct, int64_t* count);
+/* Waits for the device, then drops every staged batch and the sums: after an error, before returning the batches. */
+SLT_API int32_t slt_trainer_reset(slt_trainer* trainer);
 /* Sums since the last reset (waits for the device): loss × samples, correct predictions (cross-entropy), samples. */
 SLT_API int32_t slt_trainer_totals(slt_trainer* trainer, int32_t reset, double* loss_sum, int64_t* correct,
                                    int64_t* count);
