@@ -75,6 +75,9 @@ internal static unsafe partial class NativeMethods
     internal static partial int slt_model_forward(ModelHandle model, TensorView* input, float* output, long capacity, long* outputShape, out int outputDimensions);
 
     [LibraryImport(Library)]
+    internal static partial int slt_model_read_output(ModelHandle model, float* output, long capacity);
+
+    [LibraryImport(Library)]
     internal static partial int slt_optimizer_sgd(ModelHandle model, double lr, double momentum, double dampening, double weightDecay, int nesterov, out OptimizerHandle optimizer);
 
     [LibraryImport(Library)]

@@ -309,7 +309,10 @@ struct Optimizer {
 }  // namespace
 
 struct slt_model {
+    explicit slt_model(std::shared_ptr<Model> created) : model(std::move(created)) {}
+
     std::shared_ptr<Model> model;
+    torch::Tensor pending_output;  // a forward output that did not fit the caller's buffer, until it is read
 };
 
 struct slt_optimizer {
@@ -885,9 +888,26 @@ SLT_API int32_t slt_model_forward(slt_model* model, const slt_tensor_view* input
             output_shape[i] = y.size(i);
         }
         if (output == nullptr || capacity < y.numel()) {
+            m.pending_output = y;
             throw BufferTooSmall("The output needs " + std::to_string(y.numel()) + " values.");
         }
+        m.pending_output = torch::Tensor();
         std::memcpy(output, y.data_ptr<float>(), static_cast<size_t>(y.numel()) * sizeof(float));
+    });
+}
+
+SLT_API int32_t slt_model_read_output(slt_model* model, float* output, int64_t capacity) {
+    return guarded([&] {
+        auto& m = require(model, "The model");
+        if (!m.pending_output.defined()) {
+            throw InvalidState("No forward output is waiting to be read.");
+        }
+        if (output == nullptr || capacity < m.pending_output.numel()) {
+            throw BufferTooSmall("The output needs " + std::to_string(m.pending_output.numel()) + " values.");
+        }
+        std::memcpy(output, m.pending_output.data_ptr<float>(),
+                    static_cast<size_t>(m.pending_output.numel()) * sizeof(float));
+        m.pending_output = torch::Tensor();
     });
 }
 

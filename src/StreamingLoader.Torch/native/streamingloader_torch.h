@@ -94,6 +94,8 @@ SLT_API int32_t slt_model_describe(slt_model* model, char* buffer, int64_t capac
 /* Runs forward without gradients; writes the Float32 output if it fits, and its shape in any case. */
 SLT_API int32_t slt_model_forward(slt_model* model, const slt_tensor_view* input, float* output, int64_t capacity,
                                   int64_t* output_shape, int32_t* output_ndim);
+/* Copies the output of the last slt_model_forward that returned SLT_BUFFER_TOO_SMALL. */
+SLT_API int32_t slt_model_read_output(slt_model* model, float* output, int64_t capacity);
 
 SLT_API int32_t slt_optimizer_sgd(slt_model* model, double lr, double momentum, double dampening, double weight_decay,
                                   int32_t nesterov, slt_optimizer** optimizer);

@@ -41,6 +41,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly TimeProvider _time;
     private readonly LoaderState _start;
     private readonly IGatherDataset? _gather;
+    private readonly PipelineCounters _counters = new();
     private BufferBlock<Delivery>? _prefetch;
     private ExceptionDispatchInfo? _fault;
     private LoaderState _state;
@@ -116,6 +117,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
     public long PoolCapacity => _pool.Capacity;
 
+    public PipelineCounters Counters => _counters;
+
     internal BatchPool Pool => _pool;
 
     internal IReadOnlyList<Task> InternalTasks
@@ -159,12 +162,12 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
             _inEpoch = true;
             var epoch = Volatile.Read(ref _state).Epoch;
-            var tags = LoaderMetrics.PipelineTags(_options.Name);
+            var counters = _counters;
             while (true)
             {
                 var waitStart = _time.GetTimestamp();
                 var delivery = await NextAsync(epoch, cancellationToken).ConfigureAwait(false);
-                LoaderMetrics.ConsumerWait.Add(_time.GetElapsedTime(waitStart).TotalSeconds, tags);
+                Interlocked.Add(ref counters.WaitTicks, _time.GetElapsedTime(waitStart).Ticks);
                 if (delivery.Kind != DeliveryKind.Batch)
                 {
                     _inEpoch = false;
@@ -176,12 +179,12 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 batch.SetIndex(current.NextBatch);
                 Volatile.Write(ref _state, current with { NextBatch = current.NextBatch + 1 });
                 _pool.MarkHandedOut(batch);
-                LoaderMetrics.Samples.Add(batch.Count, tags);
-                LoaderMetrics.Batches.Add(1, tags);
-                LoaderMetrics.Bytes.Add(batch.ByteLength, tags);
+                Interlocked.Add(ref counters.Samples, batch.Count);
+                Interlocked.Increment(ref counters.Batches);
+                Interlocked.Add(ref counters.Bytes, batch.ByteLength);
                 var stepStart = _time.GetTimestamp();
                 yield return batch;
-                LoaderMetrics.ConsumerStep.Add(_time.GetElapsedTime(stepStart).TotalSeconds, tags);
+                Interlocked.Add(ref counters.StepTicks, _time.GetElapsedTime(stepStart).Ticks);
             }
         }
         finally
@@ -454,7 +457,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                     }
 
                     chunk.Count = indices.Length;
-                    LoaderMetrics.StageItemsOut.Add(chunk.Count, LoaderMetrics.StageTags(_options.Name, SourceStage));
+                    Interlocked.Add(ref _counters.Stage(SourceStage).ItemsOut, chunk.Count);
                     await SendAsync(SourceStage, target, chunk, token).ConfigureAwait(false);
                     sent++;
                 }
@@ -494,7 +497,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private async Task ProduceIterableAsync(IterableSource<TSource> source, ITargetBlock<Chunk<TSource>> target, CancellationToken token)
     {
         var chunkSize = _options.BatchSize;
-        var tags = LoaderMetrics.StageTags(_options.Name, SourceStage);
+        var sourceCounters = _counters.Stage(SourceStage);
         long epoch = 0;
         long position = 0;
         Chunk<TSource>? chunk = null;
@@ -511,7 +514,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                     chunk.Indices[chunk.Count] = position++;
                     if (++chunk.Count == chunkSize)
                     {
-                        LoaderMetrics.StageItemsOut.Add(chunk.Count, tags);
+                        Interlocked.Add(ref sourceCounters.ItemsOut, chunk.Count);
                         await SendAsync(SourceStage, target, chunk, token).ConfigureAwait(false);
                         sent++;
                         chunk = Chunk<TSource>.Rent(chunkSize, epoch);
@@ -520,7 +523,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
                 if (chunk.Count > 0)
                 {
-                    LoaderMetrics.StageItemsOut.Add(chunk.Count, tags);
+                    Interlocked.Add(ref sourceCounters.ItemsOut, chunk.Count);
                     await SendAsync(SourceStage, target, chunk, token).ConfigureAwait(false);
                     sent++;
                 }
@@ -714,7 +717,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         var batch = _pool.Rent(_cts.Token, out var waited);
         if (waited)
         {
-            LoaderMetrics.StageBlocked.Add(_time.GetElapsedTime(waitStart).TotalSeconds, LoaderMetrics.StageTags(_options.Name, CollateStage));
+            Interlocked.Add(ref _counters.Stage(CollateStage).BlockedTicks, _time.GetElapsedTime(waitStart).Ticks);
         }
 
         var timer = StartStage(CollateStage, chunk.Count);
@@ -832,7 +835,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         _deadLetters.Enqueue(new DeadLetter(stage, epoch, index, error));
     }
 
-    private StageTimer StartStage(string stage, int items) => StageTimer.Start(_options.Name, stage, items);
+    private StageTimer StartStage(string stage, int items) => StageTimer.Start(_options.Name, stage, _counters.Stage(stage), items);
 
     /// <summary>Sends to the next stage, adding the time spent waiting for room to the stage's blocked time.</summary>
     private async ValueTask SendAsync<TItem>(string stage, ITargetBlock<TItem> target, TItem item, CancellationToken token)
@@ -844,7 +847,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         var start = _time.GetTimestamp();
         var accepted = await target.SendAsync(item, token).ConfigureAwait(false);
-        LoaderMetrics.StageBlocked.Add(_time.GetElapsedTime(start).TotalSeconds, LoaderMetrics.StageTags(_options.Name, stage));
+        Interlocked.Add(ref _counters.Stage(stage).BlockedTicks, _time.GetElapsedTime(start).Ticks);
         if (!accepted)
         {
             token.ThrowIfCancellationRequested();

@@ -41,6 +41,7 @@ public sealed class PipelineProfiler : IDisposable
     /// <summary>Returns what was measured so far.</summary>
     public PipelineProfile Snapshot()
     {
+        _listener.RecordObservableInstruments();
         var stages = _stages
             .Select(s => new StageProfile(s.Key, s.Value.Items, s.Value.BusySeconds, s.Value.BlockedSeconds))
             .OrderByDescending(s => s.BusySeconds)
@@ -77,20 +78,21 @@ public sealed class PipelineProfiler : IDisposable
         var amount = Convert.ToDouble(value, CultureInfo.InvariantCulture);
         switch (instrument.Name)
         {
+            // Counters are observed as running totals; the duration histogram arrives one message at a time.
             case "streamingloader.consumer.wait":
-                Add(ref _consumerWait, amount);
+                Volatile.Write(ref _consumerWait, amount);
                 break;
             case "streamingloader.consumer.step":
-                Add(ref _consumerStep, amount);
+                Volatile.Write(ref _consumerStep, amount);
                 break;
             case "streamingloader.stage.duration" when stage is not null:
                 Add(ref _stages.GetOrAdd(stage, _ => new StageTotals()).BusySeconds, amount);
                 break;
             case "streamingloader.stage.blocked" when stage is not null:
-                Add(ref _stages.GetOrAdd(stage, _ => new StageTotals()).BlockedSeconds, amount);
+                Volatile.Write(ref _stages.GetOrAdd(stage, _ => new StageTotals()).BlockedSeconds, amount);
                 break;
             case "streamingloader.stage.items_in" when stage is not null:
-                Interlocked.Add(ref _stages.GetOrAdd(stage, _ => new StageTotals()).Items, (long)amount);
+                Volatile.Write(ref _stages.GetOrAdd(stage, _ => new StageTotals()).Items, (long)amount);
                 break;
         }
     }

@@ -7,25 +7,31 @@ namespace StreamingLoader;
 [StructLayout(LayoutKind.Auto)]
 internal readonly struct StageTimer
 {
-    private readonly TagList _tags;
+    private readonly string _pipeline;
+    private readonly string _stage;
+    private readonly StageCounters _counters;
     private readonly long _start;
 
-    private StageTimer(TagList tags, long start)
+    private StageTimer(string pipeline, string stage, StageCounters counters, long start)
     {
-        _tags = tags;
+        _pipeline = pipeline;
+        _stage = stage;
+        _counters = counters;
         _start = start;
     }
 
-    public static StageTimer Start(string pipeline, string stage, int itemsIn)
+    public static StageTimer Start(string pipeline, string stage, StageCounters counters, int itemsIn)
     {
-        var tags = LoaderMetrics.StageTags(pipeline, stage);
-        LoaderMetrics.StageItemsIn.Add(itemsIn, tags);
-        return new StageTimer(tags, Stopwatch.GetTimestamp());
+        Interlocked.Add(ref counters.ItemsIn, itemsIn);
+        return new StageTimer(pipeline, stage, counters, Stopwatch.GetTimestamp());
     }
 
     public void Stop(int itemsOut)
     {
-        LoaderMetrics.StageDuration.Record(Stopwatch.GetElapsedTime(_start).TotalSeconds, _tags);
-        LoaderMetrics.StageItemsOut.Add(itemsOut, _tags);
+        Interlocked.Add(ref _counters.ItemsOut, itemsOut);
+        if (LoaderMetrics.StageDuration.Enabled)
+        {
+            LoaderMetrics.StageDuration.Record(Stopwatch.GetElapsedTime(_start).TotalSeconds, LoaderMetrics.StageTags(_pipeline, _stage));
+        }
     }
 }

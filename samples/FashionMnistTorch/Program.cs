@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using System.Globalization;
+using StreamingLoader.Torch;
+
+namespace StreamingLoader.Samples.FashionMnistTorch;
+
+/// <summary>
+/// Fashion-MNIST trained in libtorch through StreamingLoader.Torch: the loader collates Float32 batches
+/// [n, 1, 28, 28] (ToTensor + Normalize) into pinned buffers, the trainer wraps them without a copy (and on CUDA copies
+/// them to the device one batch ahead on a side stream), and an MLP, a two-convolution CNN or a TorchScript module
+/// trains with Adam or SGD. Test accuracy after every epoch.
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        FashionTorchOptions options;
+        try
+        {
+            options = FashionTorchOptions.Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            await Console.Error.WriteLineAsync(FashionTorchOptions.Usage);
+            return 2;
+        }
+
+        if (options.Help)
+        {
+            Console.WriteLine(FashionTorchOptions.Usage);
+            return 0;
+        }
+
+        try
+        {
+            await RunAsync(options, Console.Out);
+        }
+        catch (FileNotFoundException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 1;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Loads the data, trains and evaluates, writing the log to <paramref name="output"/>.</summary>
+    public static async Task<FashionTorchResult> RunAsync(FashionTorchOptions options, TextWriter output, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(output);
+
+        if (options.Threads is { } threads)
+        {
+            TorchRuntime.Threads = threads;
+        }
+
+        var device = TorchDevice.Parse(options.Device);
+        output.WriteLine(Invariant($"libtorch {TorchRuntime.Version} on {device} (CUDA available: {(TorchRuntime.IsCudaAvailable ? "yes" : "no")}), {TorchRuntime.Threads} intra-op thread(s)"));
+
+        var load = Stopwatch.StartNew();
+        var trainData = FashionMnist.Load(options.Root, train: true);
+        var testData = FashionMnist.Load(options.Root, train: false);
+        output.WriteLine(Invariant($"Loaded {trainData.Count} training and {testData.Count} test images from {options.Root} in {load.Elapsed.TotalSeconds:F2} s"));
+
+        // ToTensor() then Normalize(mean, std), written by the collator straight into the pinned batch buffers.
+        var trainOptions = new LoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed, Workers = options.Workers, Name = "fashion-train" };
+        var testOptions = new LoaderOptions { BatchSize = 1000, Workers = options.Workers, Name = "fashion-test" };
+        await using var trainLoader = Pipeline.From(trainData).Build(trainData.CreateCollator(FashionMnist.Mean, FashionMnist.Std), trainOptions);
+        await using var testLoader = Pipeline.From(testData).Build(testData.CreateCollator(FashionMnist.Mean, FashionMnist.Std), testOptions);
+
+        using var model = CreateModel(options);
+        if (options.LoadPath is not null)
+        {
+            model.Load(options.LoadPath);
+            output.WriteLine($"Loaded weights from {options.LoadPath}");
+        }
+
+        model.To(device);
+        using var optimizer = options.Optimizer == "sgd"
+            ? TorchOptimizer.Sgd(model, options.LearningRate, momentum: options.Momentum)
+            : TorchOptimizer.Adam(model, options.LearningRate);
+        await using var trainer = new TorchTrainer(model, optimizer, TorchLoss.CrossEntropy, new TorchTrainerOptions { PrefetchDepth = options.PrefetchDepth, Name = "fashion" });
+        output.WriteLine(Invariant($"Model: {model} ({model.ParameterCount:N0} parameters)"));
+        output.WriteLine(Invariant($"Optimizer: {optimizer}; batches of {options.BatchSize}, {trainLoader.BatchesPerEpoch} steps per epoch, {options.Workers} loader worker(s), prefetch depth {options.PrefetchDepth}, fed by {options.Feed}"));
+
+        var epochs = new List<FashionTorchEpoch>();
+        var total = Stopwatch.StartNew();
+        for (var epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            // StepLR(step_size=1, gamma=lr-decay)
+            optimizer.LearningRate = options.LearningRate * Math.Pow(options.LearningRateDecay, epoch - 1);
+            var train = await TrainEpochAsync(trainer, trainLoader, options.Feed, cancellationToken);
+            var test = await trainer.EvaluateAsync(testLoader, cancellationToken);
+            epochs.Add(new FashionTorchEpoch(epoch, train.MeanLoss, train.Accuracy, test.MeanLoss, test.Accuracy, train.Elapsed, test.Elapsed, train.InputWait));
+            output.WriteLine(Invariant(
+                $"Epoch {epoch}/{options.Epochs}: train loss {train.MeanLoss:F4}, train accuracy {train.Accuracy:F4}, test loss {test.MeanLoss:F4}, test accuracy {test.Accuracy:F4} ({train.Elapsed.TotalSeconds:F2} s training, {train.SamplesPerSecond:N0} samples/s, input wait {train.InputWaitFraction:P1}; {test.Elapsed.TotalSeconds:F2} s testing)"));
+        }
+
+        if (options.SavePath is not null)
+        {
+            model.Save(options.SavePath);
+            output.WriteLine($"Saved the weights to {options.SavePath}");
+        }
+
+        output.WriteLine(Invariant($"Done in {total.Elapsed.TotalSeconds:F1} s"));
+        return new FashionTorchResult(epochs, total.Elapsed, model.ParameterCount, device.ToString());
+    }
+
+    private static TorchModel CreateModel(FashionTorchOptions options)
+    {
+        if (options.ScriptPath is not null)
+        {
+            return TorchModel.LoadScript(options.ScriptPath);
+        }
+
+        return options.Model == "cnn"
+            ? TorchModel.Cnn(channels: 1, height: 28, width: 28, classes: 10, options.Conv[0], options.Conv[1], options.CnnHidden, seed: options.Seed)
+            : TorchModel.Mlp([28 * 28, .. options.Hidden, 10], seed: options.Seed);
+    }
+
+    /// <summary>The three ways to feed the trainer give the same steps; they differ in who owns each batch.</summary>
+    private static async Task<TorchEpochResult> TrainEpochAsync(TorchTrainer trainer, DataLoader loader, string feed, CancellationToken cancellationToken)
+    {
+        switch (feed)
+        {
+            case "subscribe":
+                await loader.SubscribeAsync(trainer.OnBatchAsync, epochs: 1, cancellationToken);
+                return trainer.Flush();
+            case "observable":
+                return await trainer.TrainAsync(loader.AsObservable(epochs: 1), cancellationToken);
+            default:
+                return await trainer.TrainEpochAsync(loader, cancellationToken);
+        }
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>One epoch's results.</summary>
+public sealed record FashionTorchEpoch(int Epoch, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy, TimeSpan TrainTime, TimeSpan TestTime, TimeSpan InputWait);
+
+/// <summary>What a run produced.</summary>
+public sealed record FashionTorchResult(IReadOnlyList<FashionTorchEpoch> Epochs, TimeSpan Elapsed, long ParameterCount, string Device);
+
+/// <summary>Command-line options.</summary>
+public sealed record FashionTorchOptions
+{
+    public const string Usage = """
+        Usage: FashionMnistTorch [--model mlp|cnn] [--hidden 256,128,100] [--conv 32,64] [--cnn-hidden 128] [--script FILE]
+                                 [--epochs 5] [--batch-size 64] [--optimizer adam|sgd] [--lr 0.001] [--momentum 0.9] [--lr-decay 1]
+                                 [--device auto|cpu|cuda|cuda:N] [--prefetch-depth 1] [--feed pull|subscribe|observable]
+                                 [--workers N] [--threads N] [--seed 0] [--root DIR] [--save FILE] [--load FILE]
+          --model M          mlp (784 → hidden layers → 10, ReLU) or cnn (two 3×3 convolutions with 2×2 pooling, a hidden layer, 10)
+          --hidden LIST      the MLP's hidden layer sizes (default 256,128,100: the dataset benchmark's "MLP 256-128-100")
+          --conv A,B         the CNN's convolution channels (default 32,64)
+          --cnn-hidden N     the CNN's hidden layer size (default 128)
+          --script FILE      train a TorchScript module scripted in PyTorch instead ([n, 1, 28, 28] in, 10 logits out)
+          --epochs N         training epochs (default 5)
+          --batch-size N     samples per batch (default 64)
+          --optimizer O      adam (default) or sgd (with --momentum)
+          --lr X             learning rate of the first epoch (default 0.001)
+          --momentum X       SGD momentum (default 0.9)
+          --lr-decay X       multiplies the learning rate after every epoch, StepLR(step_size=1, gamma=X) (default 1: constant)
+          --device D         auto (CUDA if available, default), cpu, cuda or cuda:N
+          --prefetch-depth N batches staged on the device ahead of the step (default 1)
+          --feed F           pull (ReadEpochAsync, default), subscribe (SubscribeAsync) or observable (AsObservable)
+          --workers N        loader threads (default: processor count)
+          --threads N        libtorch intra-op threads (default: libtorch's)
+          --seed N           seeds the shuffle order and the initial weights (default 0)
+          --root DIR         folder of the IDX files (default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)
+          --save FILE        save the weights after training
+          --load FILE        load weights before training (same model)
+        """;
+
+    public string Model { get; init; } = "mlp";
+
+    public IReadOnlyList<int> Hidden { get; init; } = [256, 128, 100];
+
+    public IReadOnlyList<int> Conv { get; init; } = [32, 64];
+
+    public int CnnHidden { get; init; } = 128;
+
+    public string? ScriptPath { get; init; }
+
+    public int Epochs { get; init; } = 5;
+
+    public int BatchSize { get; init; } = 64;
+
+    public string Optimizer { get; init; } = "adam";
+
+    public double LearningRate { get; init; } = 1e-3;
+
+    public double Momentum { get; init; } = 0.9;
+
+    public double LearningRateDecay { get; init; } = 1;
+
+    public string Device { get; init; } = "auto";
+
+    public int PrefetchDepth { get; init; } = 1;
+
+    public string Feed { get; init; } = "pull";
+
+    public int Workers { get; init; } = Environment.ProcessorCount;
+
+    public int? Threads { get; init; }
+
+    public ulong Seed { get; init; }
+
+    public string Root { get; init; } = FashionMnist.DefaultRoot;
+
+    public string? SavePath { get; init; }
+
+    public string? LoadPath { get; init; }
+
+    public bool Help { get; init; }
+
+    public static FashionTorchOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new FashionTorchOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            options = args[i] switch
+            {
+                "--model" => options with { Model = OneOf(Value(), "--model", "mlp", "cnn") },
+                "--hidden" => options with { Hidden = [.. Value().Split(',').Select(h => ParsePositive(h, "--hidden"))] },
+                "--conv" => options with { Conv = ParsePair(Value(), "--conv") },
+                "--cnn-hidden" => options with { CnnHidden = ParsePositive(Value(), "--cnn-hidden") },
+                "--script" => options with { ScriptPath = Value() },
+                "--epochs" => options with { Epochs = ParsePositive(Value(), "--epochs") },
+                "--batch-size" => options with { BatchSize = ParsePositive(Value(), "--batch-size") },
+                "--optimizer" => options with { Optimizer = OneOf(Value(), "--optimizer", "adam", "sgd") },
+                "--lr" => options with { LearningRate = ParseNumber(Value(), "--lr") },
+                "--momentum" => options with { Momentum = ParseNumber(Value(), "--momentum") },
+                "--lr-decay" => options with { LearningRateDecay = ParseNumber(Value(), "--lr-decay") },
+                "--device" => options with { Device = ParseDevice(Value()) },
+                "--prefetch-depth" => options with { PrefetchDepth = ParseNonNegative(Value(), "--prefetch-depth") },
+                "--feed" => options with { Feed = OneOf(Value(), "--feed", "pull", "subscribe", "observable") },
+                "--workers" => options with { Workers = ParsePositive(Value(), "--workers") },
+                "--threads" => options with { Threads = ParsePositive(Value(), "--threads") },
+                "--seed" => options with { Seed = ulong.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed) ? seed : throw new ArgumentException("--seed takes a non-negative integer.") },
+                "--root" => options with { Root = Value() },
+                "--save" => options with { SavePath = Value() },
+                "--load" => options with { LoadPath = Value() },
+                "-h" or "--help" => options with { Help = true },
+                _ => throw new ArgumentException($"Unknown argument '{args[i]}'."),
+            };
+        }
+
+        return options;
+    }
+
+    private static string OneOf(string value, string name, params string[] allowed) =>
+        allowed.Contains(value, StringComparer.Ordinal) ? value : throw new ArgumentException($"{name} takes {string.Join(" or ", allowed)}; '{value}' is neither.");
+
+    private static string ParseDevice(string text)
+    {
+        if (text is not ("auto" or "cpu" or "cuda") && !text.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"--device takes auto, cpu, cuda or cuda:N; '{text}' is none of them.");
+        }
+
+        return text;
+    }
+
+    private static int[] ParsePair(string text, string name)
+    {
+        var parts = text.Split(',');
+        return parts.Length == 2 ? [ParsePositive(parts[0], name), ParsePositive(parts[1], name)] : throw new ArgumentException($"{name} takes two sizes, like 32,64.");
+    }
+
+    private static double ParseNumber(string text, string name) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) && value > 0
+            ? value
+            : throw new ArgumentException($"{name} takes a positive number; '{text}' is not one.");
+
+    private static int ParsePositive(string text, string name) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new ArgumentException($"{name} takes positive integers; '{text}' is not one.");
+
+    private static int ParseNonNegative(string text, string name) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= 0
+            ? value
+            : throw new ArgumentException($"{name} takes a non-negative integer; '{text}' is not one.");
+}
