@@ -106,6 +106,7 @@ public static class Collate
     {
         private readonly float _multiplier;
         private readonly float _offset;
+        private float[] _offsets = [];
 
         public ByteToFloatCollator(IReadOnlyList<int>? featureShape, float scale, float mean, float std)
             : base(featureShape, null)
@@ -120,8 +121,22 @@ public static class Collate
         protected override void WriteFeatures(ReadOnlySpan<byte> source, Span<float> destination)
         {
             System.Numerics.Tensors.TensorPrimitives.ConvertTruncating(source, destination);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(destination, _multiplier, destination);
-            System.Numerics.Tensors.TensorPrimitives.Add(destination, _offset, destination);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(destination, _multiplier, Offsets(destination.Length), destination);
+        }
+
+        /// <summary>The offset repeated once per element, so scaling and shifting take one pass.</summary>
+        private ReadOnlySpan<float> Offsets(int length)
+        {
+            var offsets = _offsets;
+            if (offsets.Length != length)
+            {
+                // Written once per sample size; a race only builds the same array twice.
+                offsets = new float[length];
+                offsets.AsSpan().Fill(_offset);
+                _offsets = offsets;
+            }
+
+            return offsets;
         }
     }
 }
