@@ -127,11 +127,13 @@ public class CollateBenchmarks
     [Benchmark(Description = "Tensors<float,long> 256×64, sequential + stage metrics")]
     public int Tensors_Sequential_StageMetrics()
     {
-        var timer = StageTimer.Start("bench", "collate", BatchSize);
+        var timer = StageTimer.Start("bench", "collate", _stageCounters, BatchSize);
         var count = CollateBatch(_tensorPool, _tensorCollator, _sequentialTensors, _sequentialTensorIndices, ref _meteredCursor);
         timer.Stop(count);
         return count;
     }
+
+    private readonly StageCounters _stageCounters = new();
 
     private static int CollateBatch<TSample>(BatchPool pool, Collator<TSample> collator, TSample[] samples, int[] indices, ref int cursor)
     {
