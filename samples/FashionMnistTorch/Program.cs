@@ -149,7 +149,7 @@ public sealed record FashionTorchOptions
 {
     public const string Usage = """
         Usage: FashionMnistTorch [--model mlp|cnn] [--hidden 256,128,100] [--conv 32,64] [--cnn-hidden 128] [--script FILE]
-                                 [--epochs 5] [--batch-size 64] [--optimizer adam|sgd] [--lr 0.001] [--momentum 0.9] [--lr-decay 1]
+                                 [--epochs 8] [--batch-size 64] [--optimizer adam|sgd] [--lr 0.001] [--momentum 0.9] [--lr-decay 0.8]
                                  [--device auto|cpu|cuda|cuda:N] [--prefetch-depth 1] [--feed pull|subscribe|observable]
                                  [--workers N] [--threads N] [--seed 0] [--root DIR] [--save FILE] [--load FILE]
           --model M          mlp (784 → hidden layers → 10, ReLU) or cnn (two 3×3 convolutions with 2×2 pooling, a hidden layer, 10)
@@ -157,12 +157,12 @@ public sealed record FashionTorchOptions
           --conv A,B         the CNN's convolution channels (default 32,64)
           --cnn-hidden N     the CNN's hidden layer size (default 128)
           --script FILE      train a TorchScript module scripted in PyTorch instead ([n, 1, 28, 28] in, 10 logits out)
-          --epochs N         training epochs (default 5)
+          --epochs N         training epochs (default 8)
           --batch-size N     samples per batch (default 64)
           --optimizer O      adam (default) or sgd (with --momentum)
           --lr X             learning rate of the first epoch (default 0.001)
           --momentum X       SGD momentum (default 0.9)
-          --lr-decay X       multiplies the learning rate after every epoch, StepLR(step_size=1, gamma=X) (default 1: constant)
+          --lr-decay X       multiplies the learning rate after every epoch, StepLR(step_size=1, gamma=X) (default 0.8; 1 keeps it)
           --device D         auto (CUDA if available, default), cpu, cuda or cuda:N
           --prefetch-depth N batches staged on the device ahead of the step (default 1)
           --feed F           pull (ReadEpochAsync, default), subscribe (SubscribeAsync) or observable (AsObservable)
@@ -184,7 +184,7 @@ public sealed record FashionTorchOptions
 
     public string? ScriptPath { get; init; }
 
-    public int Epochs { get; init; } = 5;
+    public int Epochs { get; init; } = 8;
 
     public int BatchSize { get; init; } = 64;
 
@@ -194,7 +194,7 @@ public sealed record FashionTorchOptions
 
     public double Momentum { get; init; } = 0.9;
 
-    public double LearningRateDecay { get; init; } = 1;
+    public double LearningRateDecay { get; init; } = 0.8;
 
     public string Device { get; init; } = "auto";
 

@@ -6,7 +6,8 @@ namespace StreamingLoader.Samples.LinearRegression;
 /// <summary>
 /// The seed tutorial's mini-batch linear regression (003): five students' three quiz scores predict the final score;
 /// TensorDataset (or a custom dataset class with --custom), DataLoader(batch_size=2, shuffle=True), nn.Linear(3, 1),
-/// SGD lr=1e-5, then the prediction for [73, 80, 75].
+/// SGD lr=1e-5, then the prediction for [73, 80, 75]. With --torch the model, the loss and the SGD step run in libtorch
+/// (StreamingLoader.Torch) instead of the managed CPU model.
 /// </summary>
 public static class Program
 {
@@ -54,9 +55,10 @@ public static class Program
         await using var loader = Pipeline.From(dataset).Build(loaderOptions);
 
         // model = nn.Linear(3, 1); optimizer = torch.optim.SGD(model.parameters(), lr=1e-5)
-        var model = CpuModels.LinearRegression(features: 3, outputs: 1, learningRate: options.LearningRate, seed: options.Seed);
+        using var torch = options.Torch ? new TorchRegression(options) : null;
+        IRegressionModel model = (IRegressionModel?)torch ?? new CpuRegression(CpuModels.LinearRegression(features: 3, outputs: 1, learningRate: options.LearningRate, seed: options.Seed));
 
-        output.WriteLine($"{(options.Custom ? "CustomDataset" : "TensorDataset")}: {dataset.Count} samples, batch size 2, shuffle, {loader.BatchesPerEpoch} batches per epoch, SGD lr {options.LearningRate.ToString("0.##########", CultureInfo.InvariantCulture)}");
+        output.WriteLine($"{(options.Custom ? "CustomDataset" : "TensorDataset")}: {dataset.Count} samples, batch size 2, shuffle, {loader.BatchesPerEpoch} batches per epoch, SGD lr {options.LearningRate.ToString("0.##########", CultureInfo.InvariantCulture)}{(torch is null ? string.Empty : $", {torch.Description}")}");
         var phases = new List<PhaseResult>();
         foreach (var nbEpochs in options.Epochs)
         {
@@ -93,25 +95,44 @@ public static class Program
         }
 
         // new_var = torch.FloatTensor([[73, 80, 75]]); pred_y = model(new_var)
-        var prediction = new float[1];
-        model.Predict([73, 80, 75], prediction);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Prediction for [73, 80, 75] after training: {prediction[0]:F4} (target 152)"));
-        return new LinearRegressionResult(prediction[0], phases);
+        var prediction = model.Predict([73, 80, 75]);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Prediction for [73, 80, 75] after training: {prediction:F4} (target 152)"));
+        return new LinearRegressionResult(prediction, phases);
     }
 
     /// <summary>The model's MSE over the whole training set, without an update.</summary>
-    private static double FullDataMse(ICpuModel model)
+    private static double FullDataMse(IRegressionModel model)
     {
         var sum = 0.0;
-        var prediction = new float[1];
         for (var i = 0; i < XTrain.Length; i++)
         {
-            model.Predict(XTrain[i], prediction);
-            var error = (double)prediction[0] - YTrain[i][0];
+            var error = (double)model.Predict(XTrain[i]) - YTrain[i][0];
             sum += error * error;
         }
 
         return sum / XTrain.Length;
+    }
+}
+
+/// <summary>The sample's model: one SGD step per batch, and a prediction for one sample.</summary>
+internal interface IRegressionModel
+{
+    float TrainStep(Batch batch);
+
+    float Predict(float[] features);
+}
+
+/// <summary>The managed CPU model (System.Numerics.Tensors).</summary>
+internal sealed class CpuRegression(ICpuModel model) : IRegressionModel
+{
+    private readonly float[] _prediction = new float[1];
+
+    public float TrainStep(Batch batch) => model.TrainStep(batch);
+
+    public float Predict(float[] features)
+    {
+        model.Predict(features, _prediction);
+        return _prediction[0];
     }
 }
 
@@ -139,8 +160,10 @@ public sealed record LinearRegressionResult(float Prediction, IReadOnlyList<Phas
 public sealed record LinearRegressionOptions
 {
     public const string Usage = """
-        Usage: LinearRegression [--custom] [--epochs 20,2000] [--lr 1e-5] [--seed 0] [--log-every 100]
+        Usage: LinearRegression [--custom] [--epochs 20,2000] [--lr 1e-5] [--seed 0] [--log-every 100] [--torch [--device auto]]
           --custom       read the data through a custom IDataset class instead of a TensorDataset
+          --torch        train nn.Linear(3, 1) with SGD in libtorch (StreamingLoader.Torch) instead of the managed CPU model
+          --device D     with --torch: auto (CUDA if available, default), cpu, cuda or cuda:N
           --epochs LIST  training phases, each continuing the same model (the tutorial ran 20, then 2000);
                          a phase of E epochs runs epochs 0..E like the tutorial's range(nb_epochs + 1)
           --lr X         SGD learning rate (default 1e-5)
@@ -149,6 +172,10 @@ public sealed record LinearRegressionOptions
         """;
 
     public bool Custom { get; init; }
+
+    public bool Torch { get; init; }
+
+    public string Device { get; init; } = "auto";
 
     public IReadOnlyList<int> Epochs { get; init; } = [20, 2000];
 
@@ -169,6 +196,8 @@ public sealed record LinearRegressionOptions
             options = args[i] switch
             {
                 "--custom" => options with { Custom = true },
+                "--torch" => options with { Torch = true },
+                "--device" => options with { Device = Value() },
                 "--epochs" => options with { Epochs = [.. Value().Split(',').Select(e => ParsePositive(e, "--epochs"))] },
                 "--lr" => options with { LearningRate = ParseNumber<float>(Value(), "--lr") },
                 "--seed" => options with { Seed = ParseNumber<ulong>(Value(), "--seed") },
@@ -176,6 +205,11 @@ public sealed record LinearRegressionOptions
                 "-h" or "--help" => options with { Help = true },
                 _ => throw new ArgumentException($"Unknown argument '{args[i]}'."),
             };
+        }
+
+        if (options.Device != "auto" && !options.Torch)
+        {
+            throw new ArgumentException("--device needs --torch.");
         }
 
         return options;

@@ -9,7 +9,7 @@ namespace StreamingLoader.Torch;
 /// own meter, <see cref="LoaderMetrics.MeterName"/>, already records the consumer's wait and step time per batch).
 /// </summary>
 /// <remarks>
-/// Instruments: <c>streamingloader.torch.steps</c> (steps), <c>streamingloader.torch.samples</c> (samples),
+/// Instruments: <c>streamingloader.torch.steps</c> (steps), <c>streamingloader.torch.samples</c> (samples handed to libtorch),
 /// <c>streamingloader.torch.step.duration</c> (histogram, s: host time from receiving a batch to being ready for the
 /// next: staging, steps and release; on CUDA the kernels run asynchronously, so this is launch time unless the device
 /// is behind), <c>streamingloader.torch.input.wait</c> (s: time the trainer waited for the loader, the device's
@@ -33,7 +33,7 @@ public static class TorchMetrics
     internal static readonly Meter Meter = new(MeterName, typeof(TorchMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0");
 
     internal static readonly Counter<long> Steps = Meter.CreateCounter<long>("streamingloader.torch.steps", "{step}", "Training or evaluation steps run by libtorch.");
-    internal static readonly Counter<long> Samples = Meter.CreateCounter<long>("streamingloader.torch.samples", "{sample}", "Samples stepped by libtorch.");
+    internal static readonly Counter<long> Samples = Meter.CreateCounter<long>("streamingloader.torch.samples", "{sample}", "Samples handed to libtorch (staged for a step).");
     internal static readonly Histogram<double> StepDuration = Meter.CreateHistogram<double>(
         "streamingloader.torch.step.duration",
         "s",

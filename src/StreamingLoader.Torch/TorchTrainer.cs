@@ -316,6 +316,7 @@ public sealed class TorchTrainer : IAsyncDisposable, IDisposable
             var inputWait = TimeSpan.Zero;
             long epoch = -1, samples = 0;
             var batches = 0;
+            cancellationToken.ThrowIfCancellationRequested();
             var enumerator = loader.ReadEpochAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
             await using (enumerator.ConfigureAwait(false))
             {
@@ -332,6 +333,12 @@ public sealed class TorchTrainer : IAsyncDisposable, IDisposable
                     TorchMetrics.InputWait.Add(waited.TotalSeconds, tags);
 
                     var batch = enumerator.Current;
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        batch.Dispose();
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+
                     var begin = _time.GetTimestamp();
                     epoch = batch.Epoch;
                     batches++;
@@ -369,7 +376,6 @@ public sealed class TorchTrainer : IAsyncDisposable, IDisposable
             Release(maxHeld: 0, owned: false);
             NativeError.Check(NativeMethods.slt_trainer_last_step(Handle, out var loss, out var correct, out var count));
             TorchMetrics.Steps.Add(1, tags);
-            TorchMetrics.Samples.Add(batch.Count, tags);
             TorchMetrics.StepDuration.Record(_time.GetElapsedTime(begin).TotalSeconds, tags);
             return (loss, correct, count);
         }
@@ -461,6 +467,7 @@ public sealed class TorchTrainer : IAsyncDisposable, IDisposable
         NativeError.Check(NativeMethods.slt_trainer_stage(Handle, &features, &labels));
         _held.Enqueue(batch);
         _staged++;
+        TorchMetrics.Samples.Add(batch.Count, tags);
         if (Device.IsCuda)
         {
             TorchMetrics.BytesCopied.Add(batch.ByteLength, tags);

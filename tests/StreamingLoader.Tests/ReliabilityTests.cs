@@ -277,6 +277,19 @@ public class ReliabilityTests
     }
 
     [Fact]
+    public async Task CanceledToken_NextBatchNotDelivered_EvenWhenReady()
+    {
+        await using var loader = Pipeline.From(TestData.Tensor(1000)).Build(new LoaderOptions { BatchSize = 10 });
+        using var cts = new CancellationTokenSource();
+        await using var reader = loader.ReadEpochAsync(cts.Token).GetAsyncEnumerator();
+        Assert.True(await reader.MoveNextAsync());
+        reader.Current.Dispose();
+        await Task.Delay(100); // the prefetch queue fills
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await reader.MoveNextAsync());
+    }
+
+    [Fact]
     public async Task DisposeAsync_MidEpoch_ReturnsBuffersAndIsIdempotent()
     {
         var loader = (DataflowLoader<Sample<float, long>, Sample<float, long>>)Pipeline.From(TestData.Tensor(10_000)).Build(new LoaderOptions { BatchSize = 16 });

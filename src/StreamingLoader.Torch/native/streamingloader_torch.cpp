@@ -205,10 +205,35 @@ struct NnModel final : Model {
         archive.save_to(path);
     }
 
+    // Loads into a clone first, so a file of another architecture is refused (Module::load alone would silently
+    // replace each tensor with the file's, whatever its shape), then copies the values into this model's own
+    // parameters, which an optimizer may hold.
     void load(const std::string& path) override {
         torch::serialize::InputArchive archive;
         archive.load_from(path, device);
-        net->load(archive);
+        auto loaded = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(net->clone(device));
+        loaded->load(archive);
+        torch::NoGradGuard no_grad;
+        copy_checked(net->named_parameters(), loaded->named_parameters(), path);
+        copy_checked(net->named_buffers(), loaded->named_buffers(), path);
+    }
+
+    static void copy_checked(const torch::OrderedDict<std::string, torch::Tensor>& mine,
+                             const torch::OrderedDict<std::string, torch::Tensor>& theirs, const std::string& path) {
+        for (const auto& item : mine) {
+            const auto* found = theirs.find(item.key());
+            if (found == nullptr) {
+                throw std::runtime_error("'" + path + "' has no tensor named '" + item.key() + "'.");
+            }
+            if (found->sizes() != item.value().sizes()) {
+                std::ostringstream text;
+                text << "'" << path << "' holds '" << item.key() << "' of shape " << found->sizes()
+                     << " but this model's is " << item.value().sizes() << ": it was saved from another architecture.";
+                throw std::runtime_error(text.str());
+            }
+            auto target = item.value();
+            target.copy_(*found);
+        }
     }
 
     std::string describe() override {
@@ -223,7 +248,13 @@ struct NnModel final : Model {
             first = false;
         }
         text << '}';
-        return text.str();
+        // Print layers as PyTorch names them: Linear(...), not torch::nn::Linear(...).
+        auto description = text.str();
+        const std::string prefix = "torch::nn::";
+        for (auto at = description.find(prefix); at != std::string::npos; at = description.find(prefix, at)) {
+            description.erase(at, prefix.size());
+        }
+        return description;
     }
 
     torch::nn::Sequential net;

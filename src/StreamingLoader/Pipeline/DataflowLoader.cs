@@ -260,6 +260,13 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
     private async ValueTask<Delivery> ReceiveAsync(CancellationToken cancellationToken)
     {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Canceled before asking: no further batch, even one that is ready.
+            await ShutdownAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
         var prefetch = _prefetch!;
         while (true)
         {

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Side by side on the CPU: Fashion-MNIST trained with PyTorch's own DataLoader + training loop (Debian's python3-torch)
+# versus StreamingLoader + StreamingLoader.Torch (samples/FashionMnistTorch), same model, optimizer, batch size, data,
+# libtorch and thread count. Prints each side's per-epoch training time (loading included, evaluation excluded), the
+# ratio ours / theirs, and the test accuracies.
+#
+#   tests/StreamingLoader.Benchmarks/torch/run.sh                 # MLP 784-256-128-100-10, 3 epochs (about a minute)
+#   tests/StreamingLoader.Benchmarks/torch/run.sh cnn 8           # the two-convolution CNN, 8 epochs (accuracy >= 0.91)
+#   PYTORCH_WORKERS="0 2" THREADS=1 BATCH=64 tests/StreamingLoader.Benchmarks/torch/run.sh mlp 3
+#   PYTORCH=0 tests/StreamingLoader.Benchmarks/torch/run.sh cnn 8 # ours only
+#
+# Needs: the .NET SDK, cmake, g++, libtorch-dev, python3-torch, dataset-fashion-mnist (and libopenblas0-pthread for a
+# fast BLAS, which both sides then use).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
+
+model=${1:-mlp}
+epochs=${2:-3}
+batch=${BATCH:-64}
+threads=${THREADS:-1}
+workers=${WORKERS:-$(nproc)}
+pytorch_workers=${PYTORCH_WORKERS:-"0 2"}
+python=/usr/bin/python3 # Debian's python3-torch, not a pyenv python3 on PATH
+here=tests/StreamingLoader.Benchmarks/torch
+
+case "$model" in
+  mlp) extra=(--model mlp --hidden 256,128,100); lr_decay=${LR_DECAY:-1} ;;
+  cnn) extra=(--model cnn --conv 32,64 --cnn-hidden 128); lr_decay=${LR_DECAY:-0.7} ;;
+  *) echo "usage: $0 [mlp|cnn] [epochs]" >&2; exit 2 ;;
+esac
+
+echo "== building samples/FashionMnistTorch (Release)"
+dotnet build samples/FashionMnistTorch -c Release -nologo -v quiet >/dev/null
+
+# Median of a list of numbers.
+median() { "$python" -c 'import sys, statistics; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.3f}")' "$@"; }
+
+# from_json JSON median|first|last FIELD: a figure of the RESULT line that pytorch_fashion.py prints.
+from_json() {
+  "$python" - "$@" <<'PY'
+import json, statistics, sys
+values = json.loads(sys.argv[1])[sys.argv[3]]
+value = {"median": statistics.median(values), "first": values[0], "last": values[-1]}[sys.argv[2]]
+print(f"{value:.4f}" if sys.argv[3] == "accuracy" else f"{value:.3f}")
+PY
+}
+
+echo "== StreamingLoader + StreamingLoader.Torch: $model, $epochs epochs, batch $batch, $workers loader threads, $threads libtorch thread(s)"
+ours_log=$(mktemp)
+samples/FashionMnistTorch/bin/Release/net10.0/FashionMnistTorch "${extra[@]}" --epochs "$epochs" --batch-size "$batch" \
+  --lr-decay "$lr_decay" --device cpu --workers "$workers" --threads "$threads" | tee "$ours_log"
+mapfile -t ours < <(grep -oP '^Epoch .*\(\K[0-9.]+(?= s training)' "$ours_log")
+ours_acc=$(grep -oP '^Epoch .*test accuracy \K[0-9.]+' "$ours_log" | tail -1)
+ours_median=$(median "${ours[@]}")
+
+declare -A theirs_median theirs_first theirs_acc
+if [ "${PYTORCH:-1}" != "0" ]; then
+  for w in $pytorch_workers; do
+    echo "== PyTorch DataLoader(num_workers=$w) + torch: $model, $epochs epochs, batch $batch, $threads libtorch thread(s)"
+    log=$(mktemp)
+    "$python" "$here/pytorch_fashion.py" "${extra[@]}" --epochs "$epochs" --batch-size "$batch" --lr-decay "$lr_decay" \
+      --num-workers "$w" --threads "$threads" | tee "$log"
+    result=$(grep '^RESULT ' "$log" | cut -d' ' -f2-)
+    theirs_median[$w]=$(from_json "$result" median seconds)
+    theirs_first[$w]=$(from_json "$result" first seconds)
+    theirs_acc[$w]=$(from_json "$result" last accuracy)
+    rm -f "$log"
+  done
+fi
+
+echo
+echo "== per-epoch training time (s), median of $epochs epochs [first epoch]; final test accuracy"
+printf '%-44s %8s  [%6s]  %s\n' "StreamingLoader + StreamingLoader.Torch" "$ours_median" "${ours[0]}" "$ours_acc"
+best=""
+for w in "${!theirs_median[@]}"; do
+  printf '%-44s %8s  [%6s]  %s\n' "PyTorch DataLoader(num_workers=$w) + torch" "${theirs_median[$w]}" "${theirs_first[$w]}" "${theirs_acc[$w]}"
+  if [ -z "$best" ] || "$python" -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "${theirs_median[$w]}" "${theirs_median[$best]}"; then
+    best=$w
+  fi
+done
+if [ -n "$best" ]; then
+  ratio=$("$python" -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.3f}")' "$ours_median" "${theirs_median[$best]}")
+  echo "ratio ours / PyTorch's best (num_workers=$best): $ratio  ($( "$python" -c 'import sys; print("ours <= theirs" if float(sys.argv[1]) <= 1 else "ours > theirs")' "$ratio"))"
+fi
+rm -f "$ours_log"
