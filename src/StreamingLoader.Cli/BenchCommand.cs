@@ -34,10 +34,19 @@ internal static class BenchCommand
         var workers = WorkersOption();
         var json = JsonOption();
         var metrics = new MetricsOptions();
-        var command = new Command("tensor", "In-memory tensor dataset, shuffled.") { samples, features, batch, workers, json };
+        var overhead = new Option<bool>("--metrics-overhead") { Description = "Measure throughput with the metrics endpoint on and off, alternating in one process." };
+        var command = new Command("tensor", "In-memory tensor dataset, shuffled.") { samples, features, batch, workers, json, overhead };
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
+            if (result.GetValue(overhead))
+            {
+                var tensors = SyntheticTensor(result.GetValue(samples), result.GetValue(features));
+                var opts = new LoaderOptions { BatchSize = result.GetValue(batch), Shuffle = true, Workers = result.GetValue(workers), Seed = 1, Name = "bench-tensor" };
+                await MeasureMetricsOverheadAsync(() => Pipeline.From(tensors).Build(opts), ct);
+                return 0;
+            }
+
             await using var server = await metrics.StartAsync(result, Console.Error, ct);
             var n = result.GetValue(samples);
             var f = result.GetValue(features);
@@ -96,6 +105,54 @@ internal static class BenchCommand
     }
 
     private const int TimedRuns = 5;
+
+    /// <summary>
+    /// Alternates rounds with the Prometheus endpoint (OpenTelemetry collecting, one scrape per round) and without it,
+    /// in one process so that both see the same code and memory; prints the medians and the difference as JSON.
+    /// </summary>
+    private static async Task MeasureMetricsOverheadAsync(Func<DataLoader> build, CancellationToken cancellationToken)
+    {
+        await using (var warm = build())
+        {
+            var warmStart = Stopwatch.GetTimestamp();
+            for (var epoch = 0; epoch < 3 || Stopwatch.GetElapsedTime(warmStart) < TimeSpan.FromSeconds(1); epoch++)
+            {
+                await ConsumeEpochAsync(warm, cancellationToken);
+            }
+        }
+
+        var on = new List<double>();
+        var off = new List<double>();
+        using var http = new HttpClient();
+        for (var round = 0; round < 10; round++)
+        {
+            await using (var server = await Prometheus.PrometheusMetricsServer.StartAsync(new Prometheus.MetricsServerOptions { Port = 0 }, cancellationToken))
+            {
+                await TimeEpochsAsync(build, on, cancellationToken);
+                _ = await http.GetStringAsync(server.Uri, cancellationToken);
+            }
+
+            await TimeEpochsAsync(build, off, cancellationToken);
+            await Console.Error.WriteLineAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"round {round}: on {on[^TimedRuns..].Order().ElementAt(TimedRuns / 2) / 1e6:F1}M, off {off[^TimedRuns..].Order().ElementAt(TimedRuns / 2) / 1e6:F1}M samples/s"));
+        }
+
+        static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+        var (medianOn, medianOff) = (Median(on), Median(off));
+        Console.WriteLine(string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"{{\"workload\":\"tensor\",\"epochs_each\":{on.Count},\"metrics_on_samples_per_s\":{medianOn:F0},\"metrics_off_samples_per_s\":{medianOff:F0},\"overhead_pct\":{(1 - (medianOn / medianOff)) * 100:F2}}}"));
+    }
+
+    private static async Task TimeEpochsAsync(Func<DataLoader> build, List<double> samplesPerSecond, CancellationToken cancellationToken)
+    {
+        for (var run = 0; run < TimedRuns; run++)
+        {
+            await using var loader = build();
+            var start = Stopwatch.GetTimestamp();
+            var (count, _, _) = await ConsumeEpochAsync(loader, cancellationToken);
+            samplesPerSecond.Add(count / Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+    }
 
     private static async Task<BenchFigures> RunAsync(string workload, Func<DataLoader> build, CancellationToken cancellationToken)
     {
