@@ -66,8 +66,6 @@ public sealed unsafe class Batch : IDisposable
 
     internal Span<long> IndexBuffer => _indices;
 
-    internal int PoolSlot { get; init; }
-
     /// <summary>Returns the buffer to the pool. Idempotent.</summary>
     public void Dispose()
     {

@@ -17,7 +17,6 @@ internal sealed class BatchPool : IDisposable
     private readonly int _capacity;
     private readonly int _batchSize;
     private BatchLayout? _layout;
-    private int _created;
     private int _outstanding;
     private long _handedOut;
     private long _returnedAfterHandOut;
@@ -111,7 +110,7 @@ internal sealed class BatchPool : IDisposable
         var memory = (byte*)NativeMemory.AlignedAlloc((nuint)(featureBytes + labelBytes), Alignment);
         _allocations.Add((nint)memory);
         AllocatedBytes += featureBytes + labelBytes;
-        var batch = new Batch(this, layout, _batchSize, memory, featureBytes, memory + featureBytes, labelBytes) { PoolSlot = _created++ };
+        var batch = new Batch(this, layout, _batchSize, memory, featureBytes, memory + featureBytes, labelBytes);
         _all.Add(batch);
         return batch;
     }
