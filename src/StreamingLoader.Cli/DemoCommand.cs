@@ -15,8 +15,8 @@ internal static class DemoCommand
 
     public static Command Create()
     {
-        var epochs = new Option<int>("--epochs") { Description = "Epochs to train.", DefaultValueFactory = _ => 5 };
-        var samples = new Option<int>("--samples") { Description = "Training samples (a fifth more are held out for testing).", DefaultValueFactory = _ => 100_000 };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs to train.", DefaultValueFactory = _ => 8 };
+        var samples = new Option<int>("--samples") { Description = "Training samples (a fifth more are held out for testing).", DefaultValueFactory = _ => 400_000 };
         var features = new Option<int>("--features") { Description = "Features per sample.", DefaultValueFactory = _ => 32 };
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 };
         var workers = new Option<int>("--workers") { Description = "Worker threads (default: processor count).", DefaultValueFactory = _ => Environment.ProcessorCount };
