@@ -331,3 +331,30 @@ public class ReliabilityTests
         await Assert.ThrowsAsync<InvalidOperationException>(async () => await loader.ReadEpochAsync().GetAsyncEnumerator().MoveNextAsync());
     }
 }
+
+public class UnorderedEpochTests
+{
+    [Fact]
+    public async Task Unordered_SlowLastChunkAndSmallPool_EpochsStillEndAndNothingIsLost()
+    {
+        // The last chunk of each epoch is slow; without care, the next epoch's batches would take every buffer
+        // while waiting for their epoch to be read, and the straggler would wait for a buffer forever.
+        await using var loader = Pipeline.From(TestData.Tensor(200))
+            .Transform((s, c) =>
+            {
+                if (c.Index == 199)
+                {
+                    Thread.Sleep(200);
+                }
+
+                return s;
+            })
+            .Build(new LoaderOptions { BatchSize = 10, Workers = 4, PoolSize = 4, Prefetch = 2, Ordered = false });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        for (var epoch = 0; epoch < 3; epoch++)
+        {
+            var labels = await TestData.ReadEpochLabelsAsync(loader, timeout.Token);
+            Assert.Equal(Enumerable.Range(0, 200).Select(i => (long)i), labels.Order());
+        }
+    }
+}

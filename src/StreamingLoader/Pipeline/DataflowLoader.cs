@@ -42,6 +42,9 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly LoaderState _start;
     private readonly IGatherDataset? _gather;
     private readonly PipelineCounters _counters = new();
+    private readonly ConcurrentDictionary<long, int> _producedChunks = new();
+    private readonly ConcurrentDictionary<long, int> _expectedChunks = new();
+    private readonly SemaphoreSlim _chunkProduced = new(0);
     private BufferBlock<Delivery>? _prefetch;
     private ExceptionDispatchInfo? _fault;
     private LoaderState _state;
@@ -204,6 +207,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         _completion.TrySetCanceled();
         _sourceStop.Dispose();
         _cts.Dispose();
+        _chunkProduced.Dispose();
     }
 
     /// <summary>
@@ -372,8 +376,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         if (_options.ShuffleBufferSize > 0)
         {
             var prepare = _chain.Async is null
-                ? new TransformBlock<Chunk<TSource>, Chunk<T>>(chunk => Guard(chunk, Prepare), Parallel(workers, capacity, ordered, token))
-                : new TransformBlock<Chunk<TSource>, Chunk<T>>(chunk => GuardAsync(chunk, PrepareAsync), Parallel(workers, capacity, ordered, token));
+                ? new TransformBlock<Chunk<TSource>, Chunk<T>>(chunk => Guard(chunk, Prepare), Parallel(workers, capacity, true, token))
+                : new TransformBlock<Chunk<TSource>, Chunk<T>>(chunk => GuardAsync(chunk, PrepareAsync), Parallel(workers, capacity, true, token));
             var shuffle = new ShuffleBuffer<T>(_options.ShuffleBufferSize, _options.BatchSize, _options.Seed);
             var shuffleBlock = new TransformManyBlock<Chunk<T>, Chunk<T>>(
                 chunk =>
@@ -384,7 +388,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                     return output;
                 },
                 Parallel(1, capacity, true, token));
-            var collate = new TransformBlock<Chunk<T>, Delivery>(chunk => Guard(chunk, Collate), Parallel(workers, capacity, ordered, token));
+            var collate = new TransformBlock<Chunk<T>, Delivery>(chunk => Produced(Guard(chunk, Collate)), Parallel(workers, capacity, ordered, token));
             prepare.LinkTo(shuffleBlock, propagate);
             shuffleBlock.LinkTo(collate, propagate);
             _queues.Add((firstStage, () => prepare.InputCount));
@@ -396,8 +400,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         else
         {
             var work = _chain.Async is null
-                ? new TransformBlock<Chunk<TSource>, Delivery>(chunk => Guard(Guard(chunk, Prepare), Collate), Parallel(workers, capacity, ordered, token))
-                : new TransformBlock<Chunk<TSource>, Delivery>(async chunk => Guard(await GuardAsync(chunk, PrepareAsync).ConfigureAwait(false), Collate), Parallel(workers, capacity, ordered, token));
+                ? new TransformBlock<Chunk<TSource>, Delivery>(chunk => Produced(Guard(Guard(chunk, Prepare), Collate)), Parallel(workers, capacity, ordered, token))
+                : new TransformBlock<Chunk<TSource>, Delivery>(async chunk => Produced(Guard(await GuardAsync(chunk, PrepareAsync).ConfigureAwait(false), Collate)), Parallel(workers, capacity, ordered, token));
             _queues.Add((firstStage, () => work.InputCount));
             (head, last) = (work, work);
         }
@@ -426,6 +430,47 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             : Task.Run(() => ProduceIterableAsync((IterableSource<TSource>)_source, head, sourceToken), CancellationToken.None));
         LoaderMetrics.Register(this);
         _ = MonitorAsync();
+    }
+
+    /// <summary>Counts what the last stage produced per epoch, for <see cref="WaitForEpochAsync"/>.</summary>
+    private Delivery Produced(Delivery delivery)
+    {
+        if (!_options.Ordered && delivery.Kind != DeliveryKind.Completed)
+        {
+            if (delivery.Kind == DeliveryKind.EpochEnd)
+            {
+                _expectedChunks[delivery.Epoch] = delivery.Chunks;
+            }
+            else
+            {
+                _producedChunks.AddOrUpdate(delivery.Epoch, 1, static (_, n) => n + 1);
+            }
+
+            _chunkProduced.Release();
+        }
+
+        return delivery;
+    }
+
+    /// <summary>
+    /// Unordered only: waits until every batch of <paramref name="epoch"/> has been made before the next epoch starts.
+    /// Otherwise the next epoch's batches, set aside until their epoch is read, could take every buffer while a
+    /// straggler of this epoch waits for one.
+    /// </summary>
+    private async ValueTask WaitForEpochAsync(long epoch, CancellationToken token)
+    {
+        if (_options.Ordered)
+        {
+            return;
+        }
+
+        while (!_expectedChunks.TryGetValue(epoch, out var expected) || _producedChunks.GetValueOrDefault(epoch) < expected)
+        {
+            await _chunkProduced.WaitAsync(token).ConfigureAwait(false);
+        }
+
+        _expectedChunks.TryRemove(epoch, out _);
+        _producedChunks.TryRemove(epoch, out _);
     }
 
     private static ExecutionDataflowBlockOptions Parallel(int workers, int capacity, bool ordered, CancellationToken token) => new()
@@ -470,6 +515,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 }
 
                 await SendAsync(SourceStage, target, Chunk<TSource>.EpochEnd(epoch, sent), token).ConfigureAwait(false);
+                await WaitForEpochAsync(epoch, token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -545,6 +591,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 {
                     break;
                 }
+
+                await WaitForEpochAsync(epoch, token).ConfigureAwait(false);
             }
 
             target.Complete();
