@@ -67,7 +67,8 @@ public sealed class LoaderOptions
 
     /// <summary>
     /// Gets or sets whether batches keep the sampler's order whatever the thread timing (true), or come as soon
-    /// as they are ready (false: more throughput with uneven transforms, order not reproducible).
+    /// as they are ready (false: more throughput with uneven transforms, order not reproducible; an epoch is then
+    /// finished before the next one starts, and each epoch still holds every batch once).
     /// </summary>
     public bool Ordered { get; set; } = true;
 
