@@ -72,6 +72,20 @@ public class SamplerTests
     }
 
     [Fact]
+    public void WeightedRandom_AnyWeights_NeverDrawsAZeroWeight()
+    {
+        Prop.ForAll(
+            ArbMap.Default.ArbFor<int[]>(),
+            ArbMap.Default.ArbFor<ulong>(),
+            (raw, seed) =>
+            {
+                var weights = raw.Select(w => (double)Math.Max(0, w % 5)).Append(1).ToArray();
+                var indices = Sampler.WeightedRandom(weights, 500).GetIndices(seed, 0);
+                return indices.All(i => weights[i] > 0);
+            }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
     public void WeightedRandom_WithoutReplacement_DrawsDistinctPositiveIndices()
     {
         var indices = Sampler.WeightedRandom([5, 0, 1, 1, 2], 4, replacement: false).GetIndices(3, 0);

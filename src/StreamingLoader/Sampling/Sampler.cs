@@ -127,8 +127,9 @@ public abstract class Sampler
 
     private sealed class WeightedRandomSampler : Sampler
     {
-        private readonly double[] _cumulative;
         private readonly double[] _weights;
+        private readonly double[] _probability;
+        private readonly int[] _alias;
         private readonly int _numSamples;
         private readonly bool _replacement;
 
@@ -137,7 +138,6 @@ public abstract class Sampler
             ArgumentNullException.ThrowIfNull(weights);
             ArgumentOutOfRangeException.ThrowIfNegative(numSamples);
             _weights = [.. weights];
-            _cumulative = new double[_weights.Length];
             var total = 0.0;
             var positive = 0;
             for (var i = 0; i < _weights.Length; i++)
@@ -150,7 +150,6 @@ public abstract class Sampler
 
                 positive += w > 0 ? 1 : 0;
                 total += w;
-                _cumulative[i] = total;
             }
 
             if (numSamples > 0 && total <= 0)
@@ -165,6 +164,42 @@ public abstract class Sampler
 
             _numSamples = numSamples;
             _replacement = replacement;
+            (_probability, _alias) = total > 0 ? BuildAliasTable(_weights, total) : ([], []);
+        }
+
+        /// <summary>Vose's alias method: one uniform slot and one coin per draw, whatever the number of weights.</summary>
+        private static (double[] Probability, int[] Alias) BuildAliasTable(double[] weights, double total)
+        {
+            var n = weights.Length;
+            var probability = new double[n];
+            var alias = new int[n];
+            var scaled = weights.Select(w => w * n / total).ToArray();
+            var small = new Stack<int>();
+            var large = new Stack<int>();
+            var anyPositive = Array.FindIndex(weights, w => w > 0);
+            for (var i = 0; i < n; i++)
+            {
+                (scaled[i] < 1 ? small : large).Push(i);
+            }
+
+            while (small.Count > 0 && large.Count > 0)
+            {
+                var less = small.Pop();
+                var more = large.Pop();
+                probability[less] = scaled[less];
+                alias[less] = more;
+                scaled[more] = scaled[more] + scaled[less] - 1;
+                (scaled[more] < 1 ? small : large).Push(more);
+            }
+
+            // What is left is 1 up to rounding; a zero weight left over by rounding must still never be drawn.
+            foreach (var i in large.Concat(small))
+            {
+                probability[i] = weights[i] > 0 ? 1 : 0;
+                alias[i] = weights[i] > 0 ? i : anyPositive;
+            }
+
+            return (probability, alias);
         }
 
         public override int Length => _numSamples;
@@ -175,20 +210,10 @@ public abstract class Sampler
             var result = new int[_numSamples];
             if (_replacement)
             {
-                var total = _cumulative[^1];
                 for (var i = 0; i < result.Length; i++)
                 {
-                    var target = random.NextDouble() * total;
-                    var index = Array.BinarySearch(_cumulative, target);
-                    index = index >= 0 ? index + 1 : ~index;
-
-                    // Skip zero-weight entries that share a cumulative value with their left neighbour.
-                    while (index < _weights.Length - 1 && _weights[index] == 0)
-                    {
-                        index++;
-                    }
-
-                    result[i] = Math.Min(index, _weights.Length - 1);
+                    var slot = random.NextInt32(_weights.Length);
+                    result[i] = random.NextDouble() < _probability[slot] ? slot : _alias[slot];
                 }
 
                 return result;
