@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers;
 
 namespace StreamingLoader;
@@ -43,13 +44,11 @@ internal sealed class Chunk<T>
 
     public static Chunk<T> Failed(DataLoaderException error) => new([], [], 0, error.Epoch, false, error);
 
-    /// <summary>A chunk of another item type with the same indices; this chunk gives up its index array.</summary>
-    public Chunk<TOut> Convert<TOut>()
+    /// <summary>This marker (epoch end or error) as a chunk of another item type, for the next stage.</summary>
+    public Chunk<TOut> AsMarker<TOut>()
     {
-        var result = new Chunk<TOut>(IsMarker ? [] : ArrayPool<TOut>.Shared.Rent(Math.Max(Count, 1)), Indices, Count, Epoch, IsEpochEnd, Error);
-        ReturnItems();
-        Indices = [];
-        return result;
+        Debug.Assert(IsMarker, "Only markers change item type without their items.");
+        return new Chunk<TOut>([], [], Count, Epoch, IsEpochEnd, Error);
     }
 
     /// <summary>Removes the item at <paramref name="position"/>, keeping order (for skipped samples).</summary>

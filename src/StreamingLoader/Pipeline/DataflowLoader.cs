@@ -615,7 +615,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         Read(chunk);
         if (chunk.IsMarker)
         {
-            return chunk.Convert<T>();
+            return chunk.AsMarker<T>();
         }
 
         if (_chain.Sync is not { } transform)
@@ -649,7 +649,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         Read(chunk);
         if (chunk.IsMarker)
         {
-            return chunk.Convert<T>();
+            return chunk.AsMarker<T>();
         }
 
         var timer = StartStage(TransformStage, chunk.Count);
