@@ -58,7 +58,12 @@ public class TorchModelTests
         var output = model.Predict(input, [100, 4]);
 
         Assert.Equal(1000, output.Length);
-        Assert.Equal(model.Predict(input.AsSpan(99 * 4, 4), [1, 4]), output[990..]);
+        // A 1-row product and a 100-row product are blocked differently by the BLAS: equal within rounding, not bit for bit.
+        var single = model.Predict(input.AsSpan(99 * 4, 4), [1, 4]);
+        for (var i = 0; i < single.Length; i++)
+        {
+            Assert.Equal(single[i], output[990 + i], 1e-5f);
+        }
     }
 
     [Fact]
