@@ -232,7 +232,7 @@ public class ReliabilityTests
     }
 
     [Fact]
-    public async Task Cancellation_StopsPromptly_ReturnsEveryBuffer_LeavesNoTaskRunning()
+    public async Task CancelThenDispose_StopsPromptly_ReturnsEveryBuffer_LeavesNoTaskRunning()
     {
         var dataset = TestData.Tensor(100_000);
         var loader = (DataflowLoader<Sample<float, long>, Sample<float, long>>)Pipeline.From(dataset)
@@ -266,13 +266,18 @@ public class ReliabilityTests
                 }
             }
         });
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loader.Completion.WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"cancellation took {watch.Elapsed}");
+
+        // A canceled read ends that read; disposing stops the loader.
+        Assert.False(loader.Completion.IsCompleted);
+        watch.Restart();
+        await loader.DisposeAsync();
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"disposal took {watch.Elapsed}");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loader.Completion);
         Assert.All(loader.InternalTasks, t => Assert.True(t.IsCompleted));
         Assert.Equal(1, loader.Pool.Outstanding);
         held!.Dispose();
         Assert.Equal(0, loader.Pool.Outstanding);
-        await loader.DisposeAsync();
         Assert.Equal(0, loader.Pool.AllocatedBytes);
     }
 

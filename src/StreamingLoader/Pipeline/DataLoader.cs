@@ -1,3 +1,4 @@
+using System.Reactive.Linq;
 using System.Runtime.CompilerServices;
 
 namespace StreamingLoader;
@@ -9,8 +10,9 @@ namespace StreamingLoader;
 /// </summary>
 /// <remarks>
 /// The pipeline starts at the first read and persists across epochs: while the consumer finishes an epoch, the
-/// next one is already being read. A loader has one consumer at a time. Canceling a read's token stops the whole
-/// loader: every stage ends, every buffer goes back to the pool and <see cref="Completion"/> becomes canceled.
+/// next one is already being read. A loader has one consumer at a time. Canceling a read's token ends that read,
+/// as <c>ChannelReader.ReadAsync</c> does, and the next read starts the following epoch; disposing the loader stops
+/// it: every stage ends, every buffer goes back to the pool and <see cref="Completion"/> becomes canceled.
 /// </remarks>
 public abstract class DataLoader : IAsyncDisposable, IDisposable
 {
@@ -31,6 +33,13 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
 
     /// <summary>Gets the samples dropped under <see cref="ErrorPolicy.Skip"/>, with their reasons.</summary>
     public abstract IReadOnlyList<DeadLetter> DeadLetters { get; }
+
+    /// <summary>
+    /// Gets the user code that disposal stopped waiting for after <see cref="LoaderOptions.ShutdownTimeout"/> (a read,
+    /// transform or source that ignored cancellation), one description each naming the stage and sample or position;
+    /// empty when everything ended in time.
+    /// </summary>
+    public abstract IReadOnlyList<string> AbandonedWork { get; }
 
     /// <summary>
     /// Gets a task that completes when the source is exhausted and every batch was read, faults with the first
@@ -76,7 +85,8 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
     /// <summary>
     /// The batches of <paramref name="epochs"/> epochs as an observable that keeps backpressure: the next batch is
     /// pushed only after <c>OnNext</c> returns, and each batch is disposed when it does (copy what you keep).
-    /// Errors arrive through <c>OnError</c>; disposing the subscription cancels the loader.
+    /// Errors arrive through <c>OnError</c>, an exception thrown by <c>OnNext</c> among them (it ends the
+    /// subscription); disposing the subscription ends the read, not the loader.
     /// </summary>
     /// <remarks>
     /// <c>ObserveOn</c> to another scheduler queues batches without bound and ends the backpressure (and the lease
@@ -85,7 +95,20 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
     public IObservable<Batch> AsObservable(int epochs = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(epochs);
-        return new BatchObservable(this, epochs);
+        return Observable.Create<Batch>(async (observer, cancellationToken) =>
+        {
+            // Leave Subscribe first: Rx can only dispose (and so cancel) a subscription once Subscribe has returned.
+            await Task.Yield();
+            await foreach (var batch in ReadEpochsAsync(epochs, cancellationToken).ConfigureAwait(false))
+            {
+                using (batch)
+                {
+                    observer.OnNext(batch);
+                }
+            }
+
+            observer.OnCompleted();
+        });
     }
 
     /// <summary>Stops the pipeline and frees its buffers once the consumer has disposed the batches it holds.</summary>
@@ -96,56 +119,5 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
     {
         DisposeAsync().AsTask().GetAwaiter().GetResult();
         GC.SuppressFinalize(this);
-    }
-
-    private sealed class BatchObservable(DataLoader loader, int epochs) : IObservable<Batch>
-    {
-        public IDisposable Subscribe(IObserver<Batch> observer)
-        {
-            ArgumentNullException.ThrowIfNull(observer);
-            var subscription = new CancellationTokenSource();
-            _ = PushAsync(observer, subscription.Token);
-            return new Unsubscriber(subscription);
-        }
-
-        private async Task PushAsync(IObserver<Batch> observer, CancellationToken cancellationToken)
-        {
-            await Task.Yield();
-            try
-            {
-                await foreach (var batch in loader.ReadEpochsAsync(epochs, cancellationToken).ConfigureAwait(false))
-                {
-                    using (batch)
-                    {
-                        observer.OnNext(batch);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                observer.OnError(ex);
-                return;
-            }
-
-            observer.OnCompleted();
-        }
-    }
-
-    private sealed class Unsubscriber(CancellationTokenSource source) : IDisposable
-    {
-        public void Dispose()
-        {
-            try
-            {
-                source.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-        }
     }
 }

@@ -30,6 +30,7 @@ public sealed class LoaderOptions
     private int _workers = Environment.ProcessorCount;
     private int _prefetch = 4;
     private int _poolSize = Unbounded;
+    private TimeSpan _shutdownTimeout = TimeSpan.FromSeconds(1);
     private int _shuffleBufferSize;
     private string _name = "default";
     private TimeProvider _timeProvider = TimeProvider.System;
@@ -143,6 +144,22 @@ public sealed class LoaderOptions
         {
             ArgumentNullException.ThrowIfNull(value);
             _timeProvider = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets how long disposing the loader waits for user code still running (a dataset read, a transform, a
+    /// source's next item) after everything was canceled. Past it the loader abandons that work, frees what it can
+    /// and lists it in <see cref="DataLoader.AbandonedWork"/>, so a stuck function cannot hold the loader hostage.
+    /// </summary>
+    /// <remarks>The default is 1 second.</remarks>
+    public TimeSpan ShutdownTimeout
+    {
+        get => _shutdownTimeout;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            _shutdownTimeout = value;
         }
     }
 

@@ -70,27 +70,38 @@ internal static class ObservableBridge
         finally
         {
             channel.Writer.TryComplete();
-            (await subscribing.ConfigureAwait(false)).Dispose();
+
+            // A synchronous producer ends with the exception its OnNext threw once the reader stopped.
+            try
+            {
+                (await subscribing.ConfigureAwait(false)).Dispose();
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
     }
 
     private sealed class ChannelObserver<T>(ChannelWriter<T> writer, CancellationToken cancellationToken) : IObserver<T>
     {
+        /// <summary>
+        /// Waits while the channel is full. Once the loader stops reading it throws, which is the only way to stop a
+        /// synchronous producer (Rx propagates an exception from OnNext back into the producer's loop).
+        /// </summary>
         public void OnNext(T value)
         {
-            if (!writer.TryWrite(value))
+            if (writer.TryWrite(value))
             {
-                try
-                {
-                    writer.WriteAsync(value, cancellationToken).AsTask().GetAwaiter().GetResult();
-                }
-                catch (OperationCanceledException)
-                {
-                    // The loader stopped reading; the rest of the sequence is not wanted.
-                }
-                catch (ChannelClosedException)
-                {
-                }
+                return;
+            }
+
+            try
+            {
+                writer.WriteAsync(value, cancellationToken).AsTask().GetAwaiter().GetResult();
+            }
+            catch (ChannelClosedException)
+            {
+                throw new OperationCanceledException("The loader stopped reading this observable.");
             }
         }
 

@@ -17,11 +17,11 @@ internal sealed class TransformChain<TSource, T>(
     Func<TSource, SampleContext, T>? sync,
     Func<TSource, SampleContext, CancellationToken, ValueTask<T>>? asynchronous) : ITransformChain<T>
 {
-    public Func<TSource, SampleContext, T>? Sync => sync;
-
-    public Func<TSource, SampleContext, CancellationToken, ValueTask<T>>? Async => asynchronous;
-
     public bool IsIdentity => sync is null && asynchronous is null;
+
+    /// <summary>Gets the chain as one asynchronous function (a synchronous one completes at once), or null for none.</summary>
+    public Func<TSource, SampleContext, CancellationToken, ValueTask<T>>? Transform =>
+        sync is { } s ? (source, context, _) => new ValueTask<T>(s(source, context)) : asynchronous;
 
     public ITransformChain<TOut> Then<TOut>(Func<T, SampleContext, TOut> transform)
     {

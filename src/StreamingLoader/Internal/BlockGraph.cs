@@ -1,0 +1,119 @@
+using System.Threading.Tasks.Dataflow;
+
+namespace StreamingLoader.Internal;
+
+/// <summary>
+/// The Dataflow blocks between the source and the consumer. Reading, transforming and collating a chunk run as one
+/// parallel block (a hand-off per stage saved); a shuffle buffer splits it into prepare → shuffle → collate. Every
+/// block is bounded; the prefetch queue keeps the batches finished before an error, so the consumer reads them
+/// before it sees the error.
+/// </summary>
+internal sealed class BlockGraph<TSource, T>
+{
+    private readonly TransformBlock<Chunk<TSource>, Chunk<T>>? _prepare;
+    private readonly TransformManyBlock<Chunk<T>, Chunk<T>>? _shuffle;
+    private readonly IReceivableSourceBlock<Delivery> _last;
+    private readonly List<(string Stage, Func<int> Depth)> _queues = [];
+
+    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, int poolCapacity, string firstStage, PipelineCounters counters, LoaderLifetime lifetime)
+    {
+        var token = lifetime.Token;
+
+        // A block must not hold more batches than the pool has buffers: in an ordered block, finished later batches
+        // keep their buffers until the earlier one is out, and that one may be waiting for a buffer.
+        var capacity = Math.Min(Math.Max(2, options.Workers * 2), poolCapacity);
+        var workers = Math.Min(options.Workers, capacity);
+        var propagate = new DataflowLinkOptions { PropagateCompletion = true };
+        Prefetch = new BufferBlock<Delivery>(new DataflowBlockOptions { BoundedCapacity = options.Prefetch });
+        if (options.ShuffleBufferSize > 0)
+        {
+            var buffer = new ShuffleBuffer<T>(options.ShuffleBufferSize, options.BatchSize, options.Seed);
+            _prepare = new TransformBlock<Chunk<TSource>, Chunk<T>>(processor.PrepareAsync, Parallel(workers, capacity, true, token));
+            _shuffle = new TransformManyBlock<Chunk<T>, Chunk<T>>(
+                chunk =>
+                {
+                    var timer = StageTimer.Start(options.Name, Stages.Shuffle, counters.Stage(Stages.Shuffle), chunk.Count);
+                    var output = buffer.Process(chunk);
+                    timer.Stop(output.Sum(c => c.Count));
+                    return output;
+                },
+                Parallel(1, capacity, true, token));
+            var collate = new TransformBlock<Chunk<T>, Delivery>(processor.Collate, Parallel(workers, capacity, options.Ordered, token));
+            _prepare.LinkTo(_shuffle, propagate);
+            _shuffle.LinkTo(collate, propagate);
+            _queues.Add((firstStage, () => _prepare.InputCount));
+            _queues.Add((Stages.Shuffle, () => _shuffle.InputCount));
+            _queues.Add((Stages.Collate, () => collate.InputCount));
+            (Head, _last) = (_prepare, collate);
+        }
+        else
+        {
+            var work = new TransformBlock<Chunk<TSource>, Delivery>(processor.ProcessAsync, Parallel(workers, capacity, options.Ordered, token));
+            _queues.Add((firstStage, () => work.InputCount));
+            (Head, _last) = (work, work);
+        }
+
+        // Not propagated: a fault would drop the finished batches queued before it.
+        _last.LinkTo(Prefetch);
+        _queues.Add((Stages.Prefetch, () => Prefetch.Count));
+        Ended = _last.Completion.ContinueWith(
+            completed =>
+            {
+                if (completed.Exception is { } bug)
+                {
+                    lifetime.Fail(bug.InnerException ?? bug);
+                }
+
+                Prefetch.Complete();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    public ITargetBlock<Chunk<TSource>> Head { get; }
+
+    public BufferBlock<Delivery> Prefetch { get; }
+
+    /// <summary>Gets a task that completes once every block has ended and the prefetch queue takes no more.</summary>
+    public Task Ended { get; }
+
+    public IReadOnlyList<(string Stage, Func<int> Depth)> Queues => _queues;
+
+    /// <summary>
+    /// Takes whatever the blocks hold ready and recycles it. A stopping block whose input already ended keeps its
+    /// outputs until they are taken, and once stopped nothing else takes them.
+    /// </summary>
+    public void Drain()
+    {
+        Recycle(_prepare);
+        Recycle(_shuffle);
+        Recycle(_last);
+        Recycle(Prefetch);
+    }
+
+    private static void Recycle(IReceivableSourceBlock<Chunk<T>>? block)
+    {
+        while (block is not null && block.TryReceive(out var chunk))
+        {
+            chunk.Return();
+        }
+    }
+
+    private static void Recycle(IReceivableSourceBlock<Delivery> block)
+    {
+        while (block.TryReceive(out var delivery))
+        {
+            delivery.Batch?.Dispose();
+        }
+    }
+
+    private static ExecutionDataflowBlockOptions Parallel(int workers, int capacity, bool ordered, CancellationToken token) => new()
+    {
+        MaxDegreeOfParallelism = workers,
+        BoundedCapacity = capacity,
+        EnsureOrdered = ordered,
+        SingleProducerConstrained = true,
+        CancellationToken = token,
+    };
+}

@@ -1,0 +1,292 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
+namespace StreamingLoader.Internal;
+
+/// <summary>
+/// What a worker does to a chunk: read its samples (map-style), transform them and collate them into a pooled
+/// batch, as a PyTorch worker fetches, transforms and collates its batch. A sample error becomes an error marker
+/// that travels on in order, so the consumer first gets the batches before it, and the source stops reading.
+/// </summary>
+internal sealed class ChunkProcessor<TSource, T>
+{
+    /// <summary>How many samples ahead collation asks the CPU to fetch: random reads hide their latency.</summary>
+    private const int PrefetchDistance = 16;
+
+    private readonly IDataset<TSource>? _dataset;
+    private readonly IGatherDataset? _gather;
+    private readonly Func<TSource, SampleContext, CancellationToken, ValueTask<T>>? _transform;
+    private readonly Collator<T> _collator;
+    private readonly BatchPool _pool;
+    private readonly ulong _seed;
+    private readonly string _name;
+    private readonly PipelineCounters _counters;
+    private readonly TimeProvider _time;
+    private readonly ErrorHandler _errors;
+    private readonly LoaderLifetime _lifetime;
+    private readonly EpochLedger? _ledger;
+    private readonly InFlightWork _inFlight;
+
+    public ChunkProcessor(
+        SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, BatchPool pool, LoaderOptions options,
+        PipelineCounters counters, ErrorHandler errors, LoaderLifetime lifetime, EpochLedger? ledger, InFlightWork inFlight)
+    {
+        _dataset = (source as MapSource<TSource>)?.Dataset;
+        _transform = chain.Transform;
+        _collator = collator;
+        _pool = pool;
+        _seed = options.Seed;
+        _name = options.Name;
+        _time = options.TimeProvider;
+        _counters = counters;
+        _errors = errors;
+        _lifetime = lifetime;
+        _ledger = ledger;
+        _inFlight = inFlight;
+
+        // Fast path: untransformed samples, copied as they are, from a dataset that can gather its own rows.
+        if (chain.IsIdentity && collator is ICopyCollator && _dataset is IGatherDataset gather)
+        {
+            _gather = gather;
+        }
+    }
+
+    /// <summary>Read, transform and collate in one step: the worker block without a shuffle buffer.</summary>
+    public async Task<Delivery> ProcessAsync(Chunk<TSource> chunk)
+    {
+        var prepared = await PrepareAsync(chunk).ConfigureAwait(false);
+        return Collate(prepared);
+    }
+
+    /// <summary>Reads and transforms a chunk: everything before the shuffle buffer and collation.</summary>
+    public async Task<Chunk<T>> PrepareAsync(Chunk<TSource> chunk)
+    {
+        if (chunk.IsMarker)
+        {
+            return chunk.AsMarker<T>();
+        }
+
+        var slot = _inFlight.Enter(chunk.Epoch);
+        try
+        {
+            Read(chunk, slot);
+            return _transform is null ? (Chunk<T>)(object)chunk : await TransformAsync(chunk, _transform, slot).ConfigureAwait(false);
+        }
+        catch (DataLoaderException error)
+        {
+            _lifetime.StopSource();
+            chunk.Return();
+            return Chunk<T>.Failed(error);
+        }
+        finally
+        {
+            slot.Exit();
+        }
+    }
+
+    /// <summary>
+    /// Writes a chunk into a pooled batch. Waiting for a free buffer is the pipeline's backpressure from the consumer,
+    /// counted as this stage's blocked time; the wait blocks one worker thread, which is cheaper per batch than an
+    /// asynchronous hand-off.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public Delivery Collate(Chunk<T> chunk)
+    {
+        Delivery delivery;
+        var slot = _inFlight.Enter(chunk.Epoch);
+        try
+        {
+            delivery = CollateCore(chunk, slot);
+        }
+        catch (DataLoaderException error)
+        {
+            _lifetime.StopSource();
+            chunk.Return();
+            delivery = new Delivery(null, error.Epoch, DeliveryKind.Error, error);
+        }
+        finally
+        {
+            slot.Exit();
+        }
+
+        _ledger?.RecordMade(delivery);
+        return delivery;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private async ValueTask<Chunk<T>> TransformAsync(Chunk<TSource> chunk, Func<TSource, SampleContext, CancellationToken, ValueTask<T>> transform, InFlightWork.Slot slot)
+    {
+        var timer = StartStage(Stages.Transform, chunk.Count);
+        var output = Chunk<T>.Rent(chunk.Count, chunk.Epoch);
+        var token = _lifetime.Token;
+        for (var i = 0; i < chunk.Count; i++)
+        {
+            var index = chunk.Indices[i];
+            try
+            {
+                slot.At(Stages.Transform, index);
+                var pending = transform(chunk.Items[i], new SampleContext(_seed, chunk.Epoch, index), token);
+                output.Items[output.Count] = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
+                output.Indices[output.Count++] = index;
+            }
+            catch (Exception ex) when (_errors.IsSampleError(ex))
+            {
+                _errors.Reject(Stages.Transform, chunk.Epoch, index, ex);
+            }
+        }
+
+        chunk.Return();
+        timer.Stop(output.Count);
+        return output;
+    }
+
+    /// <summary>Fills a map-style chunk's samples from the dataset; iterable chunks arrive filled.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Read(Chunk<TSource> chunk, InFlightWork.Slot slot)
+    {
+        if (_dataset is not { } dataset || _gather is not null)
+        {
+            return;
+        }
+
+        var timer = StartStage(Stages.Read, chunk.Count);
+        slot.At(Stages.Read, chunk.Indices[0]);
+        if (dataset is not IBatchedDataset<TSource> batched || !TryReadMany(batched, chunk))
+        {
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                try
+                {
+                    slot.At(Stages.Read, chunk.Indices[i]);
+                    chunk.Items[i] = dataset.GetItem((int)chunk.Indices[i]);
+                }
+                catch (Exception ex) when (_errors.IsSampleError(ex))
+                {
+                    _errors.Reject(Stages.Read, chunk.Epoch, chunk.Indices[i], ex);
+                    chunk.RemoveAt(i--);
+                }
+            }
+        }
+
+        timer.Stop(chunk.Count);
+    }
+
+    /// <summary>Reads the chunk in one call; on an error, falls back to reading one by one to find the sample.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool TryReadMany(IBatchedDataset<TSource> dataset, Chunk<TSource> chunk)
+    {
+        var indices = ArrayPool<int>.Shared.Rent(chunk.Count);
+        try
+        {
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                indices[i] = (int)chunk.Indices[i];
+            }
+
+            dataset.GetItems(indices.AsSpan(0, chunk.Count), chunk.ItemSpan);
+            return true;
+        }
+#pragma warning disable CA1031 // The per-sample path reports the error with its sample index.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(indices);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private Delivery CollateCore(Chunk<T> chunk, InFlightWork.Slot slot)
+    {
+        if (chunk.Error is { } error)
+        {
+            return new Delivery(null, chunk.Epoch, DeliveryKind.Error, error);
+        }
+
+        if (chunk.IsEpochEnd)
+        {
+            return new Delivery(null, chunk.Epoch, DeliveryKind.EpochEnd, Chunks: chunk.Count);
+        }
+
+        if (chunk.Count == 0)
+        {
+            chunk.Return();
+            return new Delivery(null, chunk.Epoch, DeliveryKind.Empty);
+        }
+
+        if (_pool.Layout is null)
+        {
+            try
+            {
+                var first = _gather is null ? chunk.Items[0] : (T)(object)_dataset!.GetItem((int)chunk.Indices[0])!;
+                _pool.EnsureLayout(_collator.GetLayout(first));
+            }
+            catch (Exception ex)
+            {
+                throw new DataLoaderException(Stages.Collate, chunk.Epoch, chunk.Indices[0], ex);
+            }
+        }
+
+        var waitStart = _time.GetTimestamp();
+        var batch = _pool.Rent(_lifetime.Token, out var waited);
+        if (waited)
+        {
+            Interlocked.Add(ref _counters.Stage(Stages.Collate).BlockedTicks, _time.GetElapsedTime(waitStart).Ticks);
+        }
+
+        var timer = StartStage(Stages.Collate, chunk.Count);
+        try
+        {
+            batch.Reset(chunk.Epoch, chunk.Count);
+            var indices = batch.IndexBuffer;
+            var items = chunk.Items;
+            var filled = 0;
+            if (_gather is not null)
+            {
+                _gather.Gather(chunk.IndexSpan, batch);
+                chunk.IndexSpan.CopyTo(indices);
+                filled = chunk.Count;
+            }
+
+            for (var i = filled; i < chunk.Count; i++)
+            {
+                try
+                {
+                    if (i + PrefetchDistance < chunk.Count)
+                    {
+                        _collator.Prefetch(in items[i + PrefetchDistance]);
+                    }
+
+                    slot.At(Stages.Collate, chunk.Indices[i]);
+                    _collator.Write(in items[i], filled, batch);
+                    indices[filled++] = chunk.Indices[i];
+                }
+                catch (Exception ex) when (_errors.IsSampleError(ex))
+                {
+                    _errors.Reject(Stages.Collate, chunk.Epoch, chunk.Indices[i], ex);
+                }
+            }
+
+            batch.SetCount(filled);
+            chunk.Return();
+            timer.Stop(filled);
+            if (filled == 0)
+            {
+                batch.Dispose();
+                return new Delivery(null, chunk.Epoch, DeliveryKind.Empty);
+            }
+
+            return new Delivery(batch, chunk.Epoch, DeliveryKind.Batch);
+        }
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
+    }
+
+    private StageTimer StartStage(string stage, int items) => StageTimer.Start(_name, stage, _counters.Stage(stage), items);
+}

@@ -1,0 +1,62 @@
+using System.Threading.Tasks.Dataflow;
+
+namespace StreamingLoader.Internal;
+
+/// <summary>
+/// Feeds the pipeline's first block with chunks of one source kind, epoch after epoch, each epoch closed by an end
+/// marker that counts its chunks. Waiting for room in the first block is the source's blocked time.
+/// </summary>
+internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime)
+{
+    protected PipelineCounters Counters => counters;
+
+    protected LoaderLifetime Lifetime => lifetime;
+
+    /// <summary>Gets where the source is now, for an error or an abandoned read.</summary>
+    public abstract string Describe();
+
+    /// <summary>Sends chunks to <paramref name="target"/> until the source ends, fails or is stopped; then completes it.</summary>
+    public abstract Task ProduceAsync(ITargetBlock<Chunk<TSource>> target, CancellationToken cancellationToken);
+
+    /// <summary>Sends to the first block, adding the time spent waiting for room to the source's blocked time.</summary>
+    protected async ValueTask SendAsync(ITargetBlock<Chunk<TSource>> target, Chunk<TSource> chunk, CancellationToken cancellationToken)
+    {
+        if (!chunk.IsMarker)
+        {
+            Interlocked.Add(ref counters.Stage(Stages.Source).ItemsOut, chunk.Count);
+        }
+
+        if (target.Post(chunk))
+        {
+            return;
+        }
+
+        var start = time.GetTimestamp();
+        var accepted = await target.SendAsync(chunk, cancellationToken).ConfigureAwait(false);
+        Interlocked.Add(ref counters.Stage(Stages.Source).BlockedTicks, time.GetElapsedTime(start).Ticks);
+        if (!accepted)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new OperationCanceledException("The pipeline stopped accepting input.");
+        }
+    }
+
+    /// <summary>Sends what the source read before it failed, then the error, in order; then ends the source.</summary>
+    protected async Task EndWithErrorAsync(ITargetBlock<Chunk<TSource>> target, Chunk<TSource>? partial, DataLoaderException error)
+    {
+        try
+        {
+            if (partial is { Count: > 0 })
+            {
+                await target.SendAsync(partial, lifetime.Token).ConfigureAwait(false);
+            }
+
+            await target.SendAsync(Chunk<TSource>.Failed(error), lifetime.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        target.Complete();
+    }
+}

@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Threading.Tasks.Dataflow;
+
+namespace StreamingLoader.Internal;
+
+/// <summary>A map-style dataset read in its batch sampler's order: one chunk per sampler batch.</summary>
+internal sealed class MapChunkProducer<TSource>(
+    int count, BatchSampler sampler, LoaderState start, ulong seed, EpochLedger? ledger,
+    PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime) : ChunkProducer<TSource>(counters, time, lifetime)
+{
+    private long _epoch = start.Epoch;
+    private int _batch = start.NextBatch;
+
+    public override string Describe() =>
+        string.Create(CultureInfo.InvariantCulture, $"source (sampler batch {Volatile.Read(ref _batch)} of epoch {Volatile.Read(ref _epoch)})");
+
+    public override async Task ProduceAsync(ITargetBlock<Chunk<TSource>> target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (var epoch = start.Epoch; ; epoch++)
+            {
+                Volatile.Write(ref _epoch, epoch);
+                var batches = sampler.GetBatches(seed, epoch);
+                var sent = 0;
+                for (var b = epoch == start.Epoch ? start.NextBatch : 0; b < batches.Count; b++)
+                {
+                    Volatile.Write(ref _batch, b);
+                    await SendAsync(target, ToChunk(batches[b].Span, epoch), cancellationToken).ConfigureAwait(false);
+                    sent++;
+                }
+
+                await SendAsync(target, Chunk<TSource>.EpochEnd(epoch, sent), cancellationToken).ConfigureAwait(false);
+                if (ledger is not null)
+                {
+                    await ledger.WaitUntilMadeAsync(epoch, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            target.Complete();
+        }
+        catch (Exception ex)
+        {
+            await EndWithErrorAsync(target, null, ex as DataLoaderException ?? new DataLoaderException(0, $"The sampler failed: {ex.Message}", ex)).ConfigureAwait(false);
+        }
+    }
+
+    private Chunk<TSource> ToChunk(ReadOnlySpan<int> indices, long epoch)
+    {
+        var chunk = Chunk<TSource>.Rent(indices.Length, epoch);
+        for (var i = 0; i < indices.Length; i++)
+        {
+            if ((uint)indices[i] >= (uint)count)
+            {
+                chunk.Return();
+                throw new DataLoaderException(Stages.Source, epoch, indices[i], new InvalidOperationException($"The sampler yielded index {indices[i]} but the dataset has {count} samples."));
+            }
+
+            chunk.Indices[i] = indices[i];
+        }
+
+        chunk.Count = indices.Length;
+        return chunk;
+    }
+}
