@@ -4,4 +4,5 @@ using StreamingLoader.Cli;
 var root = new RootCommand("StreamingLoader: backpressured, observable data loading for .NET training loops.");
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(StressCommand.Create());
 return await root.Parse(args).InvokeAsync();

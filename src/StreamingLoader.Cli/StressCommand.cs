@@ -1,0 +1,192 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Threading.Channels;
+
+namespace StreamingLoader.Cli;
+
+/// <summary>
+/// <c>streamingloader stress</c>: runs each error and shutdown path many times at several worker counts and counts
+/// the runs that did not end within a deadline. The hangs it looks for were intermittent (a few runs in a hundred).
+/// </summary>
+internal static class StressCommand
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+
+    private static readonly (string Name, Func<int, int, Task> Run)[] Paths =
+    [
+        ("read throws (fail policy)", ReadThrowsAsync),
+        ("transform throws (fail policy)", TransformThrowsAsync),
+        ("wrong-shaped sample (fail policy)", WrongShapeAsync),
+        ("source ends with prefetch full, then dispose", SourceEndsPrefetchFullAsync),
+        ("consumer throws mid-epoch", ConsumerThrowsAsync),
+        ("dispose mid-epoch", DisposeMidEpochAsync),
+    ];
+
+    public static Command Create()
+    {
+        var runs = new Option<int>("--runs") { Description = "Runs of each path at each worker count.", DefaultValueFactory = _ => 1000 };
+        var workers = new Option<int[]>("--workers") { Description = "Worker counts.", DefaultValueFactory = _ => [1, 2, 4, 8], AllowMultipleArgumentsPerToken = true };
+        var command = new Command("stress", "Runs every error and shutdown path many times; counts hangs.") { runs, workers };
+        command.SetAction(async (result, ct) =>
+        {
+            var hangs = 0;
+            foreach (var (name, run) in Paths)
+            {
+                foreach (var w in result.GetValue(workers)!)
+                {
+                    var clock = Stopwatch.StartNew();
+                    var (hung, failed) = await RepeatAsync(run, result.GetValue(runs), w, ct).ConfigureAwait(false);
+                    hangs += hung;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-48} workers {w}: {result.GetValue(runs)} runs, {hung} hangs, {failed} wrong outcomes, {clock.Elapsed.TotalSeconds:F1} s"));
+                }
+            }
+
+            Console.WriteLine(hangs == 0 ? "no hangs" : $"{hangs} hangs");
+            return hangs == 0 ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static async Task<(int Hung, int Failed)> RepeatAsync(Func<int, int, Task> run, int runs, int workers, CancellationToken ct)
+    {
+        int hung = 0, failed = 0;
+        for (var i = 0; i < runs && !ct.IsCancellationRequested; i++)
+        {
+            var task = run(i, workers);
+            if (await Task.WhenAny(task, Task.Delay(Deadline, ct)).ConfigureAwait(false) != task)
+            {
+                hung++;
+                continue;
+            }
+
+            try
+            {
+                await task.ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Counted and reported: a wrong outcome, not a crash of the stress run.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                failed++;
+                if (failed == 1)
+                {
+                    Console.Error.WriteLine(ex);
+                }
+            }
+        }
+
+        return (hung, failed);
+    }
+
+    private static LoaderOptions Options(int workers) => new() { BatchSize = 8, Workers = workers, Prefetch = 2 };
+
+    private static Sample<float, long> Make(int i) => new(new[] { (float)i }, i);
+
+    /// <summary>
+    /// Reads until the expected error. A consumer slower than the workers keeps the prefetch queue full, so later
+    /// batches wait for room when the error arrives: the condition of the hang this looks for.
+    /// </summary>
+    private static async Task ExpectErrorAsync(DataLoader loader, long sampleIndex)
+    {
+        try
+        {
+            await foreach (var batch in loader.ReadEpochAsync().ConfigureAwait(false))
+            {
+                Thread.SpinWait(20_000);
+                batch.Dispose();
+            }
+
+            throw new InvalidOperationException("The epoch ended without the expected error.");
+        }
+        catch (DataLoaderException error) when (error.SampleIndex == sampleIndex)
+        {
+        }
+        finally
+        {
+            await loader.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static Task ReadThrowsAsync(int run, int workers)
+    {
+        var failAt = 100 + (run % 200);
+        var dataset = Dataset.FromFunc(2_000, i => i == failAt ? throw new InvalidDataException("corrupt") : Make(i));
+        return ExpectErrorAsync(Pipeline.From(dataset).Build(Options(workers)), failAt);
+    }
+
+    private static Task TransformThrowsAsync(int run, int workers)
+    {
+        var failAt = 100 + (run % 200);
+        var loader = Pipeline.From(Dataset.FromFunc(2_000, Make))
+            .Transform((s, c) => c.Index == failAt ? throw new InvalidDataException("corrupt") : s)
+            .Build(Options(workers));
+        return ExpectErrorAsync(loader, failAt);
+    }
+
+    private static Task WrongShapeAsync(int run, int workers)
+    {
+        var failAt = 100 + (run % 200);
+        var dataset = Dataset.FromFunc(2_000, i => i == failAt ? new Sample<float, long>(new float[3], i) : Make(i));
+        return ExpectErrorAsync(Pipeline.From(dataset).Build(Options(workers)), failAt);
+    }
+
+    private static async Task SourceEndsPrefetchFullAsync(int run, int workers)
+    {
+        var channel = Channel.CreateUnbounded<Sample<float, long>>();
+        for (var i = 0; i < 200; i++)
+        {
+            channel.Writer.TryWrite(Make(i));
+        }
+
+        channel.Writer.Complete();
+        var loader = Pipeline.From(channel.Reader).Build(Options(workers));
+        await foreach (var batch in loader.ReadEpochAsync().ConfigureAwait(false))
+        {
+            batch.Dispose();
+            break;
+        }
+
+        await Task.Delay(run % 3).ConfigureAwait(false);
+        await loader.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static async Task ConsumerThrowsAsync(int run, int workers)
+    {
+        var loader = Pipeline.From(Dataset.FromFunc(2_000, Make)).Build(Options(workers));
+        try
+        {
+            await foreach (var batch in loader.ReadEpochAsync().ConfigureAwait(false))
+            {
+                using (batch)
+                {
+                    if (batch.Index == run % 50)
+                    {
+                        throw new InvalidOperationException("consumer failed");
+                    }
+                }
+            }
+        }
+        catch (InvalidOperationException ex) when (ex.Message == "consumer failed")
+        {
+        }
+
+        await loader.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static async Task DisposeMidEpochAsync(int run, int workers)
+    {
+        var loader = Pipeline.From(Dataset.FromFunc(2_000, Make)).Build(Options(workers));
+        var read = 0;
+        await foreach (var batch in loader.ReadEpochAsync().ConfigureAwait(false))
+        {
+            batch.Dispose();
+            if (++read > run % 20)
+            {
+                break;
+            }
+        }
+
+        await loader.DisposeAsync().ConfigureAwait(false);
+    }
+}
