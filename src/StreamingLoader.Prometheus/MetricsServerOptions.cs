@@ -92,9 +92,9 @@ public sealed class MetricsServerOptions
         return clone;
     }
 
+    /// <summary>The meters served beside the loader's own.</summary>
     internal IEnumerable<string> MeterNames()
     {
-        yield return LoaderMetrics.MeterName;
         if (IncludeRuntimeMetrics)
         {
             yield return RuntimeMeterName;
