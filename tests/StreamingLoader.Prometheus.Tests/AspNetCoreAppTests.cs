@@ -15,7 +15,7 @@ namespace StreamingLoader.Prometheus.Tests;
 public sealed class AspNetCoreAppTests
 {
     [Fact]
-    public async Task AddStreamingLoaderInstrumentation_ExistingAspNetCoreApp_ServesLoaderMetricsWithStableVersionAndMicrosecondBuckets()
+    public async Task AddStreamingLoaderInstrumentation_ExistingAspNetCoreApp_ServesLoaderMetricsWithStableVersionZeroErrorsAndMicrosecondBuckets()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
@@ -36,12 +36,15 @@ public sealed class AspNetCoreAppTests
                 batch.Dispose();
             }
 
+            // Two scrapes: the first one's stage list creates each stage's error counter at zero, the second shows it.
             using var http = new HttpClient();
+            await http.GetStringAsync(new Uri(address, "/metrics"));
             var body = await http.GetStringAsync(new Uri(address, "/metrics"));
 
             var selector = $"otel_scope_name=\"StreamingLoader\",otel_scope_version=\"{LoaderMetrics.MeterVersion}\",pipeline=\"{pipeline}\"";
             Assert.Matches($"(?m)^streamingloader_samples_total\\{{{Regex.Escape(selector)}\\}} 256", body);
             Assert.Matches($"(?m)^streamingloader_stage_workers\\{{{Regex.Escape(selector)},stage=\"collate\"\\}} 2", body);
+            Assert.Matches($"(?m)^streamingloader_errors_total\\{{{Regex.Escape(selector)}(?=[^}}]*stage=\"collate\")(?=[^}}]*policy=\"fail\")[^}}]*\\}} 0$", body);
             Assert.Matches($"(?m)^streamingloader_stage_queue_capacity\\{{{Regex.Escape(selector)},stage=\"prefetch\"\\}} 4", body);
             var buckets = Regex.Matches(body, $"(?m)^streamingloader_stage_duration_seconds_bucket\\{{{Regex.Escape(selector)},stage=\"collate\",le=\"(?<le>[^\"]+)\"\\}}")
                 .Select(m => m.Groups["le"].Value)

@@ -50,7 +50,8 @@ public static class LoaderMetrics
 
     internal static readonly Counter<long> Errors = Meter.CreateCounter<long>("streamingloader.errors", "{error}", "Samples that failed, by stage and error policy.");
 
-    private static readonly ConcurrentDictionary<IMetricsSource, byte> Live = new();
+    // Each live pipeline, with the stages whose error counters already exist.
+    private static readonly ConcurrentDictionary<IMetricsSource, ConcurrentDictionary<string, byte>> Live = new();
 
     // Counters are observed from each pipeline's plain counters when metrics are collected: a hot loop pays an
     // interlocked add, not a measurement event, which keeps metrics on within a few percent of metrics off.
@@ -65,13 +66,13 @@ public static class LoaderMetrics
         Meter.CreateObservableCounter("streamingloader.consumer.wait", () => ObservePipelines(c => TimeSpan.FromTicks(c.WaitTicks).TotalSeconds), "s", "Time the consumer waited for its next batch (starvation).");
         Meter.CreateObservableCounter("streamingloader.consumer.step", () => ObservePipelines(c => TimeSpan.FromTicks(c.StepTicks).TotalSeconds), "s", "Time the consumer spent on a batch before asking for the next.");
         Meter.CreateObservableGauge("streamingloader.stage.queue_depth", ObserveQueues, "{message}", "Messages waiting at a stage's input.");
-        Meter.CreateObservableGauge("streamingloader.stage.queue_capacity", () => ObserveShapes(s => s.QueueCapacity), "{message}", "Messages a stage's input queue holds when full.");
-        Meter.CreateObservableGauge("streamingloader.stage.workers", () => ObserveShapes(s => s.Workers), "{worker}", "Messages a stage works on at once (its degree of parallelism).");
+        Meter.CreateObservableGauge("streamingloader.stage.queue_capacity", ObserveQueueCapacities, "{message}", "Messages a stage's input queue holds when full.");
+        Meter.CreateObservableGauge("streamingloader.stage.workers", ObserveWorkers, "{worker}", "Messages a stage works on at once (its degree of parallelism).");
         Meter.CreateObservableUpDownCounter("streamingloader.pool.leases", ObserveLeases, "{batch}", "Batch buffers leased and not yet returned.");
         Meter.CreateObservableUpDownCounter("streamingloader.pool.capacity", ObservePoolCapacity, "{batch}", "Batch buffers the pool may hold.");
     }
 
-    internal static void Register(IMetricsSource source) => Live.TryAdd(source, 0);
+    internal static void Register(IMetricsSource source) => Live.TryAdd(source, new ConcurrentDictionary<string, byte>(StringComparer.Ordinal));
 
     internal static void Unregister(IMetricsSource source) => Live.TryRemove(source, out _);
 
@@ -100,15 +101,38 @@ public static class LoaderMetrics
         }
     }
 
-    private static IEnumerable<Measurement<int>> ObserveShapes(Func<StageShape, int> read)
+    private static IEnumerable<Measurement<int>> ObserveWorkers()
+    {
+        foreach (var (source, errorStages) in Live)
+        {
+            var policy = source is DataLoader { Options.ErrorPolicy: ErrorPolicy.Skip } ? "skip" : "fail";
+            foreach (var shape in source.StageShapes())
+            {
+                if (shape.Workers <= 0)
+                {
+                    continue;
+                }
+
+                // Each working stage's error counter starts at zero, so "no errors" reads 0 rather than "no data".
+                if (errorStages.TryAdd(shape.Stage, 0))
+                {
+                    Errors.Add(0, new TagList { { PipelineTag, source.Name }, { StageTag, shape.Stage }, { PolicyTag, policy } });
+                }
+
+                yield return new Measurement<int>(shape.Workers, StageTags(source.Name, shape.Stage));
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<int>> ObserveQueueCapacities()
     {
         foreach (var source in Live.Keys)
         {
             foreach (var shape in source.StageShapes())
             {
-                if (read(shape) > 0)
+                if (shape.QueueCapacity > 0)
                 {
-                    yield return new Measurement<int>(read(shape), StageTags(source.Name, shape.Stage));
+                    yield return new Measurement<int>(shape.QueueCapacity, StageTags(source.Name, shape.Stage));
                 }
             }
         }
