@@ -53,7 +53,7 @@ public class StageTelemetryTests
     }
 
     [Fact]
-    public async Task Instruments_RunningPipeline_ReportWorkersQueueCapacityAndZeroErrorsPerStage()
+    public async Task Instruments_RunningPipeline_ReportWorkersQueueCapacityAndZeroErrorsPerStageToListenersAndProfiler()
     {
         var seen = new ConcurrentDictionary<(string Instrument, string? Stage, string? Policy), double>();
         using var listener = new MeterListener
@@ -86,6 +86,7 @@ public class StageTelemetryTests
         listener.SetMeasurementEventCallback<int>((i, v, t, _) => Record(i, v, t));
         listener.Start();
 
+        using var profiler = PipelineProfiler.Start("shape-test");
         await using var loader = Pipeline.From(TestData.Tensor(1000, features: 4))
             .Transform((s, _) => s)
             .Build(new LoaderOptions { BatchSize = 100, Name = "shape-test", Workers = 3, Prefetch = 5, ShuffleBufferSize = 200 });
@@ -103,6 +104,9 @@ public class StageTelemetryTests
         Assert.False(seen.ContainsKey(("streamingloader.stage.queue_capacity", "source", null)));
         Assert.Equal(0, seen[("streamingloader.errors", "collate", "fail")]);
         Assert.Equal(0, seen[("streamingloader.errors", "source", "fail")]);
+        var profile = profiler.Snapshot();
+        Assert.Equal(3, profile.Stages.Single(s => s.Stage == "collate").Workers);
+        Assert.Equal(1, profile.Stages.Single(s => s.Stage == "shuffle").Workers);
     }
 
     /// <summary>A clock that moves only when told to.</summary>
