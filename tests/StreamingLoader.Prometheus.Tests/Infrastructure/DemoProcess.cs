@@ -36,7 +36,9 @@ internal sealed class DemoProcess : IAsyncDisposable
     public static async Task<DemoProcess> StartAsync()
     {
         var port = Tools.FreeLoopbackPort();
-        var start = new ProcessStartInfo(Tools.Find("dotnet"))
+        // The dotnet that runs the tests (the SDK sets DOTNET_HOST_PATH for its child processes), else the one on PATH.
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : Tools.Find("dotnet");
+        var start = new ProcessStartInfo(dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
