@@ -225,6 +225,55 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
     }
 
     [Fact]
+    public async Task Dashboards_SlowTransform_UtilisationPointsAtItWhileTheConsumerWaits()
+    {
+        // The bottleneck guide's case: a transform that burns 0.3 ms of CPU per sample on one worker, a consumer that
+        // only counts. The transform's utilisation reaches ~100 % and the consumer waits; queue depth would not say it.
+        const string pipeline = "slow-transform";
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(async () =>
+        {
+            await using var loader = Pipeline.From(new TensorDataset<float, long>(new float[512 * 4], [4], new long[512]))
+                .Transform((sample, _) =>
+                {
+                    var until = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 3 / 10_000);
+                    while (Stopwatch.GetTimestamp() < until)
+                    {
+                        Thread.SpinWait(20);
+                    }
+
+                    return sample;
+                })
+                .Build(new LoaderOptions { Name = pipeline, BatchSize = 16, Workers = 1 });
+            while (!stop.IsCancellationRequested)
+            {
+                await foreach (var batch in loader.ReadEpochAsync(stop.Token))
+                {
+                    batch.Dispose();
+                }
+            }
+        });
+
+        try
+        {
+            using var document = JsonDocument.Parse(await File.ReadAllTextAsync(Repository.DashboardFiles()[0]));
+            var values = new Dictionary<string, string>(StringComparer.Ordinal) { ["job"] = "streamingloader", ["instance"] = fixture.Instance, ["pipeline"] = pipeline, ["stage"] = ".+", ["datasource"] = "prometheus" };
+            string Query(string panel) => Repository.Substitute(Repository.Queries(document.RootElement).First(q => q.Panel == panel).Expr, values);
+
+            var utilisation = await fixture.EventuallyAsync(Query("Stage utilisation now"), value => value > 0.8);
+            var wait = await fixture.EventuallyAsync(Query("Consumer wait % now"), value => value > 50);
+
+            output.WriteLine("utilisation: " + string.Join(", ", utilisation.Select(s => $"{s.Labels["stage"]} {s.Value:P0}")) + $"; consumer wait {wait.Single().Value:F0} %");
+            Assert.Equal("transform", utilisation.MaxBy(s => s.Value).Labels["stage"]);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        }
+    }
+
+    [Fact]
     public async Task Dashboards_TemplateVariables_ResolveToTheJobsProcessesPipelineAndStages()
     {
         await fixture.EventuallyAsync($"streamingloader_stage_workers{{job=\"{PrometheusFixture.DemoJob}\"}}");
