@@ -28,7 +28,8 @@ namespace StreamingLoader.Prometheus;
 /// <code>await using var metrics = await PrometheusMetricsServer.StartAsync(new MetricsServerOptions { Port = 9464 }, cancellationToken);</code>
 /// <para>
 /// Scrapes run on the server's threads, never on the training loop's. A scrape that fails is answered with status 500
-/// and reported through OpenTelemetry's event source; it never throws into the caller. Every scrape collects afresh
+/// and logged (OpenTelemetry's warnings and errors go to <see cref="MetricsServerOptions.LoggerFactory"/>); it never
+/// throws into the caller. Every scrape collects afresh
 /// (the exporter's response cache is off), so two Prometheus servers scraping one process see current values.
 /// Disposing stops the server and the OpenTelemetry collection; it never throws either.
 /// </para>
@@ -44,13 +45,15 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
     private readonly WebApplication _app;
     private readonly MeterProvider _meterProvider;
     private readonly ILogger _logger;
+    private readonly OpenTelemetryEventLogger? _events;
     private int _disposed;
 
-    private PrometheusMetricsServer(WebApplication app, MeterProvider meterProvider, ILogger logger, Uri uri)
+    private PrometheusMetricsServer(WebApplication app, MeterProvider meterProvider, ILogger logger, OpenTelemetryEventLogger? events, Uri uri)
     {
         _app = app;
         _meterProvider = meterProvider;
         _logger = logger;
+        _events = events;
         Uri = uri;
     }
 
@@ -72,6 +75,7 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
         var loggerFactory = settings.LoggerFactory ?? NullLoggerFactory.Instance;
         var logger = loggerFactory.CreateLogger<PrometheusMetricsServer>();
 
+        var events = settings.LoggerFactory is null ? null : new OpenTelemetryEventLogger(logger);
         var meterProvider = Sdk.CreateMeterProviderBuilder()
             .AddStreamingLoaderInstrumentation()
             .AddMeter([.. settings.MeterNames()])
@@ -103,7 +107,7 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
             var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-            var server = new PrometheusMetricsServer(app, meterProvider, logger, new Uri(new Uri(address), settings.Path));
+            var server = new PrometheusMetricsServer(app, meterProvider, logger, events, new Uri(new Uri(address), settings.Path));
             Log.ServerStarted(logger, server.Uri);
             return server;
         }
@@ -115,6 +119,7 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
             }
 
             meterProvider.Dispose();
+            events?.Dispose();
             throw;
         }
     }
@@ -155,6 +160,8 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
         {
             Log.StopFailed(_logger, ex);
         }
+
+        _events?.Dispose();
     }
 
     /// <summary>Stops the endpoint; delegates to <see cref="DisposeAsync"/>.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
 using StreamingLoader.Prometheus.Tests.Infrastructure;
 
 namespace StreamingLoader.Prometheus.Tests;
@@ -171,6 +172,23 @@ public sealed class MetricsServerTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         AssertSample(body, "fine_counter_total", string.Empty, "3");
         Assert.DoesNotContain("broken_gauge", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Scrape_ObservableCallbackThrows_OpenTelemetryWarningLoggedAndStartLogged()
+    {
+        using var logs = new ListLoggerProvider();
+        using var factory = LoggerFactory.Create(builder => builder.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+        var options = Options();
+        options.LoggerFactory = factory;
+        _meter.CreateObservableGauge<long>("throwing.gauge", (Func<long>)(() => throw new InvalidOperationException("callback failure 7f3a")));
+        await using var server = await PrometheusMetricsServer.StartAsync(options);
+
+        using var response = await _http.GetAsync(server.Uri);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Information && e.Message.Contains(server.Uri.ToString(), StringComparison.Ordinal));
+        Assert.Contains(logs.Entries, e => e.Level >= LogLevel.Warning && e.Message.StartsWith("OpenTelemetry-", StringComparison.Ordinal) && e.Message.Contains("callback failure 7f3a", StringComparison.Ordinal));
     }
 
     [Fact]
