@@ -107,8 +107,10 @@ internal static class BenchCommand
     private const int TimedRuns = 5;
 
     /// <summary>
-    /// Alternates rounds with the Prometheus endpoint (OpenTelemetry collecting, one scrape per round) and without it,
-    /// in one process so that both see the same code and memory; prints the medians and the difference as JSON.
+    /// Alternates blocks of epochs with the Prometheus endpoint (OpenTelemetry collecting, one scrape per block) and
+    /// without it, in one process so that both see the same code and memory, in on/off/off/on order so that a steady
+    /// drift of the machine's speed cancels. Each round pairs one block of each; prints the median of the per-round
+    /// overheads with a bootstrap 95 % confidence interval, and the medians of all epochs, as JSON.
     /// </summary>
     private static async Task MeasureMetricsOverheadAsync(Func<DataLoader> build, CancellationToken cancellationToken)
     {
@@ -121,26 +123,44 @@ internal static class BenchCommand
             }
         }
 
+        const int rounds = 10;
         var on = new List<double>();
         var off = new List<double>();
+        var overheads = new List<double>();
         using var http = new HttpClient();
-        for (var round = 0; round < 10; round++)
+        for (var round = 0; round < rounds; round++)
         {
-            await using (var server = await Prometheus.PrometheusMetricsServer.StartAsync(new Prometheus.MetricsServerOptions { Port = 0 }, cancellationToken))
+            // Even rounds on then off, odd rounds off then on: on/off/off/on/on/off...
+            for (var block = 0; block < 2; block++)
             {
-                await TimeEpochsAsync(build, on, cancellationToken);
-                _ = await http.GetStringAsync(server.Uri, cancellationToken);
+                if ((block == 0) == (round % 2 == 0))
+                {
+                    await using var server = await Prometheus.PrometheusMetricsServer.StartAsync(new Prometheus.MetricsServerOptions { Port = 0 }, cancellationToken);
+                    await TimeEpochsAsync(build, on, cancellationToken);
+                    _ = await http.GetStringAsync(server.Uri, cancellationToken);
+                }
+                else
+                {
+                    await TimeEpochsAsync(build, off, cancellationToken);
+                }
             }
 
-            await TimeEpochsAsync(build, off, cancellationToken);
-            await Console.Error.WriteLineAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"round {round}: on {on[^TimedRuns..].Order().ElementAt(TimedRuns / 2) / 1e6:F1}M, off {off[^TimedRuns..].Order().ElementAt(TimedRuns / 2) / 1e6:F1}M samples/s"));
+            var (roundOn, roundOff) = (Median(on[^TimedRuns..]), Median(off[^TimedRuns..]));
+            overheads.Add((1 - (roundOn / roundOff)) * 100);
+            await Console.Error.WriteLineAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"round {round} ({(round % 2 == 0 ? "on, off" : "off, on")}): on {roundOn / 1e6:F1}M, off {roundOff / 1e6:F1}M samples/s, overhead {overheads[^1]:F1} %"));
         }
 
-        static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-        var (medianOn, medianOff) = (Median(on), Median(off));
+        // Bootstrap the median of the per-round overheads (seeded: the same rounds give the same interval).
+        var random = new Random(7);
+        var medians = Enumerable.Range(0, 2000)
+            .Select(_ => Median([.. Enumerable.Range(0, rounds).Select(_ => overheads[random.Next(rounds)])]))
+            .Order()
+            .ToList();
         Console.WriteLine(string.Create(
             System.Globalization.CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"tensor\",\"epochs_each\":{on.Count},\"metrics_on_samples_per_s\":{medianOn:F0},\"metrics_off_samples_per_s\":{medianOff:F0},\"overhead_pct\":{(1 - (medianOn / medianOff)) * 100:F2}}}"));
+            $"{{\"workload\":\"tensor\",\"order\":\"on/off/off/on\",\"rounds\":{rounds},\"epochs_each\":{on.Count},\"metrics_on_samples_per_s\":{Median(on):F0},\"metrics_off_samples_per_s\":{Median(off):F0},\"overhead_pct\":{Median(overheads):F2},\"overhead_ci95_pct\":[{medians[50]:F2},{medians[1949]:F2}],\"overhead_min_pct\":{overheads.Min():F2},\"overhead_max_pct\":{overheads.Max():F2}}}"));
+
+        static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
     }
 
     private static async Task TimeEpochsAsync(Func<DataLoader> build, List<double> samplesPerSecond, CancellationToken cancellationToken)

@@ -69,7 +69,10 @@ public sealed class MetricsServerOptions
     /// <summary>Names of further meters to serve beside <see cref="LoaderMetrics.MeterName"/> (for example the application's own).</summary>
     public IList<string> AdditionalMeters { get; } = new List<string>();
 
-    /// <summary>Where the endpoint logs (start, failed scrapes, metrics left out); nothing is logged when <see langword="null"/>.</summary>
+    /// <summary>
+    /// Where the endpoint logs its start and OpenTelemetry's warnings and errors (failed scrapes, callbacks that threw,
+    /// metrics left out); nothing is logged when <see langword="null"/>.
+    /// </summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
     internal MetricsServerOptions Clone()
@@ -92,9 +95,9 @@ public sealed class MetricsServerOptions
         return clone;
     }
 
+    /// <summary>The meters served beside the loader's own.</summary>
     internal IEnumerable<string> MeterNames()
     {
-        yield return LoaderMetrics.MeterName;
         if (IncludeRuntimeMetrics)
         {
             yield return RuntimeMeterName;

@@ -2,30 +2,40 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using StreamingLoader.Prometheus.Exposition;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
 using StreamingLoader.Prometheus.Hosting;
 
 namespace StreamingLoader.Prometheus;
 
 /// <summary>
-/// A Prometheus scrape endpoint for StreamingLoader's metrics: a small Kestrel server (by default on
-/// <c>http://127.0.0.1:9464/metrics</c>) whose every scrape collects the <see cref="LoaderMetrics.MeterName"/> meter
-/// (and the runtime's <c>System.Runtime</c> meter) through the OpenTelemetry SDK and answers in the Prometheus text
-/// format 0.0.4, or OpenMetrics 1.0 when the scrape's <c>Accept</c> header asks for <c>application/openmetrics-text</c>.
+/// A Prometheus scrape endpoint for StreamingLoader's metrics, for training processes that are not web applications:
+/// a small Kestrel server (by default on <c>http://127.0.0.1:9464/metrics</c>) that hosts OpenTelemetry's own
+/// Prometheus exporter middleware (<c>OpenTelemetry.Exporter.Prometheus.AspNetCore</c>) over a meter provider that
+/// collects the <see cref="LoaderMetrics.MeterName"/> meter and the runtime's <c>System.Runtime</c> meter. It answers
+/// in the Prometheus text format, or OpenMetrics when the scrape's <c>Accept</c> header asks for it (as Prometheus does).
 /// </summary>
 /// <remarks>
 /// <para>One line enables it for every pipeline in the process:</para>
 /// <code>await using var metrics = await PrometheusMetricsServer.StartAsync(new MetricsServerOptions { Port = 9464 }, cancellationToken);</code>
 /// <para>
-/// Scrapes run on the server's threads, never on the training loop's. A scrape that fails is logged and answered with
-/// status 500; a metric that cannot be serialized is logged once and left out; neither throws into the caller.
+/// Scrapes run on the server's threads, never on the training loop's. A scrape that fails is answered with status 500
+/// and logged (OpenTelemetry's warnings and errors go to <see cref="MetricsServerOptions.LoggerFactory"/>); it never
+/// throws into the caller. Every scrape collects afresh
+/// (the exporter's response cache is off), so two Prometheus servers scraping one process see current values.
 /// Disposing stops the server and the OpenTelemetry collection; it never throws either.
+/// </para>
+/// <para>
+/// An ASP.NET Core application adds the loader's meter to its own OpenTelemetry setup instead: see
+/// <see cref="StreamingLoaderMeterProviderBuilderExtensions.AddStreamingLoaderInstrumentation"/>.
 /// </para>
 /// </remarks>
 public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
@@ -33,15 +43,17 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(5);
 
     private readonly WebApplication _app;
-    private readonly MetricsCollector _collector;
+    private readonly MeterProvider _meterProvider;
     private readonly ILogger _logger;
+    private readonly OpenTelemetryEventLogger? _events;
     private int _disposed;
 
-    private PrometheusMetricsServer(WebApplication app, MetricsCollector collector, ILogger logger, Uri uri)
+    private PrometheusMetricsServer(WebApplication app, MeterProvider meterProvider, ILogger logger, OpenTelemetryEventLogger? events, Uri uri)
     {
         _app = app;
-        _collector = collector;
+        _meterProvider = meterProvider;
         _logger = logger;
+        _events = events;
         Uri = uri;
     }
 
@@ -63,7 +75,12 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
         var loggerFactory = settings.LoggerFactory ?? NullLoggerFactory.Instance;
         var logger = loggerFactory.CreateLogger<PrometheusMetricsServer>();
 
-        var collector = new MetricsCollector(settings.MeterNames(), logger);
+        var events = settings.LoggerFactory is null ? null : new OpenTelemetryEventLogger(logger);
+        var meterProvider = Sdk.CreateMeterProviderBuilder()
+            .AddStreamingLoaderInstrumentation()
+            .AddMeter([.. settings.MeterNames()])
+            .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = 0)
+            .Build();
         WebApplication? app = null;
         try
         {
@@ -82,13 +99,15 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
             // The host must not take over Ctrl+C / SIGTERM from the training process (ConsoleLifetime would).
             builder.Services.Replace(ServiceDescriptor.Singleton<IHostLifetime, PassiveHostLifetime>());
             builder.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
+            builder.Services.AddRoutingCore();
 
             app = builder.Build();
-            app.Run(new ScrapeEndpoint(collector, logger, settings.Path).HandleAsync);
+            app.MapPrometheusScrapingEndpoint(settings.Path, meterProvider, configureBranchedPipeline: null, optionsName: null)
+                .WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]));
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
             var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-            var server = new PrometheusMetricsServer(app, collector, logger, new Uri(new Uri(address), settings.Path));
+            var server = new PrometheusMetricsServer(app, meterProvider, logger, events, new Uri(new Uri(address), settings.Path));
             Log.ServerStarted(logger, server.Uri);
             return server;
         }
@@ -99,7 +118,8 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
                 await app.DisposeAsync().ConfigureAwait(false);
             }
 
-            collector.Dispose();
+            meterProvider.Dispose();
+            events?.Dispose();
             throw;
         }
     }
@@ -134,12 +154,14 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
 
         try
         {
-            _collector.Dispose();
+            _meterProvider.Dispose();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             Log.StopFailed(_logger, ex);
         }
+
+        _events?.Dispose();
     }
 
     /// <summary>Stops the endpoint; delegates to <see cref="DisposeAsync"/>.</summary>

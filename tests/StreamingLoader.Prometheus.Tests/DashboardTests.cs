@@ -35,14 +35,82 @@ public sealed class DashboardTests
     }
 
     [Fact]
-    public void Dashboards_Templating_DatasourcePipelineAndStageVariables()
+    public void Dashboards_Templating_OneJobAndOneInstanceAtATime()
+    {
+        foreach (var (file, variables) in Variables())
+        {
+            foreach (var name in new[] { "job", "instance" })
+            {
+                var variable = variables[name];
+                Assert.Equal("query", variable.GetProperty("type").GetString());
+                Assert.False(variable.GetProperty("multi").GetBoolean(), $"{file}: {name} is multi-value");
+                Assert.False(variable.GetProperty("includeAll").GetBoolean(), $"{file}: {name} has All");
+            }
+
+            Assert.Contains("job=\"$job\"", variables["instance"].GetProperty("definition").GetString(), StringComparison.Ordinal);
+            foreach (var name in new[] { "pipeline", "stage" })
+            {
+                Assert.Contains("job=\"$job\", instance=\"$instance\"", variables[name].GetProperty("definition").GetString(), StringComparison.Ordinal);
+            }
+
+            foreach (var variable in variables.Values)
+            {
+                // An "All" of ".*" would match other jobs' and processes' values: Grafana builds "All" from the values found.
+                Assert.False(variable.TryGetProperty("allValue", out var all) && all.GetString() is { Length: > 0 }, $"{file}: {variable.GetProperty("name")} has allValue {all}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Dashboards_EverySeriesSelector_ScopedByJobAndInstanceWithRateInterval()
     {
         foreach (var file in Repository.DashboardFiles())
         {
             using var document = JsonDocument.Parse(File.ReadAllText(file));
-            var variables = document.RootElement.GetProperty("templating").GetProperty("list").EnumerateArray()
-                .ToDictionary(v => v.GetProperty("name").GetString()!, v => v.Clone());
+            foreach (var (panel, refId, expr) in Repository.Queries(document.RootElement))
+            {
+                var selectors = Repository.Selectors(expr).ToList();
+                Assert.NotEmpty(selectors);
+                foreach (var (metric, matchers) in selectors)
+                {
+                    Assert.True(matchers.Contains("job=\"$job\"", StringComparison.Ordinal) && matchers.Contains("instance=\"$instance\"", StringComparison.Ordinal), $"{panel} {refId}: {metric} is not scoped by job and instance: {expr}");
+                }
 
+                foreach (System.Text.RegularExpressions.Match range in System.Text.RegularExpressions.Regex.Matches(expr, @"\[(?<range>[^\]]+)\]"))
+                {
+                    Assert.True(range.Groups["range"].Value == "$__rate_interval", $"{panel} {refId}: range [{range.Groups["range"].Value}] instead of [$__rate_interval]");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Dashboards_EveryPanel_HasAUnitAndQueueFillTreatsAFullPrefetchAsHealthy()
+    {
+        foreach (var file in Repository.DashboardFiles())
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(file));
+            foreach (var panel in Repository.Panels(document.RootElement).Where(p => p.GetProperty("type").GetString() != "row"))
+            {
+                var unit = panel.GetProperty("fieldConfig").GetProperty("defaults").TryGetProperty("unit", out var u) ? u.GetString() : null;
+                Assert.False(string.IsNullOrEmpty(unit), $"{panel.GetProperty("title")}: no unit");
+            }
+
+            var fill = Repository.Panels(document.RootElement).Single(p => p.GetProperty("title").GetString() == "Queue fill now");
+            var prefetch = fill.GetProperty("fieldConfig").GetProperty("overrides").EnumerateArray()
+                .Single(o => o.GetProperty("matcher").GetProperty("options").GetString()!.Contains("prefetch", StringComparison.Ordinal));
+            var steps = prefetch.GetProperty("properties").EnumerateArray().Single(p => p.GetProperty("id").GetString() == "thresholds")
+                .GetProperty("value").GetProperty("steps").EnumerateArray().ToList();
+            Assert.Equal("red", steps[0].GetProperty("color").GetString());
+            Assert.Equal("green", steps[^1].GetProperty("color").GetString());
+        }
+    }
+
+    [Fact]
+    public void Dashboards_Templating_DatasourcePipelineAndStageVariables()
+    {
+        foreach (var (file, variables) in Variables())
+        {
             var datasource = variables["datasource"];
             Assert.Equal("datasource", datasource.GetProperty("type").GetString());
             Assert.Equal("prometheus", datasource.GetProperty("query").GetString());
@@ -95,7 +163,8 @@ public sealed class DashboardTests
             "streamingloader_stage_items_in_total", "streamingloader_stage_items_out_total",
             "streamingloader_stage_duration_seconds_bucket", "streamingloader_consumer_wait_seconds_total",
             "streamingloader_consumer_step_seconds_total", "streamingloader_errors_total",
-            "streamingloader_pool_leases", "streamingloader_pool_capacity",
+            "streamingloader_pool_leases", "streamingloader_pool_capacity", "streamingloader_stage_duration_seconds_sum",
+            "streamingloader_stage_workers", "streamingloader_stage_queue_capacity",
             "dotnet_process_cpu_time_seconds_total", "dotnet_process_memory_working_set_bytes", "dotnet_gc_collections_total",
         })
         {
@@ -106,6 +175,9 @@ public sealed class DashboardTests
         Assert.Contains(queries, q => q.StartsWith("histogram_quantile(0.99,", StringComparison.Ordinal));
         Assert.Contains(queries, q => q.Contains("streamingloader_consumer_wait_seconds_total", StringComparison.Ordinal) && q.Contains("streamingloader_consumer_step_seconds_total", StringComparison.Ordinal) && q.StartsWith("100 *", StringComparison.Ordinal));
         Assert.Contains(queries, q => q.Contains("by (pipeline, stage, policy)", StringComparison.Ordinal));
+
+        // Utilisation: busy seconds per second divided by the stage's workers.
+        Assert.Contains(queries, q => q.StartsWith("sum by (pipeline, stage) (rate(streamingloader_stage_duration_seconds_sum{", StringComparison.Ordinal) && q.Contains("/ on (pipeline, stage) sum by (pipeline, stage) (streamingloader_stage_workers{", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -117,6 +189,25 @@ public sealed class DashboardTests
 
         Assert.Equal("rate(x{pipeline=~\"train\", stage=~\".*\", p=\"train\", q=\"train\"}[10s])", promql);
         Assert.Throws<InvalidOperationException>(() => Repository.Substitute("x{a=\"$unknown\"}", values));
+    }
+
+    /// <summary>Each dashboard file's template variables by name.</summary>
+    private static IEnumerable<(string File, Dictionary<string, JsonElement> Variables)> Variables()
+    {
+        foreach (var file in Repository.DashboardFiles())
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(file));
+            yield return (file, document.RootElement.GetProperty("templating").GetProperty("list").EnumerateArray()
+                .ToDictionary(v => v.GetProperty("name").GetString()!, v => v.Clone()));
+        }
+    }
+
+    [Fact]
+    public void Selectors_QueryWithSeveralMetrics_EachWithItsMatchers()
+    {
+        var selectors = Repository.Selectors("sum by (le) (rate(a_b{job=\"$job\"}[5m])) / on (stage) c{x=\"1\", y=~\"$y\"} + histogram_quantile(0.5, d)").ToList();
+
+        Assert.Equal([("a_b", "job=\"$job\""), ("c", "x=\"1\", y=~\"$y\""), ("d", string.Empty)], selectors);
     }
 
     [Fact]

@@ -8,7 +8,9 @@ namespace StreamingLoader.Prometheus.Tests;
 
 /// <summary>
 /// Against Debian's real Prometheus: it scrapes our endpoint (OpenMetrics, as Prometheus asks for it) while a real
-/// pipeline runs; we read back through its HTTP query API, lint a scrape with promtool, and run every dashboard query.
+/// pipeline runs, and a second process (the CLI's demo) as a second job; we read back through its HTTP query API, lint
+/// a scrape with promtool, and run every dashboard query scoped to each process. These are the contract tests of what
+/// users rely on: series names, units, labels, bucket boundaries, OpenMetrics negotiation, promtool's lint.
 /// </summary>
 [Collection(RealPrometheusGroup.Name)]
 public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestOutputHelper output)
@@ -21,13 +23,15 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
         var up = await fixture.EventuallyAsync("up{job=\"streamingloader\"}", value => value == 1);
 
         var target = Assert.Single(up);
-        Assert.Equal($"127.0.0.1:{fixture.Metrics.Uri.Port}", target.Labels["instance"]);
+        Assert.Equal(fixture.Instance, target.Labels["instance"]);
+        var demo = await fixture.EventuallyAsync($"up{{job=\"{PrometheusFixture.DemoJob}\"}}", value => value == 1);
+        Assert.Equal(fixture.DemoInstance, Assert.Single(demo).Labels["instance"]);
     }
 
     [Fact]
     public async Task SamplesRate_RealPipelineRunning_IsPositive()
     {
-        var rate = await fixture.EventuallyAsync($"rate(streamingloader_samples_total{{pipeline=\"{fixture.PipelineName}\"}}[10s])", value => value > 0);
+        var rate = await fixture.EventuallyAsync($"rate(streamingloader_samples_total{{{fixture.Selector}}}[10s])", value => value > 0);
 
         output.WriteLine($"samples/s seen by Prometheus: {rate[0].Value:F0}");
         Assert.True(rate[0].Value > 0);
@@ -36,7 +40,7 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
     [Fact]
     public async Task StageMetrics_RealPipeline_EveryStageReportsItemsLatencyAndQueues()
     {
-        var selector = $"pipeline=\"{fixture.PipelineName}\"";
+        var selector = fixture.Selector;
         var itemsOut = await fixture.EventuallyAsync($"sum by (stage) (rate(streamingloader_stage_items_out_total{{{selector}}}[10s]))", value => value > 0);
         var latency = await fixture.EventuallyAsync($"sum by (stage) (rate(streamingloader_stage_duration_seconds_count{{{selector}}}[10s]))", value => value > 0);
         var queues = await fixture.EventuallyAsync($"streamingloader_stage_queue_depth{{{selector}}}");
@@ -54,7 +58,7 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
     [Fact]
     public async Task Metadata_ScrapedAsOpenMetrics_KeepsTypesUnitsAndHelp()
     {
-        await fixture.EventuallyAsync($"streamingloader_consumer_wait_seconds_total{{pipeline=\"{fixture.PipelineName}\"}}");
+        await fixture.EventuallyAsync($"streamingloader_consumer_wait_seconds_total{{{fixture.Selector}}}");
 
         var metadata = await fixture.Prometheus.GetJsonAsync("api/v1/targets/metadata?match_target=" + Uri.EscapeDataString("{job=\"streamingloader\"}"));
         var entries = metadata.GetProperty("data").EnumerateArray()
@@ -67,13 +71,17 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
         Assert.Equal("seconds", entries["streamingloader_stage_duration_seconds"].Unit);
         Assert.Equal("gauge", entries["streamingloader_stage_queue_depth"].Type);
         Assert.Equal("gauge", entries["streamingloader_pool_leases"].Type);
+        Assert.Equal("gauge", entries["streamingloader_stage_workers"].Type);
+        Assert.Equal("gauge", entries["streamingloader_stage_queue_capacity"].Type);
+        Assert.Equal(("counter", "seconds"), (entries["streamingloader_stage_blocked_seconds"].Type, entries["streamingloader_stage_blocked_seconds"].Unit));
+        Assert.Equal(("counter", "bytes"), (entries["streamingloader_bytes"].Type, entries["streamingloader_bytes"].Unit));
         Assert.Equal(("gauge", "bytes"), (entries["dotnet_process_memory_working_set_bytes"].Type, entries["dotnet_process_memory_working_set_bytes"].Unit));
     }
 
     [Fact]
     public async Task PromtoolCheckMetrics_LoaderMetricsBody_NoProblems()
     {
-        await fixture.EventuallyAsync($"streamingloader_errors_total{{pipeline=\"{fixture.PipelineName}\"}}");
+        await fixture.EventuallyAsync($"streamingloader_errors_total{{{fixture.Selector}}}");
         await using var loaderOnly = await PrometheusMetricsServer.StartAsync(new MetricsServerOptions { Port = 0, IncludeRuntimeMetrics = false });
         await WaitForAsync(async () => (await Http.GetStringAsync(loaderOnly.Uri)).Contains("streamingloader_errors_total", StringComparison.Ordinal));
         var body = await Http.GetStringAsync(loaderOnly.Uri);
@@ -83,7 +91,7 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
         output.WriteLine(body);
         Assert.True(exitCode == 0, $"promtool check metrics exited {exitCode}:\n{stdout}{stderr}");
         Assert.Equal(string.Empty, stderr.Trim());
-        foreach (var family in new[] { "streamingloader_samples_total", "streamingloader_batches_total", "streamingloader_bytes_total", "streamingloader_consumer_wait_seconds_total", "streamingloader_consumer_step_seconds_total", "streamingloader_stage_items_in_total", "streamingloader_stage_items_out_total", "streamingloader_stage_blocked_seconds_total", "streamingloader_stage_duration_seconds", "streamingloader_stage_queue_depth", "streamingloader_pool_leases", "streamingloader_pool_capacity", "streamingloader_errors_total" })
+        foreach (var family in new[] { "streamingloader_samples_total", "streamingloader_batches_total", "streamingloader_bytes_total", "streamingloader_consumer_wait_seconds_total", "streamingloader_consumer_step_seconds_total", "streamingloader_stage_items_in_total", "streamingloader_stage_items_out_total", "streamingloader_stage_blocked_seconds_total", "streamingloader_stage_duration_seconds", "streamingloader_stage_queue_depth", "streamingloader_pool_leases", "streamingloader_pool_capacity", "streamingloader_errors_total", "streamingloader_stage_workers", "streamingloader_stage_queue_capacity" })
         {
             Assert.Contains($"# TYPE {family} ", body, StringComparison.Ordinal);
         }
@@ -126,25 +134,173 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
     }
 
     [Fact]
-    public async Task Dashboards_EveryPanelQuery_ParsesRunsAndReturnsData()
+    public async Task Labels_LoaderSeries_StableScopeVersionStagesWorkersAndMicrosecondBuckets()
     {
-        var queries = DashboardQueries();
-        Assert.NotEmpty(queries);
+        var selector = fixture.Selector;
+        var workers = await fixture.EventuallyAsync($"streamingloader_stage_workers{{{selector}}}");
+        var capacity = await fixture.EventuallyAsync($"streamingloader_stage_queue_capacity{{{selector}}}");
+        var buckets = await fixture.EventuallyAsync($"streamingloader_stage_duration_seconds_bucket{{{selector}, stage=\"transform\"}}");
 
-        // Instant and range queries must parse and run at once; data may take a few scrapes to be there.
-        foreach (var query in queries)
+        Assert.All(workers, s => Assert.Equal(("StreamingLoader", LoaderMetrics.MeterVersion), (s.Labels["otel_scope_name"], s.Labels["otel_scope_version"])));
+
+        // The training loop: 2 workers, prefetch 2, no shuffle buffer (the sampler shuffles).
+        var byStage = workers.ToDictionary(s => s.Labels["stage"], s => s.Value);
+        Assert.Equal(1, byStage["source"]);
+        Assert.Equal(2, byStage["transform"]);
+        Assert.Equal(2, byStage["collate"]);
+        Assert.Equal(2, Assert.Single(capacity, s => s.Labels["stage"] == "prefetch").Value);
+        Assert.All(capacity, s => Assert.True(s.Value >= 1, $"{s.Labels["stage"]} capacity {s.Value}"));
+        var boundaries = buckets.Select(s => s.Labels["le"]).Where(le => le != "+Inf").Select(le => double.Parse(le, System.Globalization.CultureInfo.InvariantCulture)).Order().ToList();
+        Assert.Equal(LoaderMetrics.StageDurationBuckets, boundaries);
+        Assert.Contains(buckets, s => s.Labels["le"] == "+Inf");
+    }
+
+    [Fact]
+    public async Task Dashboards_EveryPanelQuery_ParsesRunsAndReturnsDataForEachProcess()
+    {
+        await fixture.EventuallyAsync($"streamingloader_stage_workers{{job=\"{PrometheusFixture.DemoJob}\", instance=\"{fixture.DemoInstance}\"}}");
+        foreach (var (job, instance) in new[] { ("streamingloader", fixture.Instance), (PrometheusFixture.DemoJob, fixture.DemoInstance) })
         {
-            var range = await fixture.Prometheus.QueryRangeAsync(query.Promql, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2));
-            Assert.True(range.GetProperty("status").GetString() == "success", $"{query}: {range}");
+            var queries = await DashboardQueriesAsync(job, instance);
+            Assert.NotEmpty(queries);
+
+            // Instant and range queries must parse and run at once; data may take a few scrapes to be there.
+            foreach (var query in queries)
+            {
+                var range = await fixture.Prometheus.QueryRangeAsync(query.Promql, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2));
+                Assert.True(range.GetProperty("status").GetString() == "success", $"{query}: {range}");
+            }
+
+            var empty = await EventuallyAllReturnDataAsync(job, instance);
+            output.WriteLine($"{job} {instance}: {queries.Count} dashboard queries ran; {queries.Count - empty.Count} returned data.");
+            Assert.True(empty.Count == 0, $"Panels without data for {job} {instance}:\n" + string.Join('\n', empty));
+        }
+    }
+
+    [Fact]
+    public async Task Dashboards_TwoProcessesScraped_EveryQueryScopedToTheSelectedOne()
+    {
+        await EventuallyAllReturnDataAsync("streamingloader", fixture.Instance);
+
+        // Another instance of the same job, or the other process's instance under this job: no panel shows anything.
+        foreach (var query in await DashboardQueriesAsync("streamingloader", fixture.DemoInstance))
+        {
+            Assert.True(PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync(query.Promql)).Count == 0, $"not scoped by instance and job: {query}");
         }
 
+        // One process selected: its own working set and samples/s, not the sum of both processes'.
+        var queries = await DashboardQueriesAsync("streamingloader", fixture.Instance);
+        var memory = queries.Single(q => q.Panel == "Process memory" && q.RefId == "A");
+        var panelMemory = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync(memory.Promql)).Single().Value;
+        var ownMemory = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync($"dotnet_process_memory_working_set_bytes{{instance=\"{fixture.Instance}\"}}")).Single().Value;
+        var allMemory = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync("sum(dotnet_process_memory_working_set_bytes)")).Single().Value;
+        Assert.Equal(ownMemory, panelMemory);
+        Assert.True(allMemory > ownMemory, "the demo process has a working set too");
+
+        var samples = queries.Single(q => q.Panel == "Samples/s now");
+        var ours = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync(samples.Promql)).Single().Value;
+        var direct = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync($"sum(rate(streamingloader_samples_total{{{fixture.Selector}}}[{Repository.RateInterval}]))")).Single().Value;
+        var both = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync($"sum(rate(streamingloader_samples_total{{pipeline=\"{fixture.PipelineName}\"}}[{Repository.RateInterval}]))")).Single().Value;
+        output.WriteLine($"samples/s: panel {ours:F0}, this process {direct:F0}, both processes {both:F0}");
+        Assert.True(Math.Abs(ours - direct) <= 0.05 * Math.Max(direct, 1), $"panel {ours} vs this process {direct}");
+        Assert.True(both > direct, "the demo process delivers samples too");
+    }
+
+    [Fact]
+    public async Task Dashboards_UtilisationAndBlockedShare_BetweenZeroAndOneForEveryStage()
+    {
+        var queries = await DashboardQueriesAsync("streamingloader", fixture.Instance);
+        await EventuallyAllReturnDataAsync("streamingloader", fixture.Instance);
+
+        foreach (var panel in new[] { "Stage utilisation now", "Blocked on backpressure now", "Queue fill now" })
+        {
+            var query = queries.Single(q => q.Panel == panel);
+            var series = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync(query.Promql));
+            output.WriteLine($"{panel}: " + string.Join(", ", series.Select(s => $"{s.Labels["stage"]} {s.Value:P0}")));
+            Assert.NotEmpty(series);
+
+            // rate() extrapolates to the window's edges, so a stage busy or blocked all the time may read a little over 1.
+            Assert.All(series, s => Assert.InRange(s.Value, 0, 1.1));
+        }
+    }
+
+    [Fact]
+    public async Task Dashboards_SlowTransform_UtilisationPointsAtItWhileTheConsumerWaits()
+    {
+        // The bottleneck guide's case: a transform that burns 0.3 ms of CPU per sample on one worker, a consumer that
+        // only counts. The transform's utilisation reaches ~100 % and the consumer waits; queue depth would not say it.
+        const string pipeline = "slow-transform";
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(async () =>
+        {
+            await using var loader = Pipeline.From(new TensorDataset<float, long>(new float[512 * 4], [4], new long[512]))
+                .Transform((sample, _) =>
+                {
+                    var until = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 3 / 10_000);
+                    while (Stopwatch.GetTimestamp() < until)
+                    {
+                        Thread.SpinWait(20);
+                    }
+
+                    return sample;
+                })
+                .Build(new LoaderOptions { Name = pipeline, BatchSize = 16, Workers = 1 });
+            while (!stop.IsCancellationRequested)
+            {
+                await foreach (var batch in loader.ReadEpochAsync(stop.Token))
+                {
+                    batch.Dispose();
+                }
+            }
+        });
+
+        try
+        {
+            using var document = JsonDocument.Parse(await File.ReadAllTextAsync(Repository.DashboardFiles()[0]));
+            var values = new Dictionary<string, string>(StringComparer.Ordinal) { ["job"] = "streamingloader", ["instance"] = fixture.Instance, ["pipeline"] = pipeline, ["stage"] = ".+", ["datasource"] = "prometheus" };
+            string Query(string panel) => Repository.Substitute(Repository.Queries(document.RootElement).First(q => q.Panel == panel).Expr, values);
+
+            var utilisation = await fixture.EventuallyAsync(Query("Stage utilisation now"), value => value > 0.8);
+            var wait = await fixture.EventuallyAsync(Query("Consumer wait % now"), value => value > 50);
+
+            output.WriteLine("utilisation: " + string.Join(", ", utilisation.Select(s => $"{s.Labels["stage"]} {s.Value:P0}")) + $"; consumer wait {wait.Single().Value:F0} %");
+            Assert.Equal("transform", utilisation.MaxBy(s => s.Value).Labels["stage"]);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        }
+    }
+
+    [Fact]
+    public async Task Dashboards_TemplateVariables_ResolveToTheJobsProcessesPipelineAndStages()
+    {
+        await fixture.EventuallyAsync($"streamingloader_stage_workers{{job=\"{PrometheusFixture.DemoJob}\"}}");
+
+        foreach (var file in Repository.DashboardFiles())
+        {
+            using var document = JsonDocument.Parse(await File.ReadAllTextAsync(file));
+            var found = await ResolveVariablesAsync(document.RootElement, "streamingloader", fixture.Instance);
+            output.WriteLine(string.Join('\n', found.Select(v => $"{v.Key}: {string.Join(", ", v.Value)}")));
+
+            Assert.Contains("streamingloader", found["job"]);
+            Assert.Contains(PrometheusFixture.DemoJob, found["job"]);
+            Assert.Equal([fixture.Instance], found["instance"]);
+            Assert.Equal([fixture.PipelineName], found["pipeline"]);
+            Assert.Superset(new HashSet<string> { "source", "read", "transform", "collate", "prefetch" }, found["stage"].ToHashSet());
+        }
+    }
+
+    /// <summary>Polls every dashboard query for one process until all return data, or 60 s; returns those still empty.</summary>
+    private async Task<List<string>> EventuallyAllReturnDataAsync(string job, string instance)
+    {
         var deadline = Stopwatch.StartNew();
-        List<string> empty;
         while (true)
         {
             fixture.Loop.ThrowIfFaulted();
-            empty = [];
-            foreach (var query in queries)
+            var empty = new List<string>();
+            foreach (var query in await DashboardQueriesAsync(job, instance))
             {
                 var response = await fixture.Prometheus.QueryAsync(query.Promql);
                 Assert.True(response.GetProperty("status").GetString() == "success", $"{query}: {response}");
@@ -156,57 +312,23 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
 
             if (empty.Count == 0 || deadline.Elapsed > TimeSpan.FromSeconds(60))
             {
-                break;
+                return empty;
             }
 
             await Task.Delay(500);
         }
-
-        output.WriteLine($"{queries.Count} dashboard queries ran; {queries.Count - empty.Count} returned data.");
-        Assert.True(empty.Count == 0, "Panels without data:\n" + string.Join('\n', empty));
     }
 
-    [Fact]
-    public async Task Dashboards_TemplateVariables_ResolveToThePipelineStagesAndProcess()
-    {
-        await fixture.EventuallyAsync($"streamingloader_stage_items_in_total{{pipeline=\"{fixture.PipelineName}\"}}");
-
-        foreach (var file in Repository.DashboardFiles())
-        {
-            using var document = JsonDocument.Parse(await File.ReadAllTextAsync(file));
-            var values = VariableValues(document.RootElement);
-            foreach (var variable in document.RootElement.GetProperty("templating").GetProperty("list").EnumerateArray())
-            {
-                if (variable.GetProperty("type").GetString() != "query")
-                {
-                    continue;
-                }
-
-                var name = variable.GetProperty("name").GetString()!;
-                var definition = variable.GetProperty("definition").GetString()!;
-                var match = System.Text.RegularExpressions.Regex.Match(definition, @"^label_values\((?<selector>.+),\s*(?<label>\w+)\)$");
-                Assert.True(match.Success, $"{Path.GetFileName(file)} variable {name}: '{definition}' is not label_values(selector, label)");
-                var selector = Repository.Substitute(match.Groups["selector"].Value, values);
-                var series = await fixture.Prometheus.SeriesAsync(selector);
-                var found = series.Where(s => s.ContainsKey(match.Groups["label"].Value)).Select(s => s[match.Groups["label"].Value]).ToHashSet();
-
-                output.WriteLine($"{name}: {string.Join(", ", found.Order())}");
-                Assert.NotEmpty(found);
-                if (name == "pipeline")
-                {
-                    Assert.Contains(fixture.PipelineName, found);
-                }
-            }
-        }
-    }
-
-    private List<DashboardQuery> DashboardQueries()
+    /// <summary>Every panel query with the variables substituted as Grafana would for the given job and instance.</summary>
+    private async Task<List<DashboardQuery>> DashboardQueriesAsync(string job, string instance)
     {
         var queries = new List<DashboardQuery>();
         foreach (var file in Repository.DashboardFiles())
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(file));
-            var values = VariableValues(document.RootElement);
+            using var document = JsonDocument.Parse(await File.ReadAllTextAsync(file));
+            var values = (await ResolveVariablesAsync(document.RootElement, job, instance))
+                .ToDictionary(v => v.Key, v => v.Key is "job" ? job : v.Key is "instance" ? instance : Repository.AllValue(v.Value), StringComparer.Ordinal);
+            values["datasource"] = "prometheus";
             foreach (var (panel, refId, expr) in Repository.Queries(document.RootElement))
             {
                 var promql = Repository.Substitute(expr, values);
@@ -219,24 +341,37 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
     }
 
     /// <summary>
-    /// What Grafana would substitute for each template variable: this run's pipeline for <c>pipeline</c>, and the
-    /// "All" value (<c>allValue</c>, <c>.*</c>) for the others.
+    /// The values of each query variable, resolved in order as Grafana does: <c>label_values(selector, label)</c> with
+    /// the variables before it substituted (job and instance as given, multi-value ones as "All").
     /// </summary>
-    private Dictionary<string, string> VariableValues(JsonElement dashboard)
+    private async Task<Dictionary<string, IReadOnlyList<string>>> ResolveVariablesAsync(JsonElement dashboard, string job, string instance)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var found = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        var values = new Dictionary<string, string>(StringComparer.Ordinal) { ["datasource"] = "prometheus" };
         foreach (var variable in dashboard.GetProperty("templating").GetProperty("list").EnumerateArray())
         {
+            if (variable.GetProperty("type").GetString() != "query")
+            {
+                continue;
+            }
+
             var name = variable.GetProperty("name").GetString()!;
+            var definition = variable.GetProperty("definition").GetString()!;
+            var match = System.Text.RegularExpressions.Regex.Match(definition, @"^label_values\((?<selector>.+),\s*(?<label>\w+)\)$");
+            Assert.True(match.Success, $"variable {name}: '{definition}' is not label_values(selector, label)");
+            var label = match.Groups["label"].Value;
+            var series = await fixture.Prometheus.SeriesAsync(Repository.Substitute(match.Groups["selector"].Value, values));
+            var labelValues = series.Where(s => s.ContainsKey(label)).Select(s => s[label]).Distinct().Order(StringComparer.Ordinal).ToList();
+            found[name] = labelValues;
             values[name] = name switch
             {
-                "pipeline" => fixture.PipelineName,
-                "datasource" => "prometheus",
-                _ => variable.TryGetProperty("allValue", out var all) && all.GetString() is { Length: > 0 } allValue ? allValue : ".*",
+                "job" => job,
+                "instance" => instance,
+                _ => Repository.AllValue(labelValues),
             };
         }
 
-        return values;
+        return found;
     }
 
     private static async Task WaitForAsync(Func<Task<bool>> condition)

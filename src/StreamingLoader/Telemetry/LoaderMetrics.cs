@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Reflection;
 
 namespace StreamingLoader;
 
@@ -23,17 +22,36 @@ public static class LoaderMetrics
     /// <summary>Tag key: the error policy that handled an error (fail or skip).</summary>
     public const string PolicyTag = "policy";
 
-    internal static readonly Meter Meter = new(MeterName, typeof(LoaderMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0");
+    /// <summary>The instrument name of the per-message stage latency histogram.</summary>
+    public const string StageDurationName = "streamingloader.stage.duration";
+
+    /// <summary>
+    /// The meter's version: the version of this set of instruments (names, units, tags), not of the build, so that
+    /// Prometheus's <c>otel_scope_version</c> label does not start new series with every release. It changes only when
+    /// an instrument is renamed or changes meaning.
+    /// </summary>
+    public const string MeterVersion = "1.0";
+
+    /// <summary>
+    /// The bucket boundaries of <see cref="StageDurationName"/>, in seconds: 1 µs to 100 ms. One message (a chunk of
+    /// samples) takes microseconds in memory and milliseconds when it decodes images or reads files; anything slower
+    /// falls in the +Inf bucket and still counts in the sum.
+    /// </summary>
+    public static IReadOnlyList<double> StageDurationBuckets { get; } =
+        [0.000_001, 0.000_002_5, 0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1];
+
+    internal static readonly Meter Meter = new(MeterName, MeterVersion);
 
     internal static readonly Histogram<double> StageDuration = Meter.CreateHistogram<double>(
-        "streamingloader.stage.duration",
+        StageDurationName,
         "s",
         "Time a stage took for one message (a chunk of samples).",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [.. StageDurationBuckets] });
 
     internal static readonly Counter<long> Errors = Meter.CreateCounter<long>("streamingloader.errors", "{error}", "Samples that failed, by stage and error policy.");
 
-    private static readonly ConcurrentDictionary<IMetricsSource, byte> Live = new();
+    // Each live pipeline, with the stages whose error counters already exist.
+    private static readonly ConcurrentDictionary<IMetricsSource, ConcurrentDictionary<string, byte>> Live = new();
 
     // Counters are observed from each pipeline's plain counters when metrics are collected: a hot loop pays an
     // interlocked add, not a measurement event, which keeps metrics on within a few percent of metrics off.
@@ -41,18 +59,20 @@ public static class LoaderMetrics
     {
         Meter.CreateObservableCounter("streamingloader.stage.items_in", () => ObserveStages(s => s.ItemsIn), "{sample}", "Samples that entered a stage.");
         Meter.CreateObservableCounter("streamingloader.stage.items_out", () => ObserveStages(s => s.ItemsOut), "{sample}", "Samples that left a stage.");
-        Meter.CreateObservableCounter("streamingloader.stage.blocked", () => ObserveStages(s => TimeSpan.FromTicks(s.BlockedTicks).TotalSeconds), "s", "Time a stage waited for the next stage to accept its output (backpressure).");
+        Meter.CreateObservableCounter("streamingloader.stage.blocked", () => ObserveStages(s => s.BlockedSeconds()), "s", "Time a stage waited for the next stage to accept its output (backpressure), summed over its workers; waits still in progress count up to now.");
         Meter.CreateObservableCounter("streamingloader.samples", () => ObservePipelines(c => c.Samples), "{sample}", "Samples delivered to the consumer.");
         Meter.CreateObservableCounter("streamingloader.batches", () => ObservePipelines(c => c.Batches), "{batch}", "Batches delivered to the consumer.");
         Meter.CreateObservableCounter("streamingloader.bytes", () => ObservePipelines(c => c.Bytes), "By", "Bytes of batch data delivered to the consumer.");
         Meter.CreateObservableCounter("streamingloader.consumer.wait", () => ObservePipelines(c => TimeSpan.FromTicks(c.WaitTicks).TotalSeconds), "s", "Time the consumer waited for its next batch (starvation).");
         Meter.CreateObservableCounter("streamingloader.consumer.step", () => ObservePipelines(c => TimeSpan.FromTicks(c.StepTicks).TotalSeconds), "s", "Time the consumer spent on a batch before asking for the next.");
         Meter.CreateObservableGauge("streamingloader.stage.queue_depth", ObserveQueues, "{message}", "Messages waiting at a stage's input.");
+        Meter.CreateObservableGauge("streamingloader.stage.queue_capacity", ObserveQueueCapacities, "{message}", "Messages a stage's input queue holds when full.");
+        Meter.CreateObservableGauge("streamingloader.stage.workers", ObserveWorkers, "{worker}", "Messages a stage works on at once (its degree of parallelism).");
         Meter.CreateObservableUpDownCounter("streamingloader.pool.leases", ObserveLeases, "{batch}", "Batch buffers leased and not yet returned.");
         Meter.CreateObservableUpDownCounter("streamingloader.pool.capacity", ObservePoolCapacity, "{batch}", "Batch buffers the pool may hold.");
     }
 
-    internal static void Register(IMetricsSource source) => Live.TryAdd(source, 0);
+    internal static void Register(IMetricsSource source) => Live.TryAdd(source, new ConcurrentDictionary<string, byte>(StringComparer.Ordinal));
 
     internal static void Unregister(IMetricsSource source) => Live.TryRemove(source, out _);
 
@@ -78,6 +98,43 @@ public static class LoaderMetrics
         foreach (var source in Live.Keys)
         {
             yield return new Measurement<TValue>(read(source.Counters), PipelineTags(source.Name));
+        }
+    }
+
+    private static IEnumerable<Measurement<int>> ObserveWorkers()
+    {
+        foreach (var (source, errorStages) in Live)
+        {
+            var policy = source is DataLoader { Options.ErrorPolicy: ErrorPolicy.Skip } ? "skip" : "fail";
+            foreach (var shape in source.StageShapes())
+            {
+                if (shape.Workers <= 0)
+                {
+                    continue;
+                }
+
+                // Each working stage's error counter starts at zero, so "no errors" reads 0 rather than "no data".
+                if (errorStages.TryAdd(shape.Stage, 0))
+                {
+                    Errors.Add(0, new TagList { { PipelineTag, source.Name }, { StageTag, shape.Stage }, { PolicyTag, policy } });
+                }
+
+                yield return new Measurement<int>(shape.Workers, StageTags(source.Name, shape.Stage));
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<int>> ObserveQueueCapacities()
+    {
+        foreach (var source in Live.Keys)
+        {
+            foreach (var shape in source.StageShapes())
+            {
+                if (shape.QueueCapacity > 0)
+                {
+                    yield return new Measurement<int>(shape.QueueCapacity, StageTags(source.Name, shape.Stage));
+                }
+            }
         }
     }
 
@@ -121,6 +178,13 @@ internal interface IMetricsSource
     PipelineCounters Counters { get; }
 
     IEnumerable<(string Stage, int Depth)> QueueDepths();
+
+    /// <summary>
+    /// Each stage's workers and input-queue capacity, for utilisation (busy time ÷ workers) and queue fill
+    /// (depth ÷ capacity). By default inferred from the loader's options; a pipeline that knows its blocks' settings
+    /// reports them instead.
+    /// </summary>
+    IEnumerable<StageShape> StageShapes() => StageShape.Infer(this);
 }
 
 /// <summary>A pipeline's running totals, read by the observable instruments.</summary>
@@ -139,14 +203,4 @@ internal sealed class PipelineCounters
     public IEnumerable<KeyValuePair<string, StageCounters>> Stages => _stages;
 
     public StageCounters Stage(string name) => _stages.GetOrAdd(name, static _ => new StageCounters());
-}
-
-/// <summary>One stage's running totals.</summary>
-internal sealed class StageCounters
-{
-#pragma warning disable CA1051 // Fields, so that the hot paths can add to them with Interlocked.
-    public long ItemsIn;
-    public long ItemsOut;
-    public long BlockedTicks;
-#pragma warning restore CA1051
 }

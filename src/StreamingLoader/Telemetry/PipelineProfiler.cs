@@ -28,6 +28,7 @@ public sealed class PipelineProfiler : IDisposable
         };
         _listener.SetMeasurementEventCallback<double>(OnMeasurement);
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => OnMeasurement(instrument, value, tags, null));
+        _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => OnMeasurement(instrument, value, tags, null));
         _listener.Start();
     }
 
@@ -43,8 +44,8 @@ public sealed class PipelineProfiler : IDisposable
     {
         _listener.RecordObservableInstruments();
         var stages = _stages
-            .Select(s => new StageProfile(s.Key, s.Value.Items, s.Value.BusySeconds, s.Value.BlockedSeconds))
-            .OrderByDescending(s => s.BusySeconds)
+            .Select(s => new StageProfile(s.Key, s.Value.Items, s.Value.BusySeconds, s.Value.BlockedSeconds) { Workers = s.Value.Workers })
+            .OrderByDescending(s => s.BusySecondsPerWorker)
             .ToList();
         var wait = Volatile.Read(ref _consumerWait);
         var step = Volatile.Read(ref _consumerStep);
@@ -91,6 +92,9 @@ public sealed class PipelineProfiler : IDisposable
             case "streamingloader.stage.blocked" when stage is not null:
                 Volatile.Write(ref _stages.GetOrAdd(stage, _ => new StageTotals()).BlockedSeconds, amount);
                 break;
+            case "streamingloader.stage.workers" when stage is not null:
+                Volatile.Write(ref _stages.GetOrAdd(stage, _ => new StageTotals()).Workers, (int)amount);
+                break;
             case "streamingloader.stage.items_in" when stage is not null:
                 Volatile.Write(ref _stages.GetOrAdd(stage, _ => new StageTotals()).Items, (long)amount);
                 break;
@@ -112,6 +116,7 @@ public sealed class PipelineProfiler : IDisposable
     {
 #pragma warning disable SA1401, CA1051 // Fields, so that Interlocked can update them.
         public long Items;
+        public int Workers;
         public double BusySeconds;
         public double BlockedSeconds;
 #pragma warning restore SA1401, CA1051
@@ -127,16 +132,25 @@ public sealed record StageProfile(string Stage, long Items, double BusySeconds, 
 {
     /// <summary>Gets the working time per sample, in microseconds.</summary>
     public double MicrosecondsPerItem => Items == 0 ? 0 : BusySeconds * 1e6 / Items;
+
+    /// <summary>Gets the messages the stage works on at once (its workers); 0 when not reported.</summary>
+    public int Workers { get; init; }
+
+    /// <summary>
+    /// Gets the working time per worker: a stage with four workers and 4 s busy is as loaded as one with one worker and
+    /// 1 s busy. The stage with the most is the bottleneck.
+    /// </summary>
+    public double BusySecondsPerWorker => BusySeconds / Math.Max(1, Workers);
 }
 
 /// <summary>A pipeline's totals and what they say about its bottleneck.</summary>
 /// <param name="Pipeline">The pipeline's name.</param>
-/// <param name="Stages">Per-stage totals, busiest first.</param>
+/// <param name="Stages">Per-stage totals, busiest per worker first.</param>
 /// <param name="ConsumerWaitSeconds">Time the consumer waited for batches.</param>
 /// <param name="ConsumerStepSeconds">Time the consumer spent on batches.</param>
 public sealed record PipelineProfile(string Pipeline, IReadOnlyList<StageProfile> Stages, double ConsumerWaitSeconds, double ConsumerStepSeconds)
 {
-    /// <summary>Gets the stage that worked longest, or null before any work.</summary>
+    /// <summary>Gets the stage that worked longest per worker (the most loaded), or null before any work.</summary>
     public StageProfile? SlowestStage => Stages.Count > 0 ? Stages[0] : null;
 
     /// <summary>Gets the share of the consumer's time spent waiting for data (GPU starvation), from 0 to 1.</summary>
@@ -148,7 +162,7 @@ public sealed record PipelineProfile(string Pipeline, IReadOnlyList<StageProfile
         var slowest = SlowestStage;
         var stage = slowest is null
             ? "no stage worked yet"
-            : string.Create(CultureInfo.InvariantCulture, $"slowest stage: {slowest.Stage} ({slowest.BusySeconds:F2} s busy, {slowest.MicrosecondsPerItem:F2} µs/sample)");
+            : string.Create(CultureInfo.InvariantCulture, $"slowest stage: {slowest.Stage} ({slowest.BusySeconds:F2} s busy over {Math.Max(1, slowest.Workers)} worker(s), {slowest.MicrosecondsPerItem:F2} µs/sample)");
         var verdict = ConsumerWaitShare > 0.10
             ? "the consumer is starved: the loader is the bottleneck"
             : "the consumer is the bottleneck: the loader keeps up";

@@ -6,17 +6,34 @@ namespace StreamingLoader.Prometheus.Tests.Infrastructure;
 /// <summary>
 /// For the integration tests: our metrics endpoint on a free loopback port, a real StreamingLoader pipeline
 /// running behind it, and Debian's Prometheus scraping it every second with the repository's prometheus.yml
-/// (target and interval rewritten). Everything is stopped at the end.
+/// (target and interval rewritten). A second process, the CLI's demo, runs a pipeline of the same name and is
+/// scraped as a second job, so anything a query fails to scope to one job and instance shows up as mixed data.
+/// Everything is stopped at the end.
 /// </summary>
 public sealed class PrometheusFixture : IAsyncLifetime
 {
-    public string PipelineName { get; } = "it-" + Guid.NewGuid().ToString("N")[..8];
+    /// <summary>The job of the second process.</summary>
+    public const string DemoJob = "streamingloader-demo";
+
+    /// <summary>The pipeline name, the same in both processes (the demo's).</summary>
+    public string PipelineName { get; } = "demo";
+
+    /// <summary>This process's target, the <c>instance</c> label of its series.</summary>
+    public string Instance => $"127.0.0.1:{Metrics.Uri.Port}";
+
+    /// <summary>The demo process's target.</summary>
+    public string DemoInstance => $"127.0.0.1:{Demo.Port}";
+
+    /// <summary>A selector of this process's series of the pipeline.</summary>
+    public string Selector => $"job=\"streamingloader\", instance=\"{Instance}\", pipeline=\"{PipelineName}\"";
 
     internal PrometheusMetricsServer Metrics { get; private set; } = null!;
 
     internal TrainingLoop Loop { get; private set; } = null!;
 
     internal PrometheusProcess Prometheus { get; private set; } = null!;
+
+    internal DemoProcess Demo { get; private set; } = null!;
 
     internal string ScrapeConfig { get; private set; } = string.Empty;
 
@@ -25,7 +42,17 @@ public sealed class PrometheusFixture : IAsyncLifetime
         // The endpoint first: measurements made before OpenTelemetry listens are not collected.
         Metrics = await PrometheusMetricsServer.StartAsync(new MetricsServerOptions { Port = 0 });
         Loop = new TrainingLoop(PipelineName);
-        ScrapeConfig = Repository.PrometheusConfigFor(Metrics.Uri.Port, scrapeSeconds: 1);
+        Demo = await DemoProcess.StartAsync();
+        ScrapeConfig = Repository.PrometheusConfigFor(Metrics.Uri.Port, scrapeSeconds: 1) + $"""
+
+              - job_name: {DemoJob}
+                scrape_interval: 1s
+                scrape_timeout: 1s
+                static_configs:
+                  - targets:
+                      - {DemoInstance}
+
+            """;
         Prometheus = await PrometheusProcess.StartAsync(ScrapeConfig);
     }
 
@@ -34,6 +61,11 @@ public sealed class PrometheusFixture : IAsyncLifetime
         if (Prometheus is not null)
         {
             await Prometheus.DisposeAsync();
+        }
+
+        if (Demo is not null)
+        {
+            await Demo.DisposeAsync();
         }
 
         if (Loop is not null)
@@ -69,7 +101,7 @@ public sealed class PrometheusFixture : IAsyncLifetime
 
             if (deadline.Elapsed > (timeout ?? TimeSpan.FromSeconds(60)))
             {
-                Assert.Fail($"'{promql}' returned no acceptable sample in time. Last answer: {last}\nPrometheus log:\n{Prometheus.Log}");
+                Assert.Fail($"'{promql}' returned no acceptable sample in time. Last answer: {last}\nPrometheus log:\n{Prometheus.Log}\nDemo process:\n{Demo.Output}");
             }
 
             await Task.Delay(250);

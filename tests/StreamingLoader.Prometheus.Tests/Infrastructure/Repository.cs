@@ -14,6 +14,12 @@ internal static partial class Repository
 
     public static string Dashboards => Path.Combine(Root, "dashboards");
 
+    /// <summary>
+    /// What the tests substitute for <c>$__rate_interval</c>: Grafana makes it at least 4 × the scrape interval; the
+    /// tests scrape every second, so 10 s holds ten scrapes.
+    /// </summary>
+    public const string RateInterval = "10s";
+
     /// <summary>The dashboard JSON files (every *.json under dashboards/).</summary>
     public static IReadOnlyList<string> DashboardFiles() =>
         [.. Directory.EnumerateFiles(Dashboards, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal)];
@@ -71,6 +77,25 @@ internal static partial class Repository
     }
 
     /// <summary>
+    /// The series selectors of a PromQL expression: each metric name with its matchers (empty when it has none).
+    /// Function names, aggregation operators and keywords are not metrics; a bare name followed by <c>(</c> is a call.
+    /// </summary>
+    public static IEnumerable<(string Metric, string Matchers)> Selectors(string promql)
+    {
+        var withoutLabelLists = LabelListPattern().Replace(promql, string.Empty);
+        foreach (Match match in SelectorPattern().Matches(withoutLabelLists))
+        {
+            var name = match.Groups["name"].Value;
+            if (match.Groups["call"].Success || PromqlKeywords.Contains(name))
+            {
+                continue;
+            }
+
+            yield return (name, match.Groups["matchers"].Success ? match.Groups["matchers"].Value : string.Empty);
+        }
+    }
+
+    /// <summary>
     /// Substitutes Grafana variables the way Grafana would before sending a query: template variables
     /// (<c>$name</c>, <c>${name}</c>, <c>${name:regex}</c>, <c>[[name]]</c>) from <paramref name="values"/>, and the
     /// built-ins <c>$__rate_interval</c>, <c>$__interval</c>, <c>$__range</c>.
@@ -79,7 +104,7 @@ internal static partial class Repository
     {
         var builtIns = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["__rate_interval"] = "10s",
+            ["__rate_interval"] = RateInterval,
             ["__interval"] = "2s",
             ["__interval_ms"] = "2000",
             ["__range"] = "5m",
@@ -102,6 +127,12 @@ internal static partial class Repository
                 : throw new InvalidOperationException($"The query uses variable '{name}', which the dashboard does not define: {expr}");
         });
     }
+
+    /// <summary>
+    /// The value Grafana substitutes for "All" of a multi-value variable without an <c>allValue</c>: a regex that
+    /// matches exactly the variable's values.
+    /// </summary>
+    public static string AllValue(IEnumerable<string> values) => "(" + string.Join('|', values.Select(Regex.Escape)) + ")";
 
     private static string ReplaceOnce(string text, string oldValue, string newValue)
     {
@@ -126,6 +157,16 @@ internal static partial class Repository
 
         throw new InvalidOperationException($"No repository root (with prometheus.yml and dashboards/) above {AppContext.BaseDirectory}.");
     }
+
+    private static readonly HashSet<string> PromqlKeywords = new(StringComparer.Ordinal) { "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset" };
+
+    // "by (pipeline, stage)", "on (...)": label lists, not selectors.
+    [GeneratedRegex(@"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")]
+    private static partial Regex LabelListPattern();
+
+    // A name not inside quotes, then either "(" (a function call) or an optional "{matchers}".
+    [GeneratedRegex(@"(?<![\w""$.])(?<name>[a-zA-Z_:][\w:]*)(?![\w:""])(?:(?<call>\s*\()|\{(?<matchers>[^}]*)\})?")]
+    private static partial Regex SelectorPattern();
 
     [GeneratedRegex(@"\$\{(?<braced>\w+)(?::\w+)?\}|\[\[(?<bracketed>\w+)\]\]|\$(?<plain>\w+)")]
     private static partial Regex VariablePattern();
