@@ -91,10 +91,18 @@ internal static class StressCommand
     {
         try
         {
-            await foreach (var batch in loader.ReadEpochAsync().ConfigureAwait(false))
+            // Let the workers run ahead until every queue is full before the consumer starts.
+            await using var reader = loader.ReadEpochAsync().GetAsyncEnumerator();
+            if (await reader.MoveNextAsync().ConfigureAwait(false))
+            {
+                reader.Current.Dispose();
+                await Task.Delay(20).ConfigureAwait(false);
+            }
+
+            while (await reader.MoveNextAsync().ConfigureAwait(false))
             {
                 Thread.SpinWait(20_000);
-                batch.Dispose();
+                reader.Current.Dispose();
             }
 
             throw new InvalidOperationException("The epoch ended without the expected error.");
@@ -110,14 +118,14 @@ internal static class StressCommand
 
     private static Task ReadThrowsAsync(int run, int workers)
     {
-        var failAt = 100 + (run % 200);
+        var failAt = 16 + (run % 200);
         var dataset = Dataset.FromFunc(2_000, i => i == failAt ? throw new InvalidDataException("corrupt") : Make(i));
         return ExpectErrorAsync(Pipeline.From(dataset).Build(Options(workers)), failAt);
     }
 
     private static Task TransformThrowsAsync(int run, int workers)
     {
-        var failAt = 100 + (run % 200);
+        var failAt = 16 + (run % 200);
         var loader = Pipeline.From(Dataset.FromFunc(2_000, Make))
             .Transform((s, c) => c.Index == failAt ? throw new InvalidDataException("corrupt") : s)
             .Build(Options(workers));
@@ -126,7 +134,7 @@ internal static class StressCommand
 
     private static Task WrongShapeAsync(int run, int workers)
     {
-        var failAt = 100 + (run % 200);
+        var failAt = 16 + (run % 200);
         var dataset = Dataset.FromFunc(2_000, i => i == failAt ? new Sample<float, long>(new float[3], i) : Make(i));
         return ExpectErrorAsync(Pipeline.From(dataset).Build(Options(workers)), failAt);
     }

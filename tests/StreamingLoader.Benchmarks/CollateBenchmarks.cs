@@ -138,7 +138,7 @@ public class CollateBenchmarks
     private static int CollateBatch<TSample>(BatchPool pool, Collator<TSample> collator, TSample[] samples, int[] indices, ref int cursor)
     {
         var start = cursor;
-        var batch = pool.Rent(CancellationToken.None, out _);
+        var batch = pool.Rent(CancellationToken.None);
         batch.Reset(0, BatchSize);
         var slots = batch.IndexBuffer;
         for (var i = 0; i < BatchSize; i++)
@@ -171,8 +171,8 @@ public class CollateBenchmarks
     {
         var pool = new BatchPool(2, BatchSize);
         pool.EnsureLayout(collator.GetLayout(first));
-        var a = pool.Rent(CancellationToken.None, out _);
-        var b = pool.Rent(CancellationToken.None, out _);
+        var a = pool.Rent(CancellationToken.None);
+        var b = pool.Rent(CancellationToken.None);
         a.Dispose();
         b.Dispose();
         return pool;

@@ -181,6 +181,7 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
     public async Task Dashboards_TwoProcessesScraped_EveryQueryScopedToTheSelectedOne()
     {
         await EventuallyAllReturnDataAsync("streamingloader", fixture.Instance);
+        await fixture.EventuallyAsync($"dotnet_process_memory_working_set_bytes{{instance=\"{fixture.DemoInstance}\"}}");
 
         // Another instance of the same job, or the other process's instance under this job: no panel shows anything.
         foreach (var query in await DashboardQueriesAsync("streamingloader", fixture.DemoInstance))

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 
 namespace StreamingLoader;
@@ -53,15 +54,22 @@ internal sealed class BatchPool : IDisposable
         }
     }
 
-    /// <summary>Takes a free buffer, blocking while none is free; <paramref name="waited"/> tells whether it had to.</summary>
-    public Batch Rent(CancellationToken cancellationToken, out bool waited)
+    /// <summary>Takes a free buffer if one is free now.</summary>
+    public bool TryRent([NotNullWhen(true)] out Batch? batch)
     {
-        waited = !_available.Wait(0, CancellationToken.None);
-        if (waited)
-        {
-            _available.Wait(cancellationToken);
-        }
+        batch = _available.Wait(0, CancellationToken.None) ? Take() : null;
+        return batch is not null;
+    }
 
+    /// <summary>Takes a free buffer, blocking while none is free.</summary>
+    public Batch Rent(CancellationToken cancellationToken)
+    {
+        _available.Wait(cancellationToken);
+        return Take();
+    }
+
+    private Batch Take()
+    {
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);

@@ -23,6 +23,7 @@ internal sealed class BlockGraph<TSource, T>
         // keep their buffers until the earlier one is out, and that one may be waiting for a buffer.
         var capacity = Math.Min(Math.Max(2, options.Workers * 2), poolCapacity);
         var workers = Math.Min(options.Workers, capacity);
+        (Workers, Capacity) = (workers, capacity);
         var propagate = new DataflowLinkOptions { PropagateCompletion = true };
         Prefetch = new BufferBlock<Delivery>(new DataflowBlockOptions { BoundedCapacity = options.Prefetch });
         if (options.ShuffleBufferSize > 0)
@@ -72,6 +73,12 @@ internal sealed class BlockGraph<TSource, T>
     }
 
     public ITargetBlock<Chunk<TSource>> Head { get; }
+
+    /// <summary>Gets how many messages each parallel block works on at once.</summary>
+    public int Workers { get; }
+
+    /// <summary>Gets how many messages each parallel block holds (input, in work and finished) at most.</summary>
+    public int Capacity { get; }
 
     public BufferBlock<Delivery> Prefetch { get; }
 

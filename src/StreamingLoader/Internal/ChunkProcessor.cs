@@ -230,11 +230,17 @@ internal sealed class ChunkProcessor<TSource, T>
             }
         }
 
-        var waitStart = _time.GetTimestamp();
-        var batch = _pool.Rent(_lifetime.Token, out var waited);
-        if (waited)
+        if (!_pool.TryRent(out var batch))
         {
-            Interlocked.Add(ref _counters.Stage(Stages.Collate).BlockedTicks, _time.GetElapsedTime(waitStart).Ticks);
+            var blocked = _counters.Stage(Stages.Collate).StartBlocked(_time);
+            try
+            {
+                batch = _pool.Rent(_lifetime.Token);
+            }
+            finally
+            {
+                blocked.Stop();
+            }
         }
 
         var timer = StartStage(Stages.Collate, chunk.Count);

@@ -31,9 +31,17 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
             return;
         }
 
-        var start = time.GetTimestamp();
-        var accepted = await target.SendAsync(chunk, cancellationToken).ConfigureAwait(false);
-        Interlocked.Add(ref counters.Stage(Stages.Source).BlockedTicks, time.GetElapsedTime(start).Ticks);
+        bool accepted;
+        var blocked = counters.Stage(Stages.Source).StartBlocked(time);
+        try
+        {
+            accepted = await target.SendAsync(chunk, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            blocked.Stop();
+        }
+
         if (!accepted)
         {
             cancellationToken.ThrowIfCancellationRequested();

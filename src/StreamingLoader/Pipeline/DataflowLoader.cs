@@ -112,6 +112,9 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         }
     }
 
+    public IEnumerable<StageShape> StageShapes() =>
+        _graph is { } graph ? StageShape.Of(this, graph.Workers, graph.Capacity, _options.Prefetch) : [];
+
     public override async IAsyncEnumerable<Batch> ReadEpochAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

@@ -181,10 +181,9 @@ internal interface IMetricsSource
 
     /// <summary>
     /// Each stage's workers and input-queue capacity, for utilisation (busy time ÷ workers) and queue fill
-    /// (depth ÷ capacity). By default inferred from the loader's options; a pipeline that knows its blocks' settings
-    /// reports them instead.
+    /// (depth ÷ capacity), as its blocks were built.
     /// </summary>
-    IEnumerable<StageShape> StageShapes() => StageShape.Infer(this);
+    IEnumerable<StageShape> StageShapes();
 }
 
 /// <summary>A pipeline's running totals, read by the observable instruments.</summary>

@@ -1,3 +1,5 @@
+using StreamingLoader.Internal;
+
 namespace StreamingLoader;
 
 /// <summary>A stage's parallelism and input-queue size, as the <c>stage.workers</c> and <c>stage.queue_capacity</c> gauges report them.</summary>
@@ -6,36 +8,29 @@ namespace StreamingLoader;
 /// <param name="QueueCapacity">Messages its input queue holds when full; 0 for a stage without an input queue (source).</param>
 internal readonly record struct StageShape(string Stage, int Workers, int QueueCapacity)
 {
-    internal const string Source = "source";
-    internal const string Shuffle = "shuffle";
-    internal const string Prefetch = "prefetch";
 
     /// <summary>
     /// The shapes of a loader's stages from its options, for a pipeline that does not report its own: the source
     /// has one producer, the shuffle buffer one worker, the other stages <see cref="LoaderOptions.Workers"/> workers
     /// and 2 × workers queued messages (at least 2, at most the pool), prefetch <see cref="LoaderOptions.Prefetch"/>.
     /// </summary>
-    public static IEnumerable<StageShape> Infer(IMetricsSource source)
+    /// <summary>
+    /// The shapes of a pipeline whose parallel blocks run <paramref name="workers"/> messages at once and queue up to
+    /// <paramref name="capacity"/>, with a prefetch queue of <paramref name="prefetch"/> batches.
+    /// </summary>
+    public static IEnumerable<StageShape> Of(IMetricsSource source, int workers, int capacity, int prefetch)
     {
-        if (source is not DataLoader loader)
-        {
-            yield break;
-        }
-
-        var options = loader.Options;
-        var capacity = (int)Math.Min(Math.Max(2, options.Workers * 2L), Math.Max(1, source.PoolCapacity));
-        var workers = Math.Min(options.Workers, capacity);
         // Stages that share one block (read, transform and collate without a shuffle buffer) share its workers;
         // only the block's first stage has the input queue.
         var queued = source.QueueDepths().Select(q => q.Stage).ToHashSet(StringComparer.Ordinal);
         var stages = source.Counters.Stages.Select(s => s.Key).Union(queued, StringComparer.Ordinal).Order(StringComparer.Ordinal);
         foreach (var stage in stages)
         {
-            var queue = queued.Contains(stage) ? (stage == Prefetch ? options.Prefetch : capacity) : 0;
+            var queue = queued.Contains(stage) ? (stage == Stages.Prefetch ? prefetch : capacity) : 0;
             yield return stage switch
             {
-                Source or Shuffle => new StageShape(stage, 1, queue),
-                Prefetch => new StageShape(stage, 0, queue),
+                Stages.Source or Stages.Shuffle => new StageShape(stage, 1, queue),
+                Stages.Prefetch => new StageShape(stage, 0, queue),
                 _ => new StageShape(stage, workers, queue),
             };
         }
