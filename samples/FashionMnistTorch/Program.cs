@@ -126,7 +126,7 @@ public static class Program
         switch (feed)
         {
             case "subscribe":
-                await loader.SubscribeAsync(trainer.OnBatchAsync, epochs: 1, cancellationToken);
+                await loader.ForEachAsync(trainer.OnBatchAsync, epochs: 1, cancellationToken);
                 return trainer.Flush();
             case "observable":
                 return await trainer.TrainAsync(loader.AsObservable(epochs: 1), cancellationToken);
@@ -165,7 +165,7 @@ public sealed record FashionTorchOptions
           --lr-decay X       multiplies the learning rate after every epoch, StepLR(step_size=1, gamma=X) (default 0.8; 1 keeps it)
           --device D         auto (CUDA if available, default), cpu, cuda or cuda:N
           --prefetch-depth N batches staged on the device ahead of the step (default 1)
-          --feed F           pull (ReadEpochAsync, default), subscribe (SubscribeAsync) or observable (AsObservable)
+          --feed F           pull (ReadEpochAsync, default), subscribe (ForEachAsync) or observable (AsObservable)
           --workers N        loader threads (default: processor count)
           --threads N        libtorch intra-op threads (default: libtorch's)
           --seed N           seeds the shuffle order and the initial weights (default 0)

@@ -22,7 +22,7 @@ namespace StreamingLoader.Torch;
 /// <list type="bullet">
 /// <item><see cref="TrainEpochAsync"/> / <see cref="EvaluateAsync"/> read an epoch with <see cref="DataLoader.ReadEpochAsync"/>
 /// and hold batches while their copies run.</item>
-/// <item><see cref="OnBatchAsync"/> is a handler for <see cref="DataLoader.SubscribeAsync"/> (the loader disposes each
+/// <item><see cref="OnBatchAsync"/> is a handler for <see cref="DataLoader.ForEachAsync"/> (the loader disposes each
 /// batch when the handler returns, so the handler returns once the batch's copy is done: the copy of batch n still
 /// overlaps the step of batch n − 1 on the device); <see cref="Flush"/> ends the run.</item>
 /// <item><see cref="TrainAsync"/> subscribes to <see cref="DataLoader.AsObservable"/> (or any observable of batches).</item>
@@ -203,12 +203,12 @@ public sealed class TorchTrainer : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// A handler for <see cref="DataLoader.SubscribeAsync"/> that trains on each batch, prefetching to the device: it
+    /// A handler for <see cref="DataLoader.ForEachAsync"/> that trains on each batch, prefetching to the device: it
     /// stages the batch, runs the steps that are due, and returns once the batch's memory is no longer needed (its
     /// copy to the device is done, or on the CPU its step has run). Call <see cref="Flush"/> after the subscription to
     /// run the batches still staged and get the totals.
     /// </summary>
-    /// <example><c>await loader.SubscribeAsync(trainer.OnBatchAsync, epochs: 1); var result = trainer.Flush();</c></example>
+    /// <example><c>await loader.ForEachAsync(trainer.OnBatchAsync, epochs: 1); var result = trainer.Flush();</c></example>
     public ValueTask OnBatchAsync(Batch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -553,7 +553,7 @@ public sealed class TorchTrainer : IAsyncDisposable, IDisposable
     private void CheckPool(DataLoader loader)
     {
         var options = loader.Options;
-        var pool = options.PoolSize == LoaderOptions.Unbounded ? options.Prefetch + (2 * options.Workers) + 2 : options.PoolSize;
+        var pool = options.EffectivePoolSize;
         if (_options.PrefetchDepth >= pool)
         {
             throw new ArgumentException(

@@ -12,8 +12,8 @@ public class OptionsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => options.PoolSize = 0);
         Assert.Throws<ArgumentOutOfRangeException>(() => options.ShuffleBufferSize = -1);
         Assert.Throws<ArgumentException>(() => options.Name = " ");
-        options.PoolSize = LoaderOptions.Unbounded;
-        Assert.Equal(LoaderOptions.Unbounded, options.PoolSize);
+        options.PoolSize = LoaderOptions.Auto;
+        Assert.Equal(LoaderOptions.Auto, options.PoolSize);
     }
 
     [Fact]
@@ -33,6 +33,35 @@ public class OptionsTests
         var error = await Assert.ThrowsAsync<DataLoaderException>(() => TestData.ReadEpochLabelsAsync(loader));
         Assert.Equal(("source", 12L), (error.Stage, error.SampleIndex));
         Assert.Contains("yielded index 12 but the dataset has 10 samples", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_IterableWithShuffleResumeAndTinyPool_ReportsEveryProblemAtOnce()
+    {
+        var state = new LoaderState(0, 1, 0, 10, 100);
+        var error = Assert.Throws<ArgumentException>(() => Pipeline.From(AsyncEnumerable.Range(0, 10).Select(i => new Sample<float, long>(new float[1], i)))
+            .Build(new LoaderOptions { Shuffle = true, PoolSize = 1 }, state));
+        Assert.Contains("ShuffleBufferSize", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Resuming is supported for map-style datasets", error.Message, StringComparison.Ordinal);
+        Assert.Contains("PoolSize 1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_BatchSamplerWithShuffleAndDropLast_ReportsBoth()
+    {
+        var batches = BatchSampler.Create(Sampler.Sequential(10), 4, dropLast: false);
+        var error = Assert.Throws<ArgumentException>(() => Pipeline.From(TestData.Tensor(10), batches).Build(new LoaderOptions { Shuffle = true, DropLast = true }));
+        Assert.Contains("Shuffle cannot be combined with a batch sampler", error.Message, StringComparison.Ordinal);
+        Assert.Contains("DropLast cannot be combined with a batch sampler", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EffectivePoolSize_AutoDerivesFromPrefetchAndWorkers_ExplicitIsKept()
+    {
+        var options = new LoaderOptions { Prefetch = 3, Workers = 5 };
+        Assert.Equal(3 + (2 * 5) + 2, options.EffectivePoolSize);
+        options.PoolSize = 7;
+        Assert.Equal(7, options.EffectivePoolSize);
     }
 
     private sealed class BadSampler : Sampler

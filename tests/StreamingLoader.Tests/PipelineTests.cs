@@ -317,12 +317,12 @@ public class PipelineTests
     }
 
     [Fact]
-    public async Task SubscribeAsync_AwaitsHandler_DisposesEachBatch()
+    public async Task ForEachAsync_AwaitsHandler_DisposesEachBatch()
     {
         await using var loader = Pipeline.From(TestData.Tensor(100)).Build(new LoaderOptions { BatchSize = 10 });
         var seen = new List<Batch>();
         var inHandler = 0;
-        await loader.SubscribeAsync(
+        await loader.ForEachAsync(
             async (batch, ct) =>
             {
                 Assert.Equal(1, Interlocked.Increment(ref inHandler));

@@ -241,7 +241,7 @@ public class ShutdownTests
     [Fact]
     public async Task AsObservable_OnNextThrows_ErrorReachesTheSubscriberAndReadingStops()
     {
-        await using var loader = Pipeline.From(TestData.Tensor(1_000)).Build(new LoaderOptions { BatchSize = 10 });
+        await using var loader = Pipeline.From(TestData.Tensor(10_000)).Build(new LoaderOptions { BatchSize = 10 });
         var calls = 0;
         var error = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
             await loader.AsObservable().Do(_ =>
@@ -252,7 +252,9 @@ public class ShutdownTests
                 }
             }).LastOrDefaultAsync());
         Assert.Equal("consumer failed", error.Message);
-        Assert.Equal(3, calls);
+
+        // Rx cancels the source once Subscribe has returned on the subscribing thread: a few more batches may pass.
+        Assert.InRange(calls, 3, 100);
     }
 
     [Fact]

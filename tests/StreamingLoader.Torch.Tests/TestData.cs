@@ -57,7 +57,7 @@ internal static class TestData
         return new TensorDataset<float, long>(x, [4], y);
     }
 
-    public static DataLoader Loader<TFeature, TLabel>(TensorDataset<TFeature, TLabel> dataset, int batchSize, bool shuffle = true, int workers = 2, int poolSize = LoaderOptions.Unbounded, ulong seed = 3)
+    public static DataLoader Loader<TFeature, TLabel>(TensorDataset<TFeature, TLabel> dataset, int batchSize, bool shuffle = true, int workers = 2, int poolSize = LoaderOptions.Auto, ulong seed = 3)
         where TFeature : unmanaged
         where TLabel : unmanaged =>
         Pipeline.From(dataset).Build(new LoaderOptions { BatchSize = batchSize, Shuffle = shuffle, Workers = workers, Seed = seed, PoolSize = poolSize });

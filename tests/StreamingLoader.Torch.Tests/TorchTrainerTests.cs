@@ -372,7 +372,7 @@ public class TorchTrainerTests
                     losses.Add((await trainer.TrainEpochAsync(loader)).MeanLoss);
                     break;
                 case "subscribe":
-                    await loader.SubscribeAsync(trainer.OnBatchAsync);
+                    await loader.ForEachAsync(trainer.OnBatchAsync);
                     losses.Add(trainer.Flush().MeanLoss);
                     break;
                 case "observable":

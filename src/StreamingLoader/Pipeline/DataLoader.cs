@@ -6,7 +6,7 @@ namespace StreamingLoader;
 /// <summary>
 /// A running pipeline that turns a source into batches, epoch after epoch, with backpressure from the consumer
 /// back to the source. Read it as an async stream (<see cref="ReadEpochAsync"/>), push it to an observer
-/// (<see cref="AsObservable"/>) or hand it a handler (<see cref="SubscribeAsync"/>). Build one with <see cref="Pipeline"/>.
+/// (<see cref="AsObservable"/>) or hand it a handler (<see cref="ForEachAsync"/>). Build one with <see cref="Pipeline"/>.
 /// </summary>
 /// <remarks>
 /// The pipeline starts at the first read and persists across epochs: while the consumer finishes an epoch, the
@@ -70,7 +70,7 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
     /// Calls <paramref name="onBatch"/> for every batch of <paramref name="epochs"/> epochs, awaiting each call before
     /// the next batch, and disposes each batch after its call completes.
     /// </summary>
-    public async Task SubscribeAsync(Func<Batch, CancellationToken, ValueTask> onBatch, int epochs = 1, CancellationToken cancellationToken = default)
+    public async Task ForEachAsync(Func<Batch, CancellationToken, ValueTask> onBatch, int epochs = 1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(onBatch);
         await foreach (var batch in ReadEpochsAsync(epochs, cancellationToken).ConfigureAwait(false))
@@ -90,7 +90,7 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
     /// </summary>
     /// <remarks>
     /// <c>ObserveOn</c> to another scheduler queues batches without bound and ends the backpressure (and the lease
-    /// outlives <c>OnNext</c>): use <see cref="SubscribeAsync"/> for asynchronous consumers instead.
+    /// outlives <c>OnNext</c>): use <see cref="ForEachAsync"/> for asynchronous consumers instead.
     /// </remarks>
     public IObservable<Batch> AsObservable(int epochs = 1)
     {

@@ -42,6 +42,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         _collator = collator;
         _options = options;
         _time = options.TimeProvider;
+        OptionsValidator.Validate(options, source, resumeFrom);
         var maxBatch = options.BatchSize;
         int batchesPerEpoch = -1, samplesPerEpoch = -1;
         if (source is MapSource<TSource> map)
@@ -50,10 +51,6 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             maxBatch = _batchSampler.MaxBatchSize;
             batchesPerEpoch = _batchSampler.BatchesPerEpoch;
             samplesPerEpoch = map.Dataset.Count;
-        }
-        else if (resumeFrom is not null)
-        {
-            throw new NotSupportedException("Resuming is supported for map-style datasets; an iterable source has no replayable order.");
         }
 
         if (resumeFrom is not null)

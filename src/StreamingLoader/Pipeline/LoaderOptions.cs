@@ -23,13 +23,13 @@ public enum ErrorPolicy
 /// </remarks>
 public sealed class LoaderOptions
 {
-    /// <summary>A value meaning "no limit" (or "derive it") where a property allows it.</summary>
-    public const int Unbounded = -1;
+    /// <summary>A value meaning "derive it from the other options" where a property allows it (<see cref="PoolSize"/>).</summary>
+    public const int Auto = -1;
 
     private int _batchSize = 1;
     private int _workers = Environment.ProcessorCount;
     private int _prefetch = 4;
-    private int _poolSize = Unbounded;
+    private int _poolSize = Auto;
     private TimeSpan _shutdownTimeout = TimeSpan.FromSeconds(1);
     private int _shuffleBufferSize;
     private string _name = "default";
@@ -86,14 +86,14 @@ public sealed class LoaderOptions
 
     /// <summary>
     /// Gets or sets how many batch buffers exist at most, which bounds memory at PoolSize × batch bytes.
-    /// <see cref="Unbounded"/> (the default) derives it as <see cref="Prefetch"/> + 2 × <see cref="Workers"/> + 2.
+    /// <see cref="Auto"/> (the default) derives it as <see cref="Prefetch"/> + 2 × <see cref="Workers"/> + 2.
     /// </summary>
     public int PoolSize
     {
         get => _poolSize;
         set
         {
-            if (value != Unbounded)
+            if (value != Auto)
             {
                 ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
             }
@@ -163,7 +163,11 @@ public sealed class LoaderOptions
         }
     }
 
-    internal int EffectivePoolSize => _poolSize == Unbounded ? _prefetch + (2 * _workers) + 2 : _poolSize;
+    /// <summary>
+    /// Gets the number of batch buffers the loader will have: <see cref="PoolSize"/>, or when that is
+    /// <see cref="Auto"/>, <see cref="Prefetch"/> + 2 × <see cref="Workers"/> + 2. Memory is bounded by this many batches.
+    /// </summary>
+    public int EffectivePoolSize => _poolSize == Auto ? _prefetch + (2 * _workers) + 2 : _poolSize;
 
     internal LoaderOptions Clone() => (LoaderOptions)MemberwiseClone();
 }

@@ -9,28 +9,30 @@ internal abstract class SourceSpec
     public abstract IShapedDataset? Shape { get; }
 }
 
-internal sealed class MapSource<T>(IDataset<T> dataset, Sampler? sampler, BatchSampler? batchSampler) : SourceSpec
+/// <summary>What the option checks need to know of a map-style source, whatever its sample type.</summary>
+internal abstract class MapSourceBase : SourceSpec
+{
+    public abstract bool HasSampler { get; }
+
+    public abstract bool HasBatchSampler { get; }
+}
+
+internal sealed class MapSource<T>(IDataset<T> dataset, Sampler? sampler, BatchSampler? batchSampler) : MapSourceBase
 {
     public IDataset<T> Dataset => dataset;
 
     public override IShapedDataset? Shape => dataset as IShapedDataset;
 
-    /// <summary>The batch sampler for these options: PyTorch's rules for <c>shuffle</c>, <c>sampler</c> and <c>batch_sampler</c>.</summary>
+    public override bool HasSampler => sampler is not null;
+
+    public override bool HasBatchSampler => batchSampler is not null;
+
+    /// <summary>The batch sampler for these (validated) options: PyTorch's rules for <c>shuffle</c>, <c>sampler</c> and <c>batch_sampler</c>.</summary>
     public BatchSampler ResolveBatchSampler(LoaderOptions options)
     {
         if (batchSampler is not null)
         {
-            if (options.Shuffle)
-            {
-                throw new ArgumentException("Shuffle cannot be combined with a batch sampler: the batch sampler decides the order.", nameof(options));
-            }
-
             return batchSampler;
-        }
-
-        if (sampler is not null && options.Shuffle)
-        {
-            throw new ArgumentException("Shuffle cannot be combined with a sampler: the sampler decides the order.", nameof(options));
         }
 
         var resolved = sampler ?? (options.Shuffle ? Sampler.Random(dataset.Count) : Sampler.Sequential(dataset.Count));

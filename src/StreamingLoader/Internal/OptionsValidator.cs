@@ -1,0 +1,55 @@
+namespace StreamingLoader.Internal;
+
+/// <summary>
+/// The checks that involve more than one option, or an option and the source, run once when a loader is built.
+/// Every problem is reported in one error, so a user fixes them all at once instead of one per run.
+/// </summary>
+internal static class OptionsValidator
+{
+    public static void Validate(LoaderOptions options, SourceSpec source, LoaderState? resumeFrom)
+    {
+        var problems = new List<string>();
+        if (source is MapSourceBase map)
+        {
+            if (map.HasBatchSampler)
+            {
+                if (options.Shuffle)
+                {
+                    problems.Add("Shuffle cannot be combined with a batch sampler: the batch sampler decides the order.");
+                }
+
+                if (options.DropLast)
+                {
+                    problems.Add("DropLast cannot be combined with a batch sampler: the batch sampler decides the batches.");
+                }
+            }
+            else if (map.HasSampler && options.Shuffle)
+            {
+                problems.Add("Shuffle cannot be combined with a sampler: the sampler decides the order.");
+            }
+        }
+        else
+        {
+            if (options.Shuffle)
+            {
+                problems.Add("Shuffle orders a map-style dataset through its sampler; an iterable source is read as it comes: set ShuffleBufferSize to mix it instead.");
+            }
+
+            if (resumeFrom is not null)
+            {
+                problems.Add("Resuming is supported for map-style datasets; an iterable source has no replayable order.");
+            }
+        }
+
+        if (options.PoolSize != LoaderOptions.Auto && options.PoolSize < 2)
+        {
+            problems.Add($"PoolSize {options.PoolSize} leaves no buffer to make the next batch while the consumer holds one: use at least 2.");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(
+                $"The loader's options do not fit together:{Environment.NewLine}- {string.Join(Environment.NewLine + "- ", problems)}", nameof(options));
+        }
+    }
+}
