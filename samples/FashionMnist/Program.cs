@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using StreamingLoader.Training;
+using StreamingLoader.CpuTraining;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Samples.FashionMnistTraining;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using StreamingLoader.Torch;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Samples.FashionMnistTorch;
 

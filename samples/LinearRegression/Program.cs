@@ -1,5 +1,5 @@
 using System.Globalization;
-using StreamingLoader.Training;
+using StreamingLoader.CpuTraining;
 
 namespace StreamingLoader.Samples.LinearRegression;
 

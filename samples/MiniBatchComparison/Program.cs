@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using StreamingLoader.Training;
+using StreamingLoader.CpuTraining;
 
 namespace StreamingLoader.Samples.MiniBatchComparison;
 

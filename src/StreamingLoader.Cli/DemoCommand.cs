@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
-using StreamingLoader.Training;
+using StreamingLoader.CpuTraining;
 
 namespace StreamingLoader.Cli;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using StreamingLoader.Torch.Interop;
-using StreamingLoader.Training;
+using StreamingLoader.CpuTraining;
 
 namespace StreamingLoader.Torch;
 

@@ -1,4 +1,4 @@
-using StreamingLoader.Training;
+using StreamingLoader.CpuTraining;
 
 namespace StreamingLoader.Samples.Tests;
 

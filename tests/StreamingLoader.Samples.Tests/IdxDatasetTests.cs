@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Samples.Tests;
 

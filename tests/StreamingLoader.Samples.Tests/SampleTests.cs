@@ -6,6 +6,7 @@ using StreamingLoader.Samples.MiniBatchComparison;
 using LinearRegressionSample = StreamingLoader.Samples.LinearRegression.Program;
 using MiniBatchComparisonSample = StreamingLoader.Samples.MiniBatchComparison.Program;
 using FashionMnistSample = StreamingLoader.Samples.FashionMnistTraining.Program;
+using StreamingLoader.CpuTraining;
 
 namespace StreamingLoader.Samples.Tests;
 

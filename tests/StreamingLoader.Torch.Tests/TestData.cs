@@ -1,4 +1,5 @@
 using StreamingLoader.Torch;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Torch.Tests;
 

@@ -1,3 +1,4 @@
+using StreamingLoader.CpuTraining;
 namespace StreamingLoader.Torch.Tests;
 
 public class TorchModelTests

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace StreamingLoader;
+namespace StreamingLoader.Datasets;
 
 /// <summary>
 /// One IDX file (the format of MNIST and Fashion-MNIST), gzip'd or plain, read whole into memory and checked:

@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Datasets;
 
 /// <summary>
 /// Images and labels from a pair of IDX files (MNIST, Fashion-MNIST, EMNIST, KMNIST…), gzip'd or plain, loaded once

@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Datasets;
 
 /// <summary>
 /// Fashion-MNIST (Zalando's 70,000 28×28 grayscale clothing images in 10 classes; 60,000 train, 10,000 test), the

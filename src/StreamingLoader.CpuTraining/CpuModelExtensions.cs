@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace StreamingLoader.Training;
+namespace StreamingLoader.CpuTraining;
 
 /// <summary>Runs an <see cref="ICpuModel"/> over a loader's epochs, as the seeds' <c>for x, y in dataloader:</c> loop does.</summary>
 public static class CpuModelExtensions

@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
-namespace StreamingLoader.Training;
+namespace StreamingLoader.CpuTraining;
 
 /// <summary>The loss on a <see cref="DenseNetwork"/>'s last layer.</summary>
 internal enum LossKind

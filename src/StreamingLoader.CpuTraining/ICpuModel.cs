@@ -1,4 +1,4 @@
-namespace StreamingLoader.Training;
+namespace StreamingLoader.CpuTraining;
 
 /// <summary>
 /// A small model trained on the CPU with plain SGD, straight from a loader's batches: the managed consumer that lets

@@ -1,4 +1,4 @@
-namespace StreamingLoader.Training;
+namespace StreamingLoader.CpuTraining;
 
 /// <summary>
 /// Factories for the managed CPU models: PyTorch's <c>nn.Linear</c> stacks with their usual losses, trained by SGD.
