@@ -115,10 +115,22 @@ internal sealed class BatchPool : IDisposable
         var layout = _layout ?? throw new InvalidOperationException("The batch layout is not known yet.");
         var featureBytes = AlignUp((long)_batchSize * layout.FeatureElements * ElementTypes.SizeOf(layout.FeatureType));
         var labelBytes = AlignUp((long)_batchSize * layout.LabelElements * ElementTypes.SizeOf(layout.LabelType));
-        var memory = (byte*)NativeMemory.AlignedAlloc((nuint)(featureBytes + labelBytes), Alignment);
+        byte* memory = null;
+        Batch batch;
+        try
+        {
+            memory = (byte*)NativeMemory.AlignedAlloc((nuint)(featureBytes + labelBytes), Alignment);
+            batch = new Batch(this, layout, _batchSize, memory, featureBytes, memory + featureBytes, labelBytes);
+        }
+        catch (OutOfMemoryException ex)
+        {
+            NativeMemory.AlignedFree(memory);
+            throw new InvalidOperationException(
+                $"A batch buffer of {_batchSize} samples × {layout.BytesPerSample} bytes ({featureBytes + labelBytes:N0} bytes) could not be allocated: lower LoaderOptions.BatchSize.", ex);
+        }
+
         _allocations.Add((nint)memory);
         AllocatedBytes += featureBytes + labelBytes;
-        var batch = new Batch(this, layout, _batchSize, memory, featureBytes, memory + featureBytes, labelBytes);
         _all.Add(batch);
         return batch;
     }

@@ -117,7 +117,7 @@ internal sealed class ChunkProcessor<TSource, T>
     private async ValueTask<Chunk<T>> TransformAsync(Chunk<TSource> chunk, Func<TSource, SampleContext, CancellationToken, ValueTask<T>> transform, InFlightWork.Slot slot)
     {
         var timer = StartStage(Stages.Transform, chunk.Count);
-        var output = Chunk<T>.Rent(chunk.Count, chunk.Epoch);
+        var output = Chunk<T>.Rent(chunk.Count, chunk.Epoch).Continue(chunk);
         var token = _lifetime.Token;
         for (var i = 0; i < chunk.Count; i++)
         {
@@ -131,7 +131,7 @@ internal sealed class ChunkProcessor<TSource, T>
             }
             catch (Exception ex) when (_errors.IsSampleError(ex))
             {
-                _errors.Reject(Stages.Transform, chunk.Epoch, index, ex);
+                _errors.Reject(output, Stages.Transform, index, ex);
             }
         }
 
@@ -162,7 +162,7 @@ internal sealed class ChunkProcessor<TSource, T>
                 }
                 catch (Exception ex) when (_errors.IsSampleError(ex))
                 {
-                    _errors.Reject(Stages.Read, chunk.Epoch, chunk.Indices[i], ex);
+                    _errors.Reject(chunk, Stages.Read, chunk.Indices[i], ex);
                     chunk.RemoveAt(i--);
                 }
             }
@@ -214,7 +214,7 @@ internal sealed class ChunkProcessor<TSource, T>
         if (chunk.Count == 0)
         {
             chunk.Return();
-            return new Delivery(null, chunk.Epoch, DeliveryKind.Empty);
+            return new Delivery(null, chunk.Epoch, DeliveryKind.Empty, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters);
         }
 
         if (_pool.Layout is null)
@@ -272,7 +272,7 @@ internal sealed class ChunkProcessor<TSource, T>
                 }
                 catch (Exception ex) when (_errors.IsSampleError(ex))
                 {
-                    _errors.Reject(Stages.Collate, chunk.Epoch, chunk.Indices[i], ex);
+                    _errors.Reject(chunk, Stages.Collate, chunk.Indices[i], ex);
                 }
             }
 
@@ -282,10 +282,10 @@ internal sealed class ChunkProcessor<TSource, T>
             if (filled == 0)
             {
                 batch.Dispose();
-                return new Delivery(null, chunk.Epoch, DeliveryKind.Empty);
+                return new Delivery(null, chunk.Epoch, DeliveryKind.Empty, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters);
             }
 
-            return new Delivery(batch, chunk.Epoch, DeliveryKind.Batch);
+            return new Delivery(batch, chunk.Epoch, DeliveryKind.Batch, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters);
         }
         catch
         {

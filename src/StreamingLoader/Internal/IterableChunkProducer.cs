@@ -5,12 +5,16 @@ namespace StreamingLoader.Internal;
 
 /// <summary>
 /// An iterable source read as it comes, cut into chunks of a batch's worth: each chunk goes to exactly one worker,
-/// so nothing is read twice. A re-enumerable source is read anew each epoch; a channel once.
+/// so nothing is read twice. A re-enumerable source is read anew each epoch; a channel once. With drop-last, a last
+/// chunk smaller than a batch is dropped, as PyTorch drops it for an iterable dataset.
 /// </summary>
 internal sealed class IterableChunkProducer<TSource>(
-    IterableSource<TSource> source, int chunkSize, EpochLedger? ledger,
+    IterableSource<TSource> source, int chunkSize, bool dropLast, EpochLedger? ledger,
     PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime) : ChunkProducer<TSource>(counters, time, lifetime)
 {
+    /// <summary>Items a chunk has room for at first: it grows to a batch as items come, so a huge batch size reserves nothing up front.</summary>
+    private const int InitialChunkCapacity = 4096;
+
     private long _epoch;
     private long _position;
 
@@ -27,22 +31,29 @@ internal sealed class IterableChunkProducer<TSource>(
                 Volatile.Write(ref _epoch, epoch);
                 Volatile.Write(ref _position, 0);
                 var sent = 0;
-                chunk = Chunk<TSource>.Rent(chunkSize, epoch);
+                chunk = Chunk<TSource>.Rent(Math.Min(chunkSize, InitialChunkCapacity), epoch);
                 await foreach (var item in source.Open(cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
                 {
+                    if (chunk.Count == chunk.Items.Length)
+                    {
+                        chunk.Grow((int)Math.Min(chunkSize, 2L * chunk.Count));
+                    }
+
                     chunk.Items[chunk.Count] = item;
                     chunk.Indices[chunk.Count] = _position;
                     Volatile.Write(ref _position, _position + 1);
                     if (++chunk.Count == chunkSize)
                     {
+                        chunk.Sequence = sent;
                         await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
                         sent++;
-                        chunk = Chunk<TSource>.Rent(chunkSize, epoch);
+                        chunk = Chunk<TSource>.Rent(Math.Min(chunkSize, InitialChunkCapacity), epoch);
                     }
                 }
 
-                if (chunk.Count > 0)
+                if (chunk.Count > 0 && !dropLast)
                 {
+                    chunk.Sequence = sent;
                     await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
                     sent++;
                 }

@@ -23,10 +23,18 @@ internal sealed class MapChunkProducer<TSource>(
                 Volatile.Write(ref _epoch, epoch);
                 var batches = sampler.GetBatches(seed, epoch);
                 var sent = 0;
-                for (var b = epoch == start.Epoch ? start.NextBatch : 0; b < batches.Count; b++)
+                var resumed = epoch == start.Epoch;
+                for (var b = resumed ? start.NextBatch : 0; b < batches.Count; b++)
                 {
+                    if (resumed && start.Delivered(b))
+                    {
+                        continue;
+                    }
+
                     Volatile.Write(ref _batch, b);
-                    await SendAsync(target, ToChunk(batches[b].Span, epoch), cancellationToken).ConfigureAwait(false);
+                    var chunk = ToChunk(batches[b].Span, epoch);
+                    chunk.Sequence = b;
+                    await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
                     sent++;
                 }
 

@@ -27,6 +27,11 @@ internal static class OptionsValidator
             {
                 problems.Add("Shuffle cannot be combined with a sampler: the sampler decides the order.");
             }
+
+            if (resumeFrom is not null && options.ShuffleBufferSize > 0)
+            {
+                problems.Add("A loader with a shuffle buffer cannot resume exactly: the buffer mixes samples across batches, so a batch position does not say which samples were delivered. Resume without ShuffleBufferSize (the sampler's Shuffle resumes exactly).");
+            }
         }
         else
         {

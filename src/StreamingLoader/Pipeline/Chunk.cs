@@ -24,6 +24,15 @@ internal sealed class Chunk<T>
 
     public long Epoch { get; }
 
+    /// <summary>
+    /// Gets or sets the chunk's place in its epoch: the sampler batch it holds (map-style), or the order it was cut
+    /// in (iterable). The consumer's position, and so a resume, is counted in these.
+    /// </summary>
+    public int Sequence { get; set; }
+
+    /// <summary>Gets the samples of this chunk dropped under the skip policy: published when the chunk is delivered.</summary>
+    public List<DeadLetter>? DeadLetters { get; private set; }
+
     public bool IsEpochEnd { get; }
 
     /// <summary>Gets the error this chunk carries in place of samples: errors travel in order, like data.</summary>
@@ -49,6 +58,31 @@ internal sealed class Chunk<T>
     {
         Debug.Assert(IsMarker, "Only markers change item type without their items.");
         return new Chunk<TOut>([], [], Count, Epoch, IsEpochEnd, Error);
+    }
+
+    /// <summary>Makes room for <paramref name="capacity"/> items, keeping those held (a stream's chunk grows as it fills).</summary>
+    public void Grow(int capacity)
+    {
+        var items = ArrayPool<T>.Shared.Rent(capacity);
+        var indices = ArrayPool<long>.Shared.Rent(capacity);
+        ItemSpan.CopyTo(items);
+        IndexSpan.CopyTo(indices);
+        Return();
+        (Items, Indices) = (items, indices);
+    }
+
+    public void AddDeadLetter(DeadLetter deadLetter) => (DeadLetters ??= []).Add(deadLetter);
+
+    /// <summary>Carries <paramref name="from"/>'s place and dead letters over to this chunk (a stage's output).</summary>
+    public Chunk<T> Continue<TFrom>(Chunk<TFrom> from)
+    {
+        Sequence = from.Sequence;
+        if (from.DeadLetters is { } deadLetters)
+        {
+            (DeadLetters ??= []).AddRange(deadLetters);
+        }
+
+        return this;
     }
 
     /// <summary>Removes the item at <paramref name="position"/>, keeping order (for skipped samples).</summary>

@@ -28,6 +28,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly Lock _startLock = new();
     private BlockGraph<TSource, T>? _graph;
     private PrefetchReader? _reader;
+    private readonly EpochPosition _position;
     private LoaderState _state;
     private IReadOnlyList<string> _abandoned = [];
     private bool _inEpoch;
@@ -66,10 +67,16 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             {
                 throw new ArgumentOutOfRangeException(nameof(resumeFrom), $"The state's position (epoch {resumeFrom.Epoch}, batch {resumeFrom.NextBatch}) is outside an epoch of {batchesPerEpoch} batches.");
             }
+
+            if (resumeFrom.DeliveredAhead?.Any(b => b <= resumeFrom.NextBatch || b >= batchesPerEpoch) == true)
+            {
+                throw new ArgumentOutOfRangeException(nameof(resumeFrom), $"The state's batches delivered ahead ({string.Join(", ", resumeFrom.DeliveredAhead)}) are not between batch {resumeFrom.NextBatch} and the end of an epoch of {batchesPerEpoch} batches.");
+            }
         }
 
         _start = resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch);
         _state = _start;
+        _position = new EpochPosition(_start);
         _pool = new BatchPool(options.EffectivePoolSize, maxBatch);
         _errors = new ErrorHandler(options, _lifetime.Token);
 
@@ -154,9 +161,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 }
 
                 var batch = delivery.Batch!;
-                var current = Volatile.Read(ref _state);
-                batch.SetIndex(current.NextBatch);
-                Volatile.Write(ref _state, current with { NextBatch = current.NextBatch + 1 });
+                batch.SetIndex(delivery.Sequence);
                 _pool.MarkHandedOut(batch);
                 Interlocked.Add(ref counters.Samples, batch.Count);
                 Interlocked.Increment(ref counters.Batches);
@@ -228,8 +233,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         {
             if (_ledger.IsReceived(epoch))
             {
-                var state = Volatile.Read(ref _state);
-                Volatile.Write(ref _state, state with { Epoch = epoch + 1, NextBatch = 0 });
+                _position.NextEpoch();
+                Volatile.Write(ref _state, _position.Apply(Volatile.Read(ref _state) with { Epoch = epoch + 1 }));
                 return new Delivery(null, epoch, DeliveryKind.EpochEnd);
             }
 
@@ -254,9 +259,16 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             }
 
             _ledger.RecordReceived(delivery);
-            if (delivery.Kind == DeliveryKind.Batch)
+            if (delivery.Kind is DeliveryKind.Batch or DeliveryKind.Empty)
             {
-                return delivery;
+                // The consumer passes this chunk: its dead letters become public and the position moves past it.
+                _errors.Publish(delivery.DeadLetters);
+                _position.Deliver(delivery.Sequence);
+                Volatile.Write(ref _state, _position.Apply(Volatile.Read(ref _state)));
+                if (delivery.Kind == DeliveryKind.Batch)
+                {
+                    return delivery;
+                }
             }
         }
     }
@@ -277,7 +289,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             var graph = new BlockGraph<TSource, T>(processor, _options, _pool.Capacity, firstStage, _counters, _lifetime);
             ChunkProducer<TSource> producer = _source is MapSource<TSource> map
                 ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, _start, _options.Seed, ledger, _counters, _time, _lifetime)
-                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, ledger, _counters, _time, _lifetime);
+                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, ledger, _counters, _time, _lifetime);
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
             _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime);

@@ -12,8 +12,24 @@ namespace StreamingLoader;
 /// <param name="Seed">The loader's seed.</param>
 /// <param name="BatchesPerEpoch">Batches in a whole epoch, to check a resume against the same configuration.</param>
 /// <param name="SamplesPerEpoch">Samples in a whole epoch, likewise.</param>
-public sealed record LoaderState(long Epoch, int NextBatch, ulong Seed, int BatchesPerEpoch, int SamplesPerEpoch)
+/// <param name="DeliveredAhead">
+/// Batches of the epoch after <paramref name="NextBatch"/> that were already delivered, in ascending order: an
+/// unordered loader delivers batches as they finish, so its position is every batch before NextBatch plus these.
+/// Empty for an ordered loader.
+/// </param>
+public sealed record LoaderState(long Epoch, int NextBatch, ulong Seed, int BatchesPerEpoch, int SamplesPerEpoch, IReadOnlyList<int>? DeliveredAhead = null)
 {
+    /// <summary>Whether batch <paramref name="batch"/> of <see cref="Epoch"/> was delivered before this state.</summary>
+    internal bool Delivered(int batch) => batch < NextBatch || (DeliveredAhead?.Contains(batch) ?? false);
+
+    /// <inheritdoc/>
+    public bool Equals(LoaderState? other) =>
+        other is not null && (Epoch, NextBatch, Seed, BatchesPerEpoch, SamplesPerEpoch) == (other.Epoch, other.NextBatch, other.Seed, other.BatchesPerEpoch, other.SamplesPerEpoch)
+        && (DeliveredAhead ?? []).SequenceEqual(other.DeliveredAhead ?? []);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Epoch, NextBatch, Seed, BatchesPerEpoch, SamplesPerEpoch, DeliveredAhead?.Count ?? 0);
+
     /// <summary>Serializes the state as JSON, to keep with a checkpoint.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, LoaderStateJson.Default.LoaderState);
 

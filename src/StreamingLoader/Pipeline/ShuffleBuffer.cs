@@ -53,10 +53,10 @@ internal sealed class ShuffleBuffer<T>
                 _items[_filled] = default!;
             }
 
-            if (_pending is { Count: > 0 })
+            if (_pending is { Count: > 0 } or { DeadLetters: not null })
             {
+                _pending.Sequence = _emitted++;
                 output.Add(_pending);
-                _emitted++;
             }
 
             // The buffer re-chunks, so the epoch's chunk count is its own.
@@ -81,6 +81,12 @@ internal sealed class ShuffleBuffer<T>
             _indices[j] = input.Indices[i];
         }
 
+        // Samples dropped before the buffer are reported with the next chunk it emits.
+        if (input.DeadLetters is not null)
+        {
+            (_pending ??= Chunk<T>.Rent(_batchSize, _epoch)).Continue(input).Sequence = 0;
+        }
+
         input.Return();
         return output;
     }
@@ -92,9 +98,9 @@ internal sealed class ShuffleBuffer<T>
         _pending.Indices[_pending.Count++] = index;
         if (_pending.Count == _batchSize)
         {
+            _pending.Sequence = _emitted++;
             output.Add(_pending);
             _pending = null;
-            _emitted++;
         }
     }
 }

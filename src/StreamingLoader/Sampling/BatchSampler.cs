@@ -34,11 +34,13 @@ public abstract class BatchSampler
             _dropLast = dropLast;
         }
 
-        public override int MaxBatchSize => _batchSize;
+        // No batch holds more samples than an epoch has: a batch size far above the dataset's reserves no more.
+        public override int MaxBatchSize => Math.Max(1, Math.Min(_batchSize, _sampler.Length));
 
-        public override int BatchesPerEpoch => _dropLast
-            ? _sampler.Length / _batchSize
-            : (_sampler.Length + _batchSize - 1) / _batchSize;
+        // In long: a batch size near int.MaxValue must not overflow to a negative (empty) epoch.
+        public override int BatchesPerEpoch => (int)(_dropLast
+            ? _sampler.Length / (long)_batchSize
+            : (_sampler.Length + (long)_batchSize - 1) / _batchSize);
 
         public override IReadOnlyList<ReadOnlyMemory<int>> GetBatches(ulong seed, long epoch)
         {
@@ -46,7 +48,7 @@ public abstract class BatchSampler
             var batches = new ReadOnlyMemory<int>[BatchesPerEpoch];
             for (var b = 0; b < batches.Length; b++)
             {
-                var start = b * _batchSize;
+                var start = (int)((long)b * _batchSize);
                 batches[b] = indices.AsMemory(start, Math.Min(_batchSize, indices.Length - start));
             }
 

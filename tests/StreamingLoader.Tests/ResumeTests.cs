@@ -1,0 +1,160 @@
+namespace StreamingLoader.Tests;
+
+/// <summary>
+/// Resume is exact in every mode that accepts a state: the batches delivered before the save and after the resume
+/// together hold every sample of the epoch once, and the dead letters likewise; a mode that cannot resume exactly
+/// refuses the state.
+/// </summary>
+public class ResumeTests
+{
+    private const int Samples = 1_000;
+
+    public static TheoryData<bool, ErrorPolicy, int> Modes => new()
+    {
+        { true, ErrorPolicy.Fail, 1 },
+        { true, ErrorPolicy.Fail, 4 },
+        { false, ErrorPolicy.Fail, 4 },
+        { true, ErrorPolicy.Skip, 2 },
+        { false, ErrorPolicy.Skip, 4 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task Resume_RandomSavePoints_EverySampleExactlyOnce(bool ordered, ErrorPolicy policy, int workers)
+    {
+        var random = new Random(7);
+        for (var trial = 0; trial < 20; trial++)
+        {
+            var options = Options(ordered, policy, workers);
+            var batches = (Samples + 9) / 10;
+            var savePoint = random.Next(0, batches);
+            var seen = new List<long>();
+            var dead = new List<long>();
+            LoaderState saved;
+            await using (var first = Build(policy, options))
+            {
+                saved = await ReadAsync(first, savePoint, seen);
+                dead.AddRange(first.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
+            }
+
+            saved = LoaderState.FromJson(saved.ToJson());
+            await using (var resumed = Build(policy, options, saved))
+            {
+                await ReadAsync(resumed, int.MaxValue, seen);
+                dead.AddRange(resumed.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
+                Assert.Equal(1, resumed.State.Epoch);
+            }
+
+            var expected = Enumerable.Range(0, Samples).Select(i => (long)i).Where(i => policy == ErrorPolicy.Fail || !Fails(i));
+            Assert.Equal(expected, seen.Order());
+            Assert.Equal(policy == ErrorPolicy.Skip ? Enumerable.Range(0, Samples).Select(i => (long)i).Where(Fails) : [], dead.Order());
+        }
+    }
+
+    [Fact]
+    public async Task Resume_WholeBatchSkipped_PositionCountsSamplerBatches()
+    {
+        // Batch 2 (samples 20–29) fails entirely: the position still names sampler batches, so nothing repeats.
+        var options = new LoaderOptions { BatchSize = 10, ErrorPolicy = ErrorPolicy.Skip, Workers = 1 };
+        var dataset = Dataset.FromFunc(100, i => i is >= 20 and < 30 ? throw new InvalidDataException($"bad {i}") : new Sample<float, long>(new float[] { i }, i));
+        var seen = new List<long>();
+        LoaderState saved;
+        await using (var first = Pipeline.From(dataset).Build(options))
+        {
+            saved = await ReadAsync(first, 3, seen);
+            Assert.Equal(4, saved.NextBatch);
+        }
+
+        await using var resumed = Pipeline.From(dataset).Build(options, saved);
+        await ReadAsync(resumed, int.MaxValue, seen);
+        Assert.Equal(Enumerable.Range(0, 100).Where(i => i is < 20 or >= 30).Select(i => (long)i), seen.Order());
+    }
+
+    [Fact]
+    public void Build_ResumeWithShuffleBuffer_RefusedWithReason()
+    {
+        var state = new LoaderState(0, 3, 0, 10, 100);
+        var error = Assert.Throws<ArgumentException>(() => Pipeline.From(TestData.Tensor(100)).Build(new LoaderOptions { BatchSize = 10, ShuffleBufferSize = 50 }, state));
+        Assert.Contains("shuffle buffer cannot resume exactly", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_StateWithBatchesAheadOutsideTheEpoch_Refused()
+    {
+        var state = new LoaderState(0, 3, 0, 10, 100, [5, 12]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Pipeline.From(TestData.Tensor(100)).Build(new LoaderOptions { BatchSize = 10 }, state));
+    }
+
+    [Fact]
+    public async Task DropLast_IterableSource_LastPartialBatchDropped()
+    {
+        static async IAsyncEnumerable<Sample<float, long>> Stream()
+        {
+            for (var i = 0; i < 25; i++)
+            {
+                await Task.Yield();
+                yield return new Sample<float, long>(new float[] { i }, i);
+            }
+        }
+
+        await using var loader = Pipeline.From(Stream()).Build(new LoaderOptions { BatchSize = 10, DropLast = true });
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => (long)i), await TestData.ReadEpochLabelsAsync(loader));
+    }
+
+    [Theory]
+    [InlineData(1_000_000)]
+    [InlineData(int.MaxValue)]
+    public async Task BatchSize_FarAboveTheDataset_OneBatchAndBuffersSizedByTheDataset(int batchSize)
+    {
+        await using var loader = Pipeline.From(TestData.Tensor(10)).Build(new LoaderOptions { BatchSize = batchSize });
+        Assert.Equal(1, loader.BatchesPerEpoch);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i), await TestData.ReadEpochLabelsAsync(loader));
+        var pool = ((DataflowLoader<Sample<float, long>, Sample<float, long>>)loader).Pool;
+        Assert.InRange(pool.AllocatedBytes, 1, 64 * 1024);
+    }
+
+    [Fact]
+    public async Task BatchSize_TooLargeToAllocateOnAStream_ClearError()
+    {
+        await using var loader = Pipeline.From(AsyncEnumerable.Range(0, 100).Select(i => new Sample<float, long>(new float[64], i)))
+            .Build(new LoaderOptions { BatchSize = int.MaxValue });
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestData.ReadEpochLabelsAsync(loader));
+        Assert.Contains("lower LoaderOptions.BatchSize", error.Message, StringComparison.Ordinal);
+    }
+
+    private static bool Fails(long index) => index % 97 == 5 || index is >= 300 and < 310;
+
+    private static LoaderOptions Options(bool ordered, ErrorPolicy policy, int workers) =>
+        new() { BatchSize = 10, Shuffle = true, Seed = 11, Ordered = ordered, ErrorPolicy = policy, Workers = workers };
+
+    private static DataLoader Build(ErrorPolicy policy, LoaderOptions options, LoaderState? resumeFrom = null)
+    {
+        var dataset = Dataset.FromFunc(Samples, i => policy == ErrorPolicy.Skip && Fails(i) ? throw new InvalidDataException($"bad {i}") : new Sample<float, long>(new float[] { i }, i));
+        return Pipeline.From(dataset).Build(options, resumeFrom);
+    }
+
+    /// <summary>Reads up to <paramref name="batches"/> batches of the current epoch, adding their labels; returns the state after them.</summary>
+    private static async Task<LoaderState> ReadAsync(DataLoader loader, int batches, List<long> seen)
+    {
+        if (batches == 0)
+        {
+            return loader.State;
+        }
+
+        var read = 0;
+        await foreach (var batch in loader.ReadEpochAsync())
+        {
+            using (batch)
+            {
+                seen.AddRange(batch.Labels.AsSpan<long>().ToArray());
+            }
+
+            if (++read == batches)
+            {
+                break;
+            }
+        }
+
+        return loader.State;
+    }
+}
