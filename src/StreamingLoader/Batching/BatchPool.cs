@@ -54,6 +54,23 @@ internal sealed class BatchPool : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reserves a buffer for a chunk before any worker touches it. Reserving in the sampler's order is what keeps an
+    /// ordered pipeline from deadlocking: the earliest unfinished batch always has its buffer, so finished later
+    /// batches waiting behind it never hold the buffer it needs.
+    /// </summary>
+    public ValueTask ReserveAsync(CancellationToken cancellationToken) =>
+        _available.Wait(0, CancellationToken.None) ? ValueTask.CompletedTask : new ValueTask(_available.WaitAsync(cancellationToken));
+
+    /// <summary>As <see cref="ReserveAsync"/>, blocking (the shuffle block's own thread).</summary>
+    public void Reserve(CancellationToken cancellationToken) => _available.Wait(cancellationToken);
+
+    /// <summary>Takes the buffer a chunk reserved.</summary>
+    public Batch TakeReserved() => Take();
+
+    /// <summary>Gives back a reservation whose chunk made no batch (all samples skipped, an error, a stop).</summary>
+    public void CancelReservation() => _available.Release();
+
     /// <summary>Takes a free buffer if one is free now.</summary>
     public bool TryRent([NotNullWhen(true)] out Batch? batch)
     {

@@ -14,9 +14,12 @@ internal sealed class BlockGraph<TSource, T>
     private readonly TransformManyBlock<Chunk<T>, Chunk<T>>? _shuffle;
     private readonly IReceivableSourceBlock<Delivery> _last;
     private readonly List<(string Stage, Func<int> Depth)> _queues = [];
+    private readonly BatchPool _pool;
 
-    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, int poolCapacity, string firstStage, PipelineCounters counters, LoaderLifetime lifetime)
+    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, string firstStage, PipelineCounters counters, LoaderLifetime lifetime)
     {
+        _pool = pool;
+        var poolCapacity = pool.Capacity;
         var token = lifetime.Token;
 
         // A block must not hold more batches than the pool has buffers: in an ordered block, finished later batches
@@ -36,6 +39,14 @@ internal sealed class BlockGraph<TSource, T>
                     var timer = StageTimer.Start(options.Name, Stages.Shuffle, counters.Stage(Stages.Shuffle), chunk.Count);
                     var output = buffer.Process(chunk);
                     timer.Stop(output.Sum(c => c.Count));
+
+                    // Buffers are reserved here, in the order the collate block keeps (see BatchPool.ReserveAsync).
+                    foreach (var c in output.Where(c => !c.IsMarker))
+                    {
+                        pool.Reserve(token);
+                        c.HasReservation = true;
+                    }
+
                     return output;
                 },
                 Parallel(1, capacity, true, token));
@@ -99,10 +110,15 @@ internal sealed class BlockGraph<TSource, T>
         Recycle(Prefetch);
     }
 
-    private static void Recycle(IReceivableSourceBlock<Chunk<T>>? block)
+    private void Recycle(IReceivableSourceBlock<Chunk<T>>? block)
     {
         while (block is not null && block.TryReceive(out var chunk))
         {
+            if (chunk.HasReservation)
+            {
+                _pool.CancelReservation();
+            }
+
             chunk.Return();
         }
     }

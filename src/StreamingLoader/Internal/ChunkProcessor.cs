@@ -75,6 +75,7 @@ internal sealed class ChunkProcessor<TSource, T>
         catch (DataLoaderException error)
         {
             _lifetime.StopSource();
+            CancelReservation(chunk);
             chunk.Return();
             return Chunk<T>.Failed(error);
         }
@@ -101,6 +102,7 @@ internal sealed class ChunkProcessor<TSource, T>
         catch (DataLoaderException error)
         {
             _lifetime.StopSource();
+            CancelReservation(chunk);
             chunk.Return();
             delivery = new Delivery(null, error.Epoch, DeliveryKind.Error, error);
         }
@@ -213,6 +215,7 @@ internal sealed class ChunkProcessor<TSource, T>
 
         if (chunk.Count == 0)
         {
+            CancelReservation(chunk);
             chunk.Return();
             return new Delivery(null, chunk.Epoch, DeliveryKind.Empty, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters);
         }
@@ -230,7 +233,13 @@ internal sealed class ChunkProcessor<TSource, T>
             }
         }
 
-        if (!_pool.TryRent(out var batch))
+        Batch? batch;
+        if (chunk.HasReservation)
+        {
+            chunk.HasReservation = false;
+            batch = _pool.TakeReserved();
+        }
+        else if (!_pool.TryRent(out batch))
         {
             var blocked = _counters.Stage(Stages.Collate).StartBlocked(_time);
             try
@@ -291,6 +300,15 @@ internal sealed class ChunkProcessor<TSource, T>
         {
             batch.Dispose();
             throw;
+        }
+    }
+
+    private void CancelReservation<TItem>(Chunk<TItem> chunk)
+    {
+        if (chunk.HasReservation)
+        {
+            chunk.HasReservation = false;
+            _pool.CancelReservation();
         }
     }
 

@@ -6,7 +6,11 @@ namespace StreamingLoader.Internal;
 /// Feeds the pipeline's first block with chunks of one source kind, epoch after epoch, each epoch closed by an end
 /// marker that counts its chunks. Waiting for room in the first block is the source's blocked time.
 /// </summary>
-internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime)
+/// <remarks>
+/// With a <c>pool</c>, each chunk reserves its batch buffer here, in the source's order, before any worker sees it:
+/// see <see cref="BatchPool.ReserveAsync"/>. (With a shuffle buffer the shuffle block reserves instead.)
+/// </remarks>
+internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime, BatchPool? pool)
 {
     protected PipelineCounters Counters => counters;
 
@@ -24,6 +28,24 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
         if (!chunk.IsMarker)
         {
             Interlocked.Add(ref counters.Stage(Stages.Source).ItemsOut, chunk.Count);
+            if (pool is not null)
+            {
+                var reserving = pool.ReserveAsync(cancellationToken);
+                if (!reserving.IsCompletedSuccessfully)
+                {
+                    var waiting = counters.Stage(Stages.Source).StartBlocked(time);
+                    try
+                    {
+                        await reserving.ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        waiting.Stop();
+                    }
+                }
+
+                chunk.HasReservation = true;
+            }
         }
 
         if (target.Post(chunk))

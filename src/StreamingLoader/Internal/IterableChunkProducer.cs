@@ -10,7 +10,7 @@ namespace StreamingLoader.Internal;
 /// </summary>
 internal sealed class IterableChunkProducer<TSource>(
     IterableSource<TSource> source, int chunkSize, bool dropLast, EpochLedger? ledger,
-    PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime) : ChunkProducer<TSource>(counters, time, lifetime)
+    PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime, BatchPool? pool) : ChunkProducer<TSource>(counters, time, lifetime, pool)
 {
     /// <summary>Items a chunk has room for at first: it grows to a batch as items come, so a huge batch size reserves nothing up front.</summary>
     private const int InitialChunkCapacity = 4096;

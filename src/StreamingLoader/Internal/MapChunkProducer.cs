@@ -6,7 +6,7 @@ namespace StreamingLoader.Internal;
 /// <summary>A map-style dataset read in its batch sampler's order: one chunk per sampler batch.</summary>
 internal sealed class MapChunkProducer<TSource>(
     int count, BatchSampler sampler, LoaderState start, ulong seed, EpochLedger? ledger,
-    PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime) : ChunkProducer<TSource>(counters, time, lifetime)
+    PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime, BatchPool? pool) : ChunkProducer<TSource>(counters, time, lifetime, pool)
 {
     private long _epoch = start.Epoch;
     private int _batch = start.NextBatch;

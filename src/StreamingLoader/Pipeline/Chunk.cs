@@ -30,6 +30,9 @@ internal sealed class Chunk<T>
     /// </summary>
     public int Sequence { get; set; }
 
+    /// <summary>Gets or sets whether a pool buffer is reserved for this chunk's batch (see <c>BatchPool.ReserveAsync</c>).</summary>
+    public bool HasReservation { get; set; }
+
     /// <summary>Gets the samples of this chunk dropped under the skip policy: published when the chunk is delivered.</summary>
     public List<DeadLetter>? DeadLetters { get; private set; }
 
@@ -77,6 +80,7 @@ internal sealed class Chunk<T>
     public Chunk<T> Continue<TFrom>(Chunk<TFrom> from)
     {
         Sequence = from.Sequence;
+        (HasReservation, from.HasReservation) = (from.HasReservation, false);
         if (from.DeadLetters is { } deadLetters)
         {
             (DeadLetters ??= []).AddRange(deadLetters);

@@ -286,10 +286,11 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             var ledger = _options.Ordered ? null : _ledger;
             var processor = new ChunkProcessor<TSource, T>(_source, _chain, _collator, _pool, _options, _counters, _errors, _lifetime, ledger, _inFlight);
             var firstStage = _source is MapSource<TSource> ? Stages.Read : _chain.IsIdentity ? Stages.Collate : Stages.Transform;
-            var graph = new BlockGraph<TSource, T>(processor, _options, _pool.Capacity, firstStage, _counters, _lifetime);
+            var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime);
+            var reserveAtSource = _options.ShuffleBufferSize == 0 ? _pool : null;
             ChunkProducer<TSource> producer = _source is MapSource<TSource> map
-                ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, _start, _options.Seed, ledger, _counters, _time, _lifetime)
-                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, ledger, _counters, _time, _lifetime);
+                ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, _start, _options.Seed, ledger, _counters, _time, _lifetime, reserveAtSource)
+                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, ledger, _counters, _time, _lifetime, reserveAtSource);
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
             _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime);
