@@ -51,6 +51,41 @@ internal sealed class ChunkProcessor<TSource, T>
         }
     }
 
+    /// <summary>
+    /// Fixes the batch layout from the first samples of the epoch (<see cref="LayoutAgreement"/>), before the source
+    /// sends its first chunk. <paramref name="items"/> holds the samples of an iterable source; a map-style source's
+    /// are read by index. A sample that fails here is reported when the pipeline processes it.
+    /// </summary>
+    public async ValueTask AgreeLayoutAsync(ReadOnlyMemory<long> indices, ReadOnlyMemory<TSource> items, long epoch)
+    {
+        if (_pool.Layout is not null)
+        {
+            return;
+        }
+
+        var layouts = new List<BatchLayout>();
+        for (var i = 0; i < indices.Length && layouts.Count < LayoutAgreement.Samples; i++)
+        {
+            var index = indices.Span[i];
+            try
+            {
+                var source = items.IsEmpty ? _dataset!.GetItem((int)index) : items.Span[i];
+                var item = _transform is null ? (T)(object)source! : await _transform(source, new SampleContext(_seed, epoch, index), _lifetime.Token).ConfigureAwait(false);
+                layouts.Add(_collator.GetLayout(item));
+            }
+#pragma warning disable CA1031 // The sample's own processing reports its error, with the policy.
+            catch (Exception ex) when (_errors.IsSampleError(ex))
+#pragma warning restore CA1031
+            {
+            }
+        }
+
+        if (LayoutAgreement.Agree(layouts) is { } layout)
+        {
+            _pool.EnsureLayout(layout);
+        }
+    }
+
     /// <summary>Read, transform and collate in one step: the worker block without a shuffle buffer.</summary>
     public async Task<Delivery> ProcessAsync(Chunk<TSource> chunk)
     {
@@ -220,6 +255,7 @@ internal sealed class ChunkProcessor<TSource, T>
             return new Delivery(null, chunk.Epoch, DeliveryKind.Empty, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters);
         }
 
+        // Agreed before the first chunk; only when every sample consulted failed does the first one collated decide.
         if (_pool.Layout is null)
         {
             try

@@ -12,6 +12,11 @@ namespace StreamingLoader.Internal;
 /// </remarks>
 internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime, BatchPool? pool)
 {
+    private bool _layoutAgreed;
+
+    /// <summary>Gets or sets what agrees the batch layout from the first samples before the first chunk is sent.</summary>
+    public Func<ReadOnlyMemory<long>, ReadOnlyMemory<TSource>, long, ValueTask>? AgreeLayout { get; set; }
+
     protected PipelineCounters Counters => counters;
 
     protected LoaderLifetime Lifetime => lifetime;
@@ -68,6 +73,16 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
         {
             cancellationToken.ThrowIfCancellationRequested();
             throw new OperationCanceledException("The pipeline stopped accepting input.");
+        }
+    }
+
+    /// <summary>Agrees the layout from these first samples (indices, and the items for an iterable source), once.</summary>
+    protected async ValueTask AgreeLayoutOnceAsync(ReadOnlyMemory<long> indices, ReadOnlyMemory<TSource> items, long epoch)
+    {
+        if (!_layoutAgreed && AgreeLayout is { } agree)
+        {
+            _layoutAgreed = true;
+            await agree(indices, items, epoch).ConfigureAwait(false);
         }
     }
 

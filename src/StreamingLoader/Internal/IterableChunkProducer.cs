@@ -44,6 +44,7 @@ internal sealed class IterableChunkProducer<TSource>(
                     Volatile.Write(ref _position, _position + 1);
                     if (++chunk.Count == chunkSize)
                     {
+                        await AgreeLayoutOnceAsync(chunk.Indices.AsMemory(0, chunk.Count), chunk.Items.AsMemory(0, chunk.Count), epoch).ConfigureAwait(false);
                         chunk.Sequence = sent;
                         await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
                         sent++;
@@ -53,6 +54,7 @@ internal sealed class IterableChunkProducer<TSource>(
 
                 if (chunk.Count > 0 && !dropLast)
                 {
+                    await AgreeLayoutOnceAsync(chunk.Indices.AsMemory(0, chunk.Count), chunk.Items.AsMemory(0, chunk.Count), epoch).ConfigureAwait(false);
                     chunk.Sequence = sent;
                     await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
                     sent++;

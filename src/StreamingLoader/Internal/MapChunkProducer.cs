@@ -32,6 +32,7 @@ internal sealed class MapChunkProducer<TSource>(
                     }
 
                     Volatile.Write(ref _batch, b);
+                    await AgreeLayoutOnceAsync(FirstIndices(batches, b), ReadOnlyMemory<TSource>.Empty, epoch).ConfigureAwait(false);
                     var chunk = ToChunk(batches[b].Span, epoch);
                     chunk.Sequence = b;
                     await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
@@ -53,6 +54,21 @@ internal sealed class MapChunkProducer<TSource>(
         {
             await EndWithErrorAsync(target, null, ex as DataLoaderException ?? new DataLoaderException(0, $"The sampler failed: {ex.Message}", ex)).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The indices the layout is agreed from: the epoch's first, with room for some that fail.</summary>
+    private static long[] FirstIndices(IReadOnlyList<ReadOnlyMemory<int>> batches, int from)
+    {
+        var indices = new List<long>();
+        for (var b = from; b < batches.Count && indices.Count < 2 * LayoutAgreement.Samples; b++)
+        {
+            foreach (var index in batches[b].Span)
+            {
+                indices.Add(index);
+            }
+        }
+
+        return [.. indices.Take(2 * LayoutAgreement.Samples)];
     }
 
     private Chunk<TSource> ToChunk(ReadOnlySpan<int> indices, long epoch)

@@ -291,6 +291,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             ChunkProducer<TSource> producer = _source is MapSource<TSource> map
                 ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, _start, _options.Seed, ledger, _counters, _time, _lifetime, reserveAtSource)
                 : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, ledger, _counters, _time, _lifetime, reserveAtSource);
+            producer.AgreeLayout = processor.AgreeLayoutAsync;
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
             _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime);
