@@ -13,17 +13,18 @@ namespace StreamingLoader;
 [StructLayout(LayoutKind.Auto)]
 internal ref struct JsonLineParser
 {
-    private const long MaxExactDouble = 1L << 53;
     private static readonly double[] PowersOf10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
     private readonly ReadOnlySpan<byte> _text;
     private readonly NonFiniteNumbers _nonFinite;
     private int _position;
+    private int _stringStart; // the opening quote of the last string ReadString read, for KeyEquals
 
     public JsonLineParser(ReadOnlySpan<byte> text, NonFiniteNumbers nonFinite = NonFiniteNumbers.Reject)
     {
         _text = text;
         _nonFinite = nonFinite;
         _position = 0;
+        _stringStart = 0;
     }
 
     public void Expect(byte c)
@@ -65,6 +66,7 @@ internal ref struct JsonLineParser
     public ReadOnlySpan<byte> ReadString(out bool escaped)
     {
         Expect((byte)'"');
+        _stringStart = _position - 1;
         var start = _position;
         var rest = _text[start..];
         var end = rest.IndexOfAny((byte)'"', (byte)'\\');
@@ -100,7 +102,7 @@ internal ref struct JsonLineParser
         }
 
         // The quoted token lies just around raw; Utf8JsonReader unescapes it and rejects bad escapes.
-        var quotedStart = _position - raw.Length - 2;
+        var quotedStart = _stringStart;
         var reader = new Utf8JsonReader(_text.Slice(quotedStart, raw.Length + 2));
         try
         {
@@ -141,7 +143,7 @@ internal ref struct JsonLineParser
 
     /// <summary>
     /// Reads an integer exactly: plain digits are parsed as integers (never through double, so labels above 2^53
-    /// keep every digit); a fraction or exponent is accepted when the value is integral and at most 2^53.
+    /// keep every digit); a fraction or exponent (<c>3.0</c>, <c>1e2</c>) is accepted when the value is integral.
     /// </summary>
     public long ReadInt64()
     {
@@ -168,13 +170,23 @@ internal ref struct JsonLineParser
             throw Error($"the integer does not fit in Int64 ({long.MinValue} to {long.MaxValue})");
         }
 
-        var value = ParseDouble(start);
-        if (value != Math.Floor(value) || Math.Abs(value) > MaxExactDouble)
+        // A fraction or exponent (3.0, 1e2): decimal holds 28 digits exactly, so integral-ness is decided exactly.
+        if (digits > 28 || !decimal.TryParse(_text[start.._position], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
         {
             _position = start;
-            throw Error(Math.Abs(value) > MaxExactDouble
-                ? "expected an integer; one with a fraction or exponent must be at most 2^53 to be exact (write larger ones as plain digits)"
-                : "expected an integer");
+            throw Error(digits > 28 ? "expected an integer (more than 28 significant digits)" : $"the integer does not fit in Int64 ({long.MinValue} to {long.MaxValue})");
+        }
+
+        if (value != decimal.Truncate(value) || (value == 0 && digits > 0))
+        {
+            _position = start;
+            throw Error("expected an integer");
+        }
+
+        if (value is < long.MinValue or > long.MaxValue)
+        {
+            _position = start;
+            throw Error($"the integer does not fit in Int64 ({long.MinValue} to {long.MaxValue})");
         }
 
         return (long)value;
@@ -345,17 +357,6 @@ internal ref struct JsonLineParser
         {
             _position = start;
             throw Error($"{System.Text.Encoding.UTF8.GetString(text)} is outside the Float32 range (NonFiniteNumbers.Allow makes it ±Infinity)");
-        }
-
-        return value;
-    }
-
-    private double ParseDouble(int start)
-    {
-        if (!double.TryParse(_text[start.._position], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-        {
-            _position = start;
-            throw Error("malformed number");
         }
 
         return value;
