@@ -183,13 +183,14 @@ public static class JsonLines
                             $"'{path}' shrank from {lengthAtOpen} to {total} bytes while it was read (truncated after line {lineNumber}): the rest of the epoch is lost.");
                     }
 
-                    if (skipping || filled - start > maxLineLength)
+                    var last = filled > start && block[filled - 1] == (byte)'\r' ? filled - start - 1 : filled - start;
+                    if (skipping || last > maxLineLength)
                     {
                         yield return JsonLine.Overlong(path, lineNumber + 1, maxLineLength);
                     }
-                    else if (filled > start)
+                    else if (last > 0)
                     {
-                        yield return new JsonLine(path, lineNumber + 1, block.AsMemory(start, filled - start));
+                        yield return new JsonLine(path, lineNumber + 1, block.AsMemory(start, last));
                     }
 
                     yield break;
