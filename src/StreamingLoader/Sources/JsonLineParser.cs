@@ -68,13 +68,22 @@ internal ref struct JsonLineParser
         Expect((byte)'"');
         _stringStart = _position - 1;
         var start = _position;
-        var rest = _text[start..];
-        var end = rest.IndexOfAny((byte)'"', (byte)'\\');
         escaped = false;
-        if (end >= 0 && rest[end] == (byte)'"')
+
+        // Keys are short: a plain loop beats a vectorized search here.
+        for (var i = start; i < _text.Length; i++)
         {
-            _position = start + end + 1;
-            return rest[..end];
+            var c = _text[i];
+            if (c == (byte)'"')
+            {
+                _position = i + 1;
+                return _text[start..i];
+            }
+
+            if (c == (byte)'\\')
+            {
+                break;
+            }
         }
 
         // An escape: walk the rest so that \" does not end the string.

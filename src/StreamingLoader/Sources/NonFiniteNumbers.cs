@@ -4,6 +4,10 @@ namespace StreamingLoader;
 /// What a JSON Lines collator does with <c>NaN</c>, <c>Infinity</c> and <c>-Infinity</c> (which Python's
 /// <c>json.dumps</c> writes although JSON has no such numbers) and with numbers beyond the Float32 range.
 /// </summary>
+/// <remarks>
+/// The policy covers the features array and the whole value of a field the collator ignores; a NaN nested deeper
+/// in an ignored field (<c>{"meta":[NaN]}</c>) is not JSON and rejects the line whatever the policy.
+/// </remarks>
 public enum NonFiniteNumbers
 {
     /// <summary>The line is rejected with its file, line and column (the default): a NaN in training data is usually a bug upstream.</summary>
