@@ -89,6 +89,17 @@ public sealed class IdxDataset : IBatchedDataset<Sample<byte, long>>, IShapedDat
             throw new InvalidDataException($"'{imagesPath}' has shape {Shapes.Format(images.Dimensions)}: a sample dimension of size 0.");
         }
 
+        long sampleBytes = 1;
+        foreach (var size in sampleDims)
+        {
+            // With 0 images the file's size bounds nothing, so one sample's size is checked on its own.
+            sampleBytes *= size;
+            if (sampleBytes > Array.MaxLength)
+            {
+                throw new InvalidDataException($"'{imagesPath}' has shape {Shapes.Format(images.Dimensions)}: one sample would take more than the {Array.MaxLength} bytes one array can hold.");
+            }
+        }
+
         var labels = IdxFile.Read(labelsPath);
         if (labels.TypeCode is not (IdxFile.UnsignedByte or IdxFile.SignedByte or IdxFile.Int16 or IdxFile.Int32))
         {

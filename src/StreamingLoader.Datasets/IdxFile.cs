@@ -63,7 +63,8 @@ internal sealed class IdxFile
         using var stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : (Stream)file;
         try
         {
-            return Read(path, stream, gzip);
+            // A plain file's size bounds what the header may claim; a gzip stream's is unknown until it ends.
+            return Read(path, stream, gzip, gzip ? -1 : file.Length, file.Length);
         }
         catch (InvalidDataException ex) when (!ex.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
         {
@@ -114,7 +115,12 @@ internal sealed class IdxFile
         return result;
     }
 
-    private static IdxFile Read(string path, Stream stream, bool gzip)
+    /// <param name="path">The file, for messages.</param>
+    /// <param name="stream">The IDX bytes, from the start.</param>
+    /// <param name="gzip">Whether <paramref name="stream"/> decompresses.</param>
+    /// <param name="streamLength">The stream's length when known (plain file), else -1.</param>
+    /// <param name="fileLength">The file's size on disk.</param>
+    private static IdxFile Read(string path, Stream stream, bool gzip, long streamLength, long fileLength)
     {
         var what = gzip ? "decompressed data" : "file";
         Span<byte> magic = stackalloc byte[4];
@@ -170,12 +176,17 @@ internal sealed class IdxFile
         }
 
         var length = (int)(elements * SizeOf(typeCode));
-        var data = GC.AllocateUninitializedArray<byte>(length);
-        read = stream.ReadAtLeast(data, length, throwOnEndOfStream: false);
-        if (read < length)
+        var headerLength = 4 + header.Length;
+        if (streamLength >= 0 && streamLength - headerLength < length)
         {
-            throw new InvalidDataException(
-                $"'{path}' is truncated: shape {Shapes.Format(dimensions)} of {TypeNameOf(typeCode)} needs {length} data bytes after the header but the {what} holds {read}.");
+            // Checked before allocating: a lying header must not make us reserve what the file does not hold.
+            throw Truncated(path, dimensions, typeCode, length, streamLength - headerLength, what);
+        }
+
+        var data = ReadData(stream, length, streamLength >= 0 ? length : (int)Math.Min(length, Math.Max(1 << 16, 2 * fileLength)));
+        if (data.Length < length)
+        {
+            throw Truncated(path, dimensions, typeCode, length, data.Length, what);
         }
 
         Span<byte> probe = stackalloc byte[1];
@@ -187,4 +198,35 @@ internal sealed class IdxFile
 
         return new IdxFile(path, typeCode, dimensions, data);
     }
+
+    /// <summary>
+    /// Reads up to <paramref name="length"/> bytes, starting with a buffer of <paramref name="initial"/> and doubling
+    /// it while the data lasts, so memory follows what the stream really holds, not what its header claims. A shorter
+    /// array means the stream ended early.
+    /// </summary>
+    private static byte[] ReadData(Stream stream, int length, int initial)
+    {
+        var data = GC.AllocateUninitializedArray<byte>(initial);
+        var filled = 0;
+        while (true)
+        {
+            filled += stream.ReadAtLeast(data.AsSpan(filled), data.Length - filled, throwOnEndOfStream: false);
+            if (filled < data.Length)
+            {
+                return data[..filled];
+            }
+
+            if (filled == length)
+            {
+                return data;
+            }
+
+            var grown = GC.AllocateUninitializedArray<byte>((int)Math.Min(length, 2L * data.Length));
+            data.AsSpan().CopyTo(grown);
+            data = grown;
+        }
+    }
+
+    private static InvalidDataException Truncated(string path, int[] dimensions, byte typeCode, int length, long holds, string what) =>
+        new($"'{path}' is truncated: shape {Shapes.Format(dimensions)} of {TypeNameOf(typeCode)} needs {length} data bytes after the header but the {what} holds {holds}.");
 }

@@ -251,6 +251,61 @@ public sealed class IdxDatasetTests : IDisposable
         AssertInvalid(() => IdxDataset.Load(images, labels), images, "more than");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Load_HeaderClaimsFarMoreItemsThanTheFileHolds_ThrowsWithoutAllocatingTheClaim(bool gzip)
+    {
+        var images = _files.Write("images", IdxFiles.Images(4, 2, 2));
+        var lying = IdxFiles.Labels(4);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(lying.AsSpan(4), 2_000_000_000);
+        var labels = _files.Write("labels", lying, gzip);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<InvalidDataException>(() => IdxDataset.Load(images, labels));
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.StartsWith($"'{labels}' is truncated: shape [2000000000]", error.Message);
+        Assert.Contains("needs 2000000000 data bytes", error.Message);
+        Assert.Contains("holds 4", error.Message);
+        Assert.True(allocated < 1 << 20, $"a header claiming 2 GB in a {lying.Length}-byte file made the reader allocate {allocated} bytes");
+    }
+
+    [Fact]
+    public void Load_RankByteLargerThanTheDimensionsWritten_ThrowsNamingFile()
+    {
+        var bytes = IdxFiles.Images(3, 4, 4);
+        bytes[3] = 4; // the first pixels are read as a fourth dimension
+        var images = _files.Write("images", bytes);
+        var labels = _files.Write("labels", IdxFiles.Labels(3));
+
+        AssertInvalid(() => IdxDataset.Load(images, labels), images, "truncated", "shape [3, 4, 4, ");
+    }
+
+    [Fact]
+    public void Load_ZeroImagesWithAHugeSampleShape_ThrowsInsteadOfOverflowing()
+    {
+        var images = _files.Write("images", IdxFiles.Idx(0x08, [0, 65536, 65536], []));
+        var labels = _files.Write("labels", IdxFiles.Labels(0));
+
+        AssertInvalid(() => IdxDataset.Load(images, labels), images, "one sample would take more than");
+    }
+
+    [Fact]
+    public void Load_GzipOfTheRealDataset_ReadsTheSameAsBefore()
+    {
+        var images = Path.Combine(FashionMnist.DefaultRoot, "t10k-images-idx3-ubyte.gz");
+        var labels = Path.Combine(FashionMnist.DefaultRoot, "t10k-labels-idx1-ubyte.gz");
+        var plainImages = _files.Write("images", Decompress(images));
+
+        var zipped = IdxDataset.Load(images, labels);
+        var plain = IdxDataset.Load(plainImages, labels);
+
+        Assert.Equal(10000, zipped.Count);
+        Assert.Equal(plain.GetItem(9999).Features.ToArray(), zipped.GetItem(9999).Features.ToArray());
+        Assert.Equal(plain.GetItem(0).Features.ToArray(), zipped.GetItem(0).Features.ToArray());
+    }
+
     [Fact]
     public void Load_CountMismatch_ThrowsNamingBothFiles()
     {
@@ -359,6 +414,14 @@ public sealed class IdxDatasetTests : IDisposable
         var test = FashionMnist.Load(_files.Folder, train: false);
 
         Assert.Equal(3, test.Count);
+    }
+
+    private static byte[] Decompress(string path)
+    {
+        using var zip = new System.IO.Compression.GZipStream(File.OpenRead(path), System.IO.Compression.CompressionMode.Decompress);
+        using var plain = new MemoryStream();
+        zip.CopyTo(plain);
+        return plain.ToArray();
     }
 
     private static void AssertInvalid(Action load, string path, params string[] fragments)

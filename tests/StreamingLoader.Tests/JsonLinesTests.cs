@@ -3,16 +3,18 @@ using System.Text;
 
 namespace StreamingLoader.Tests;
 
-public sealed class JsonLinesTests : IDisposable
+public sealed partial class JsonLinesTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("jsonl-tests").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private string Write(string text)
+    private string Write(string text) => WriteBytes(new UTF8Encoding(false).GetBytes(text));
+
+    private string WriteBytes(byte[] bytes)
     {
         var path = Path.Combine(_directory, $"{Guid.NewGuid():N}.jsonl");
-        File.WriteAllText(path, text, new UTF8Encoding(false));
+        File.WriteAllBytes(path, bytes);
         return path;
     }
 
