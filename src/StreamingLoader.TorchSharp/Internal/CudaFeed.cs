@@ -15,6 +15,11 @@ internal sealed class CudaFeed : TorchFeed
     // libtorch issues its kernels on the legacy default stream unless told otherwise; TorchSharp never tells it.
     private const nint ComputeStream = 0;
 
+    // Host buffers the feed may hold for copies in flight. A bound, so that a loader whose pool is small never finds
+    // every buffer held here while the feed waits for the next Stage to notice completed copies: one batch ahead
+    // needs two, and past the bound the host waits for the oldest copy (the device is then far behind anyway).
+    private const int MaxCopiesInFlight = 2;
+
     private readonly CudaRuntime _cuda;
     private readonly int _deviceIndex;
     private readonly nint _copyStream;
@@ -42,6 +47,12 @@ internal sealed class CudaFeed : TorchFeed
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
             _cuda.SetDevice(_deviceIndex);
             ReturnCompletedHostBuffers();
+            while (_inFlight.Count >= MaxCopiesInFlight && _inFlight.TryDequeue(out var oldest))
+            {
+                _cuda.SynchronizeEvent(oldest.CopyDone);
+                oldest.Hold.Dispose();
+            }
+
             var pinned = EnsurePageLocked(batch);
             var slot = RentSlot(batch);
 
@@ -70,6 +81,7 @@ internal sealed class CudaFeed : TorchFeed
             }
 
             _disposed = 1;
+            _cuda.SetDevice(_deviceIndex);
             while (_inFlight.TryDequeue(out var copy))
             {
                 _cuda.SynchronizeEvent(copy.CopyDone);
@@ -105,8 +117,10 @@ internal sealed class CudaFeed : TorchFeed
                 return;
             }
 
+            _cuda.SetDevice(_deviceIndex);
             _cuda.RecordEvent(slot.Released, ComputeStream);
             _free.Push(slot);
+            ReturnCompletedHostBuffers();
         }
     }
 
