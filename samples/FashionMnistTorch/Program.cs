@@ -93,7 +93,7 @@ public static class Program
             : optim.Adam(model.parameters(), options.LearningRate);
         var scheduler = optim.lr_scheduler.StepLR(optimizer, step_size: 1, gamma: options.LearningRateDecay);
         var parameters = model.parameters().Sum(p => p.numel());
-        output.WriteLine(Invariant($"Model: {options.Model} {model} ({parameters:N0} parameters)"));
+        output.WriteLine(Invariant($"Model: {options.Model} {Describe(model)} ({parameters:N0} parameters)"));
         output.WriteLine(Invariant($"Optimizer: {options.Optimizer} lr {options.LearningRate}; batches of {options.BatchSize}, {trainLoader.BatchesPerEpoch} steps per epoch, {options.Workers} loader worker(s), fed by {options.Feed}"));
 
         var epochs = new List<FashionTorchEpoch>();
@@ -144,6 +144,14 @@ public static class Program
         layers.Add(nn.Linear(inputs, 10));
         return nn.Sequential(layers);
     }
+
+    /// <summary>The layers, as PyTorch prints their kinds: Flatten → Linear(784, 256) → ReLU → ….</summary>
+    private static string Describe(nn.Module model) => string.Join(" → ", model.children().Select(layer => layer switch
+    {
+        global::TorchSharp.Modules.Linear linear => Invariant($"Linear({linear.in_features}, {linear.out_features})"),
+        global::TorchSharp.Modules.Conv2d conv => Invariant($"Conv2d({conv.in_channels}, {conv.out_channels}, 3×3)"),
+        _ => layer.GetType().Name,
+    }));
 
     /// <summary>The three ways to consume the loader run the same steps; they differ in who owns each batch.</summary>
     private static async Task<TorchEpochResult> TrainEpochAsync(
