@@ -133,7 +133,8 @@ public static class TorchEpochs
             optimizer.step();
         }
 
-        lossSum.add_(loss.detach().to(ScalarType.Float64) * batch.Count);
+        // Summed into a Float64 tensor on the device (in-place promotion): no host synchronization per step.
+        lossSum.add_(loss.detach(), batch.Count);
         if (output.dim() == 2 && batch.Labels.dim() == 1 && !batch.Labels.is_floating_point())
         {
             correct.add_(output.argmax(1).eq(batch.Labels).sum());
