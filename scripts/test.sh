@@ -8,12 +8,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 need=()
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
-# StreamingLoader.Torch builds its libtorch bridge with cmake + g++ against Debian's libtorch-dev; OpenBLAS gives that
-# libtorch a fast BLAS (Debian's default reference BLAS makes its matrix products about 10x slower).
-command -v cmake >/dev/null 2>&1 || need+=(cmake)
-command -v g++ >/dev/null 2>&1 || need+=(g++)
-dpkg -s libtorch-dev >/dev/null 2>&1 || need+=(libtorch-dev)
-dpkg -s libopenblas0-pthread >/dev/null 2>&1 || need+=(libopenblas0-pthread)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

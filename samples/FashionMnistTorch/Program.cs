@@ -1,20 +1,26 @@
 using System.Diagnostics;
 using System.Globalization;
-using StreamingLoader.Torch;
+using System.Reactive.Linq;
 using StreamingLoader.Datasets;
+using StreamingLoader.TorchSharp;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace StreamingLoader.Samples.FashionMnistTorch;
 
 /// <summary>
-/// Fashion-MNIST trained in libtorch through StreamingLoader.Torch: the loader collates Float32 batches
-/// [n, 1, 28, 28] (ToTensor + Normalize) into pinned buffers, the trainer wraps them without a copy (and on CUDA copies
-/// them to the device one batch ahead on a side stream), and an MLP, a two-convolution CNN or a TorchScript module
-/// trains with Adam or SGD. Test accuracy after every epoch.
+/// Fashion-MNIST trained with TorchSharp: the loader collates Float32 batches [n, 1, 28, 28] (ToTensor + Normalize)
+/// into pinned buffers, <see cref="TorchFeed"/> hands them to libtorch without a copy (on CUDA, copied one batch ahead
+/// on a side stream), and TorchSharp's own MLP or two-convolution CNN trains with its Adam or SGD. Test accuracy after
+/// every epoch.
 /// </summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        // Before the first TorchSharp call: libtorch's OpenMP threads sleep instead of spinning next to the loader.
+        TorchThreads.ApplyDefaults();
+
         FashionTorchOptions options;
         try
         {
@@ -54,46 +60,50 @@ public static class Program
 
         if (options.Threads is { } threads)
         {
-            TorchRuntime.Threads = threads;
+            torch.set_num_threads(threads);
         }
 
-        var device = TorchDevice.Parse(options.Device);
-        output.WriteLine(Invariant($"libtorch {TorchRuntime.Version} on {device} (CUDA available: {(TorchRuntime.IsCudaAvailable ? "yes" : "no")}), {TorchRuntime.Threads} intra-op thread(s)"));
+        var device = options.Device == "auto" ? null : new Device(options.Device);
+        await using var feed = TorchFeed.Create(device);
+        output.WriteLine(Invariant($"TorchSharp (libtorch {torch.__version__}) on {feed.Device}, {torch.get_num_threads()} intra-op thread(s)"));
 
         var load = Stopwatch.StartNew();
         var trainData = FashionMnist.Load(options.Root, train: true);
         var testData = FashionMnist.Load(options.Root, train: false);
         output.WriteLine(Invariant($"Loaded {trainData.Count} training and {testData.Count} test images from {options.Root} in {load.Elapsed.TotalSeconds:F2} s"));
 
-        // ToTensor() then Normalize(mean, std), written by the collator straight into the pinned batch buffers.
+        // train_loader = DataLoader(train_data, batch_size=64, shuffle=True), with ToTensor() and Normalize(mean, std)
+        // written by the collator straight into the pinned batch buffers.
         var trainOptions = new LoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed, Workers = options.Workers, Name = "fashion-train" };
         var testOptions = new LoaderOptions { BatchSize = 1000, Workers = options.Workers, Name = "fashion-test" };
         await using var trainLoader = Pipeline.From(trainData).Build(trainData.CreateCollator(FashionMnist.Mean, FashionMnist.Std), trainOptions);
         await using var testLoader = Pipeline.From(testData).Build(testData.CreateCollator(FashionMnist.Mean, FashionMnist.Std), testOptions);
 
+        torch.manual_seed((long)options.Seed);
         using var model = CreateModel(options);
         if (options.LoadPath is not null)
         {
-            model.Load(options.LoadPath);
+            model.load(options.LoadPath);
             output.WriteLine($"Loaded weights from {options.LoadPath}");
         }
 
-        model.To(device);
+        model.to(feed.Device);
+        using var criterion = nn.CrossEntropyLoss();
         using var optimizer = options.Optimizer == "sgd"
-            ? TorchOptimizer.Sgd(model, options.LearningRate, momentum: options.Momentum)
-            : TorchOptimizer.Adam(model, options.LearningRate);
-        await using var trainer = new TorchTrainer(model, optimizer, TorchLoss.CrossEntropy, new TorchTrainerOptions { PrefetchDepth = options.PrefetchDepth, Name = "fashion" });
-        output.WriteLine(Invariant($"Model: {model} ({model.ParameterCount:N0} parameters)"));
-        output.WriteLine(Invariant($"Optimizer: {optimizer}; batches of {options.BatchSize}, {trainLoader.BatchesPerEpoch} steps per epoch, {options.Workers} loader worker(s), prefetch depth {options.PrefetchDepth}, fed by {options.Feed}"));
+            ? (optim.Optimizer)optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum)
+            : optim.Adam(model.parameters(), options.LearningRate);
+        var scheduler = optim.lr_scheduler.StepLR(optimizer, step_size: 1, gamma: options.LearningRateDecay);
+        var parameters = model.parameters().Sum(p => p.numel());
+        output.WriteLine(Invariant($"Model: {options.Model} {Describe(model)} ({parameters:N0} parameters)"));
+        output.WriteLine(Invariant($"Optimizer: {options.Optimizer} lr {options.LearningRate}; batches of {options.BatchSize}, {trainLoader.BatchesPerEpoch} steps per epoch, {options.Workers} loader worker(s), fed by {options.Feed}"));
 
         var epochs = new List<FashionTorchEpoch>();
         var total = Stopwatch.StartNew();
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
-            // StepLR(step_size=1, gamma=lr-decay)
-            optimizer.LearningRate = options.LearningRate * Math.Pow(options.LearningRateDecay, epoch - 1);
-            var train = await TrainEpochAsync(trainer, trainLoader, options.Feed, cancellationToken);
-            var test = await trainer.EvaluateAsync(testLoader, cancellationToken);
+            var train = await TrainEpochAsync(trainLoader, model, criterion, optimizer, feed, options.Feed, cancellationToken);
+            var test = await testLoader.EvaluateEpochAsync(model, criterion, feed, cancellationToken);
+            scheduler.step();
             epochs.Add(new FashionTorchEpoch(epoch, train.MeanLoss, train.Accuracy, test.MeanLoss, test.Accuracy, train.Elapsed, test.Elapsed, train.InputWait));
             output.WriteLine(Invariant(
                 $"Epoch {epoch}/{options.Epochs}: train loss {train.MeanLoss:F4}, train accuracy {train.Accuracy:F4}, test loss {test.MeanLoss:F4}, test accuracy {test.Accuracy:F4} ({train.Elapsed.TotalSeconds:F2} s training, {train.SamplesPerSecond:N0} samples/s, input wait {train.InputWaitFraction:P1}; {test.Elapsed.TotalSeconds:F2} s testing)"));
@@ -101,39 +111,82 @@ public static class Program
 
         if (options.SavePath is not null)
         {
-            model.Save(options.SavePath);
+            model.save(options.SavePath);
             output.WriteLine($"Saved the weights to {options.SavePath}");
         }
 
         output.WriteLine(Invariant($"Done in {total.Elapsed.TotalSeconds:F1} s"));
-        return new FashionTorchResult(epochs, total.Elapsed, model.ParameterCount, device.ToString());
+        return new FashionTorchResult(epochs, total.Elapsed, parameters, feed.Device.ToString());
     }
 
-    private static TorchModel CreateModel(FashionTorchOptions options)
+    /// <summary>The MLP 784-hidden-10 or the two-convolution CNN, as a PyTorch tutorial writes them with nn.Sequential.</summary>
+    private static nn.Module<Tensor, Tensor> CreateModel(FashionTorchOptions options)
     {
-        if (options.ScriptPath is not null)
+        if (options.Model == "cnn")
         {
-            return TorchModel.LoadScript(options.ScriptPath);
+            var (c1, c2) = (options.Conv[0], options.Conv[1]);
+            return nn.Sequential(
+                nn.Conv2d(1, c1, kernel_size: 3, padding: 1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(c1, c2, kernel_size: 3, padding: 1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Flatten(),
+                nn.Linear(c2 * 7 * 7, options.CnnHidden), nn.ReLU(),
+                nn.Linear(options.CnnHidden, 10));
         }
 
-        return options.Model == "cnn"
-            ? TorchModel.Cnn(channels: 1, height: 28, width: 28, classes: 10, options.Conv[0], options.Conv[1], options.CnnHidden, seed: options.Seed)
-            : TorchModel.Mlp([28 * 28, .. options.Hidden, 10], seed: options.Seed);
+        var layers = new List<nn.Module<Tensor, Tensor>> { nn.Flatten() };
+        var inputs = 28 * 28;
+        foreach (var hidden in options.Hidden)
+        {
+            layers.Add(nn.Linear(inputs, hidden));
+            layers.Add(nn.ReLU());
+            inputs = hidden;
+        }
+
+        layers.Add(nn.Linear(inputs, 10));
+        return nn.Sequential(layers);
     }
 
-    /// <summary>The three ways to feed the trainer give the same steps; they differ in who owns each batch.</summary>
-    private static async Task<TorchEpochResult> TrainEpochAsync(TorchTrainer trainer, DataLoader loader, string feed, CancellationToken cancellationToken)
+    /// <summary>The layers, as PyTorch prints their kinds: Flatten → Linear(784, 256) → ReLU → ….</summary>
+    private static string Describe(nn.Module model) => string.Join(" → ", model.children().Select(layer => layer switch
     {
-        switch (feed)
+        global::TorchSharp.Modules.Linear linear => Invariant($"Linear({linear.in_features}, {linear.out_features})"),
+        global::TorchSharp.Modules.Conv2d conv => Invariant($"Conv2d({conv.in_channels}, {conv.out_channels}, 3×3)"),
+        _ => layer.GetType().Name,
+    }));
+
+    /// <summary>The three ways to consume the loader run the same steps; they differ in who owns each batch.</summary>
+    private static async Task<TorchEpochResult> TrainEpochAsync(
+        DataLoader loader, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer optimizer, TorchFeed feed, string how, CancellationToken cancellationToken)
+    {
+        if (how == "pull")
         {
-            case "subscribe":
-                await loader.ForEachAsync(trainer.OnBatchAsync, epochs: 1, cancellationToken);
-                return trainer.Flush();
-            case "observable":
-                return await trainer.TrainAsync(loader.AsObservable(epochs: 1), cancellationToken);
-            default:
-                return await trainer.TrainEpochAsync(loader, cancellationToken);
+            // for x, y in train_loader: optimizer.zero_grad(); loss = criterion(model(x), y); loss.backward(); optimizer.step()
+            return await loader.TrainEpochAsync(model, criterion, optimizer, feed, cancellationToken);
         }
+
+        var started = Stopwatch.GetTimestamp();
+        var steps = 0;
+        var samples = 0L;
+        var lossSum = 0.0;
+        void Step(Batch batch)
+        {
+            using var staged = feed.Stage(batch);
+            using var loss = TorchEpochs.TrainStep(staged, model, criterion, optimizer);
+            lossSum += loss.item<float>() * batch.Count;
+            steps++;
+            samples += batch.Count;
+        }
+
+        if (how == "subscribe")
+        {
+            await loader.ForEachAsync((batch, _) => { Step(batch); return ValueTask.CompletedTask; }, epochs: 1, cancellationToken);
+        }
+        else
+        {
+            await loader.AsObservable(epochs: 1).Do(Step).DefaultIfEmpty();
+        }
+
+        return new TorchEpochResult(steps, samples, samples == 0 ? 0 : lossSum / samples, 0, Stopwatch.GetElapsedTime(started), TimeSpan.Zero);
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
@@ -149,15 +202,14 @@ public sealed record FashionTorchResult(IReadOnlyList<FashionTorchEpoch> Epochs,
 public sealed record FashionTorchOptions
 {
     public const string Usage = """
-        Usage: FashionMnistTorch [--model mlp|cnn] [--hidden 256,128,100] [--conv 32,64] [--cnn-hidden 128] [--script FILE]
+        Usage: FashionMnistTorch [--model mlp|cnn] [--hidden 256,128,100] [--conv 32,64] [--cnn-hidden 128]
                                  [--epochs 8] [--batch-size 64] [--optimizer adam|sgd] [--lr 0.001] [--momentum 0.9] [--lr-decay 0.8]
-                                 [--device auto|cpu|cuda|cuda:N] [--prefetch-depth 1] [--feed pull|subscribe|observable]
+                                 [--device auto|cpu|cuda|cuda:N] [--feed pull|subscribe|observable]
                                  [--workers N] [--threads N] [--seed 0] [--root DIR] [--save FILE] [--load FILE]
           --model M          mlp (784 → hidden layers → 10, ReLU) or cnn (two 3×3 convolutions with 2×2 pooling, a hidden layer, 10)
           --hidden LIST      the MLP's hidden layer sizes (default 256,128,100: the dataset benchmark's "MLP 256-128-100")
           --conv A,B         the CNN's convolution channels (default 32,64)
           --cnn-hidden N     the CNN's hidden layer size (default 128)
-          --script FILE      train a TorchScript module scripted in PyTorch instead ([n, 1, 28, 28] in, 10 logits out)
           --epochs N         training epochs (default 8)
           --batch-size N     samples per batch (default 64)
           --optimizer O      adam (default) or sgd (with --momentum)
@@ -165,10 +217,9 @@ public sealed record FashionTorchOptions
           --momentum X       SGD momentum (default 0.9)
           --lr-decay X       multiplies the learning rate after every epoch, StepLR(step_size=1, gamma=X) (default 0.8; 1 keeps it)
           --device D         auto (CUDA if available, default), cpu, cuda or cuda:N
-          --prefetch-depth N batches staged on the device ahead of the step (default 1)
           --feed F           pull (ReadEpochAsync, default), subscribe (ForEachAsync) or observable (AsObservable)
           --workers N        loader threads (default: processor count)
-          --threads N        libtorch intra-op threads (default: libtorch's)
+          --threads N        libtorch intra-op threads (default: libtorch's, one per core)
           --seed N           seeds the shuffle order and the initial weights (default 0)
           --root DIR         folder of the IDX files (default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)
           --save FILE        save the weights after training
@@ -183,8 +234,6 @@ public sealed record FashionTorchOptions
 
     public int CnnHidden { get; init; } = 128;
 
-    public string? ScriptPath { get; init; }
-
     public int Epochs { get; init; } = 8;
 
     public int BatchSize { get; init; } = 64;
@@ -198,8 +247,6 @@ public sealed record FashionTorchOptions
     public double LearningRateDecay { get; init; } = 0.8;
 
     public string Device { get; init; } = "auto";
-
-    public int PrefetchDepth { get; init; } = 1;
 
     public string Feed { get; init; } = "pull";
 
@@ -229,7 +276,6 @@ public sealed record FashionTorchOptions
                 "--hidden" => options with { Hidden = [.. Value().Split(',').Select(h => ParsePositive(h, "--hidden"))] },
                 "--conv" => options with { Conv = ParsePair(Value(), "--conv") },
                 "--cnn-hidden" => options with { CnnHidden = ParsePositive(Value(), "--cnn-hidden") },
-                "--script" => options with { ScriptPath = Value() },
                 "--epochs" => options with { Epochs = ParsePositive(Value(), "--epochs") },
                 "--batch-size" => options with { BatchSize = ParsePositive(Value(), "--batch-size") },
                 "--optimizer" => options with { Optimizer = OneOf(Value(), "--optimizer", "adam", "sgd") },
@@ -237,7 +283,6 @@ public sealed record FashionTorchOptions
                 "--momentum" => options with { Momentum = ParseNumber(Value(), "--momentum") },
                 "--lr-decay" => options with { LearningRateDecay = ParseNumber(Value(), "--lr-decay") },
                 "--device" => options with { Device = ParseDevice(Value()) },
-                "--prefetch-depth" => options with { PrefetchDepth = ParseNonNegative(Value(), "--prefetch-depth") },
                 "--feed" => options with { Feed = OneOf(Value(), "--feed", "pull", "subscribe", "observable") },
                 "--workers" => options with { Workers = ParsePositive(Value(), "--workers") },
                 "--threads" => options with { Threads = ParsePositive(Value(), "--threads") },
@@ -282,8 +327,4 @@ public sealed record FashionTorchOptions
             ? value
             : throw new ArgumentException($"{name} takes positive integers; '{text}' is not one.");
 
-    private static int ParseNonNegative(string text, string name) =>
-        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= 0
-            ? value
-            : throw new ArgumentException($"{name} takes a non-negative integer; '{text}' is not one.");
 }

@@ -7,7 +7,7 @@ namespace StreamingLoader.Samples.LinearRegression;
 /// The seed tutorial's mini-batch linear regression (003): five students' three quiz scores predict the final score;
 /// TensorDataset (or a custom dataset class with --custom), DataLoader(batch_size=2, shuffle=True), nn.Linear(3, 1),
 /// SGD lr=1e-5, then the prediction for [73, 80, 75]. With --torch the model, the loss and the SGD step run in libtorch
-/// (StreamingLoader.Torch) instead of the managed CPU model.
+/// (StreamingLoader.TorchSharp) instead of the managed CPU model.
 /// </summary>
 public static class Program
 {
@@ -17,6 +17,8 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        // Before the first TorchSharp call (only --torch makes one): libtorch's idle threads sleep instead of spinning.
+        StreamingLoader.TorchSharp.TorchThreads.ApplyDefaults();
         LinearRegressionOptions options;
         try
         {
@@ -162,7 +164,7 @@ public sealed record LinearRegressionOptions
     public const string Usage = """
         Usage: LinearRegression [--custom] [--epochs 20,2000] [--lr 1e-5] [--seed 0] [--log-every 100] [--torch [--device auto]]
           --custom       read the data through a custom IDataset class instead of a TensorDataset
-          --torch        train nn.Linear(3, 1) with SGD in libtorch (StreamingLoader.Torch) instead of the managed CPU model
+          --torch        train nn.Linear(3, 1) with SGD in libtorch (StreamingLoader.TorchSharp) instead of the managed CPU model
           --device D     with --torch: auto (CUDA if available, default), cpu, cuda or cuda:N
           --epochs LIST  training phases, each continuing the same model (the tutorial ran 20, then 2000);
                          a phase of E epochs runs epochs 0..E like the tutorial's range(nb_epochs + 1)

@@ -18,6 +18,9 @@ public sealed unsafe class Batch : IDisposable
     private readonly long[] _indices;
     private int _leased;
 
+    // The lease plus every Retain() not yet released; the buffer goes back to the pool when this reaches 0.
+    private int _holds;
+
     internal Batch(BatchPool pool, BatchLayout layout, int capacity, byte* features, long featureBytes, byte* labels, long labelBytes)
     {
         _pool = pool;
@@ -66,16 +69,55 @@ public sealed unsafe class Batch : IDisposable
 
     internal Span<long> IndexBuffer => _indices;
 
-    /// <summary>Returns the buffer to the pool. Idempotent.</summary>
+    /// <summary>
+    /// Returns the buffer to the pool, or, while a <see cref="Retain"/> handle is still open, once the last one is
+    /// disposed. Idempotent.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _leased, 0) == 1)
         {
-            _pool.Return(this);
+            ReleaseHold();
         }
     }
 
-    internal void Lease() => Volatile.Write(ref _leased, 1);
+    /// <summary>
+    /// Keeps the buffer out of the pool until the returned handle is disposed, even after this batch is disposed:
+    /// for a tensor library that wraps the memory and frees it later (a libtorch storage deleter). The batch's own
+    /// members still throw after <see cref="Dispose"/>; the memory at <see cref="BatchTensor.Pointer"/> stays valid.
+    /// </summary>
+    /// <returns>A handle whose <see cref="IDisposable.Dispose"/> (idempotent) releases this hold.</returns>
+    /// <exception cref="ObjectDisposedException">The batch was already disposed.</exception>
+    public IDisposable Retain()
+    {
+        while (true)
+        {
+            var holds = Volatile.Read(ref _holds);
+            if (holds == 0 || Volatile.Read(ref _leased) == 0)
+            {
+                throw new ObjectDisposedException(nameof(Batch), "This batch was disposed and its buffer returned to the pool.");
+            }
+
+            if (Interlocked.CompareExchange(ref _holds, holds + 1, holds) == holds)
+            {
+                return new Hold(this);
+            }
+        }
+    }
+
+    internal void Lease()
+    {
+        Volatile.Write(ref _holds, 1);
+        Volatile.Write(ref _leased, 1);
+    }
+
+    private void ReleaseHold()
+    {
+        if (Interlocked.Decrement(ref _holds) == 0)
+        {
+            _pool.Return(this);
+        }
+    }
 
     internal bool IsLeased => Volatile.Read(ref _leased) == 1;
 
@@ -104,6 +146,13 @@ public sealed unsafe class Batch : IDisposable
         {
             throw new ObjectDisposedException(nameof(Batch), "This batch was disposed and its buffer returned to the pool.");
         }
+    }
+
+    private sealed class Hold(Batch batch) : IDisposable
+    {
+        private Batch? _batch = batch;
+
+        public void Dispose() => Interlocked.Exchange(ref _batch, null)?.ReleaseHold();
     }
 
     /// <inheritdoc/>

@@ -2,7 +2,7 @@
 """The PyTorch side of the libtorch benchmark: Fashion-MNIST with torch.utils.data.DataLoader and PyTorch's own
 training loop, the same model, optimizer, batch size and data as samples/FashionMnistTorch.
 
-Run it with Debian's python3-torch (/usr/bin/python3, PyTorch 1.13 on the same libtorch the bridge links), not a
+Run it with Debian's python3-torch (/usr/bin/python3, PyTorch 1.13 on Debian's libtorch; the .NET side runs TorchSharp's libtorch 2.10), not a
 pyenv python3:
 
     /usr/bin/python3 tests/StreamingLoader.Benchmarks/torch/pytorch_fashion.py --model mlp --epochs 3 --num-workers 0

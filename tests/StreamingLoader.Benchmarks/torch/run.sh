@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side by side on the CPU: Fashion-MNIST trained with PyTorch's own DataLoader + training loop (Debian's python3-torch)
-# versus StreamingLoader + StreamingLoader.Torch (samples/FashionMnistTorch), same model, optimizer, batch size, data,
-# libtorch and thread count. Prints each side's per-epoch training time (loading included, evaluation excluded), the
+# versus StreamingLoader + TorchSharp (samples/FashionMnistTorch: TorchSharp's nn and optim, batches handed to libtorch
+# without a copy), same model, optimizer, batch size, data and thread settings (libtorch threads, OMP_WAIT_POLICY).
+# The libtorch differs: TorchSharp-cpu bundles libtorch 2.10, python3-torch is Debian's 1.13 (OpenBLAS). Prints each side's per-epoch training time (loading included, evaluation excluded), the
 # ratio ours / theirs, and the test accuracies.
 #
 #   tests/StreamingLoader.Benchmarks/torch/run.sh                 # MLP 784-256-128-100-10, 3 epochs (about a minute)
@@ -9,8 +10,7 @@
 #   PYTORCH_WORKERS="0 2" THREADS=1 BATCH=64 tests/StreamingLoader.Benchmarks/torch/run.sh mlp 3
 #   PYTORCH=0 tests/StreamingLoader.Benchmarks/torch/run.sh cnn 8 # ours only
 #
-# Needs: the .NET SDK, cmake, g++, libtorch-dev, python3-torch, dataset-fashion-mnist (and libopenblas0-pthread for a
-# fast BLAS, which both sides then use).
+# Needs: the .NET SDK, python3-torch and dataset-fashion-mnist (installed here when missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 
@@ -22,6 +22,17 @@ workers=${WORKERS:-$(nproc)}
 pytorch_workers=${PYTORCH_WORKERS:-"0 2"}
 python=/usr/bin/python3 # Debian's python3-torch, not a pyenv python3 on PATH
 here=tests/StreamingLoader.Benchmarks/torch
+# The sample sets PASSIVE itself before libtorch loads (TorchThreads.ApplyDefaults); PyTorch gets the same setting.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+
+need=()
+"$python" -c 'import torch' 2>/dev/null || need+=(python3-torch)
+[ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null ||
+    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null; }
+fi
 
 case "$model" in
   mlp) extra=(--model mlp --hidden 256,128,100); lr_decay=${LR_DECAY:-1} ;;
@@ -45,7 +56,7 @@ print(f"{value:.4f}" if sys.argv[3] == "accuracy" else f"{value:.3f}")
 PY
 }
 
-echo "== StreamingLoader + StreamingLoader.Torch: $model, $epochs epochs, batch $batch, $workers loader threads, $threads libtorch thread(s)"
+echo "== StreamingLoader + TorchSharp: $model, $epochs epochs, batch $batch, $workers loader threads, $threads libtorch thread(s)"
 ours_log=$(mktemp)
 samples/FashionMnistTorch/bin/Release/net10.0/FashionMnistTorch "${extra[@]}" --epochs "$epochs" --batch-size "$batch" \
   --lr-decay "$lr_decay" --device cpu --workers "$workers" --threads "$threads" | tee "$ours_log"
@@ -70,7 +81,7 @@ fi
 
 echo
 echo "== per-epoch training time (s), median of $epochs epochs [first epoch]; final test accuracy"
-printf '%-44s %8s  [%6s]  %s\n' "StreamingLoader + StreamingLoader.Torch" "$ours_median" "${ours[0]}" "$ours_acc"
+printf '%-44s %8s  [%6s]  %s\n' "StreamingLoader + TorchSharp" "$ours_median" "${ours[0]}" "$ours_acc"
 best=""
 for w in "${!theirs_median[@]}"; do
   printf '%-44s %8s  [%6s]  %s\n' "PyTorch DataLoader(num_workers=$w) + torch" "${theirs_median[$w]}" "${theirs_first[$w]}" "${theirs_acc[$w]}"

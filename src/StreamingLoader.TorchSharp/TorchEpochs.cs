@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace StreamingLoader.TorchSharp;
+
+/// <summary>
+/// The tutorial's epoch loop over a loader, with TorchSharp's own model, loss and optimizer:
+/// <c>for x, y in loader: optimizer.zero_grad(); loss = criterion(model(x), y); loss.backward(); optimizer.step()</c>,
+/// and its evaluation twin under <c>torch.no_grad()</c>. The time spent waiting for input is measured and reported
+/// (<see cref="TorchSharpMetrics"/>).
+/// </summary>
+/// <remarks>
+/// Each step runs synchronously inside its own dispose scope and grad mode (both are per thread in TorchSharp, and an
+/// <c>await</c> may resume on another thread), so every temporary of a step is freed when the step ends. The loss and
+/// accuracy are summed on the device and read once at the end of the pass: no per-step host synchronization on CUDA.
+/// </remarks>
+public static class TorchEpochs
+{
+    /// <summary>Reads the loader's next epoch and trains on every batch.</summary>
+    /// <param name="loader">The loader.</param>
+    /// <param name="model">The model, on the feed's device.</param>
+    /// <param name="criterion">The loss, called as <c>criterion(output, labels)</c>, returning the batch's mean.</param>
+    /// <param name="optimizer">The optimizer of <paramref name="model"/>'s parameters.</param>
+    /// <param name="feed">How batches reach the device; null wraps them on the CPU.</param>
+    /// <param name="cancellationToken">Stops the pass (and the loader).</param>
+    public static Task<TorchEpochResult> TrainEpochAsync(
+        this DataLoader loader,
+        nn.Module<Tensor, Tensor> model,
+        nn.Module<Tensor, Tensor, Tensor> criterion,
+        optim.Optimizer optimizer,
+        TorchFeed? feed = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        return RunAsync(loader, model, criterion, optimizer, feed, cancellationToken);
+    }
+
+    /// <summary>Reads the loader's next epoch and evaluates every batch (<c>model.eval()</c>, no gradients).</summary>
+    public static Task<TorchEpochResult> EvaluateEpochAsync(
+        this DataLoader loader,
+        nn.Module<Tensor, Tensor> model,
+        nn.Module<Tensor, Tensor, Tensor> criterion,
+        TorchFeed? feed = null,
+        CancellationToken cancellationToken = default) =>
+        RunAsync(loader, model, criterion, optimizer: null, feed, cancellationToken);
+
+    /// <summary>
+    /// One training step on a staged batch (for <see cref="DataLoader.ForEachAsync"/> handlers and observers): returns
+    /// the loss tensor, detached, on the batch's device (read it with <c>item&lt;float&gt;()</c> when needed; that waits
+    /// for the device). The caller disposes the returned tensor.
+    /// </summary>
+    public static Tensor TrainStep(TorchBatch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(criterion);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        using var scope = NewDisposeScope();
+        using var grad = enable_grad();
+        model.train();
+        optimizer.zero_grad();
+        var loss = criterion.call(model.call(batch.Features), batch.Labels);
+        loss.backward();
+        optimizer.step();
+        return loss.detach().MoveToOuterDisposeScope();
+    }
+
+    private static async Task<TorchEpochResult> RunAsync(
+        DataLoader loader,
+        nn.Module<Tensor, Tensor> model,
+        nn.Module<Tensor, Tensor, Tensor> criterion,
+        optim.Optimizer? optimizer,
+        TorchFeed? feed,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(loader);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(criterion);
+        var train = optimizer is not null;
+        var ownFeed = feed is null ? TorchFeed.Create(CPU) : null;
+        var source = feed ?? ownFeed!;
+        var lossSum = zeros(1, ScalarType.Float64, source.Device).DetachFromDisposeScope();
+        var correct = zeros(1, ScalarType.Int64, source.Device).DetachFromDisposeScope();
+        var batches = 0;
+        var samples = 0L;
+        var inputWait = TimeSpan.Zero;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            model.train(train);
+            var waitStart = Stopwatch.GetTimestamp();
+            await foreach (var batch in source.ReadEpochAsync(loader, cancellationToken).ConfigureAwait(false))
+            {
+                using (batch)
+                {
+                    var stepStart = Stopwatch.GetTimestamp();
+                    var waited = Stopwatch.GetElapsedTime(waitStart, stepStart);
+                    inputWait += waited;
+                    Step(batch, model, criterion, optimizer, lossSum, correct);
+                    batches++;
+                    samples += batch.Count;
+                    waitStart = Stopwatch.GetTimestamp();
+                    TorchSharpMetrics.Step(train, waited, Stopwatch.GetElapsedTime(stepStart, waitStart));
+                }
+            }
+
+            // The one host synchronization of the pass.
+            var meanLoss = samples == 0 ? 0 : lossSum.item<double>() / samples;
+            return new TorchEpochResult(batches, samples, meanLoss, correct.item<long>(), Stopwatch.GetElapsedTime(started), inputWait);
+        }
+        finally
+        {
+            lossSum.Dispose();
+            correct.Dispose();
+            if (ownFeed is not null)
+            {
+                await ownFeed.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static void Step(TorchBatch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer? optimizer, Tensor lossSum, Tensor correct)
+    {
+        using var scope = NewDisposeScope();
+        using var grad = enable_grad(optimizer is not null);
+        optimizer?.zero_grad();
+        var output = model.call(batch.Features);
+        var loss = criterion.call(output, batch.Labels);
+        if (optimizer is not null)
+        {
+            loss.backward();
+            optimizer.step();
+        }
+
+        // Summed into a Float64 tensor on the device (in-place promotion): no host synchronization per step.
+        lossSum.add_(loss.detach(), batch.Count);
+        if (output.dim() == 2 && batch.Labels.dim() == 1 && !batch.Labels.is_floating_point())
+        {
+            correct.add_(output.argmax(1).eq(batch.Labels).sum());
+        }
+    }
+}

@@ -1,0 +1,167 @@
+using System.Reactive.Linq;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace StreamingLoader.TorchSharp.Tests;
+
+/// <summary>
+/// The three ways to consume a loader each drive TorchSharp training steps to the same answer: a linear model of
+/// y = 2·x0 − 3·x1 + 0.5·x2 + 1 learned from 512 samples.
+/// </summary>
+public class TorchEpochsTests
+{
+    private static readonly float[] Weights = [2f, -3f, 0.5f];
+    private const float Bias = 1f;
+
+    [Fact]
+    public async Task TrainEpochAsync_PullThroughTheFeed_LearnsTheLinearMap()
+    {
+        await using var loader = RegressionLoader(seed: 1);
+        using var model = Model();
+        using var criterion = nn.MSELoss();
+        using var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
+        await using var feed = TorchFeed.Create();
+
+        TorchEpochResult? first = null, last = null;
+        for (var epoch = 0; epoch < 8; epoch++)
+        {
+            last = await loader.TrainEpochAsync(model, criterion, optimizer, feed);
+            first ??= last;
+        }
+
+        Assert.Equal(DeviceType.CPU, feed.Device.type);
+        Assert.Equal(16, last!.Batches);
+        Assert.Equal(512, last.Samples);
+        Assert.True(last.MeanLoss < first!.MeanLoss / 100, $"loss {first.MeanLoss} → {last.MeanLoss}");
+        Assert.InRange(last.InputWait, TimeSpan.Zero, last.Elapsed);
+        AssertLearned(model);
+    }
+
+    [Fact]
+    public async Task Stage_InForEachAsyncHandler_LearnsTheLinearMap()
+    {
+        await using var loader = RegressionLoader(seed: 2);
+        using var model = Model();
+        using var criterion = nn.MSELoss();
+        using var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
+        await using var feed = TorchFeed.Create(CPU);
+
+        await loader.ForEachAsync(
+            (batch, _) =>
+            {
+                using var staged = feed.Stage(batch);
+                using var loss = TorchEpochs.TrainStep(staged, model, criterion, optimizer);
+                return ValueTask.CompletedTask;
+            },
+            epochs: 8);
+
+        AssertLearned(model);
+    }
+
+    [Fact]
+    public async Task Stage_InObserver_LearnsTheLinearMapAndReportsTheLoss()
+    {
+        await using var loader = RegressionLoader(seed: 3);
+        using var model = Model();
+        using var criterion = nn.MSELoss();
+        using var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
+        await using var feed = TorchFeed.Create(CPU);
+        var losses = new List<float>();
+
+        await loader.AsObservable(epochs: 8).Do(batch =>
+        {
+            using var staged = feed.Stage(batch);
+            using var loss = TorchEpochs.TrainStep(staged, model, criterion, optimizer);
+            losses.Add(loss.item<float>());
+        });
+
+        Assert.Equal(8 * 16, losses.Count);
+        Assert.True(losses[^1] < losses[0] / 100, $"loss {losses[0]} → {losses[^1]}");
+        AssertLearned(model);
+    }
+
+    [Fact]
+    public async Task EvaluateEpochAsync_Classifier_CountsCorrectArgMaxWithoutTouchingTheWeights()
+    {
+        // Two classes separated by the sign of x0; a linear layer whose weights pick x0 classifies all of them.
+        var features = new float[200];
+        var labels = new long[100];
+        for (var i = 0; i < 100; i++)
+        {
+            features[2 * i] = (i % 2 == 0 ? 1 : -1) * (1 + (i % 7));
+            features[(2 * i) + 1] = i % 5;
+            labels[i] = i % 2 == 0 ? 1 : 0;
+        }
+
+        await using var loader = Pipeline.From(new TensorDataset<float, long>(features, [2], labels)).Build(new LoaderOptions { BatchSize = 32, Workers = 1 });
+        using var model = nn.Linear(2, 2);
+        using (no_grad())
+        {
+            model.weight!.copy_(tensor(new float[] { -1, 0, 1, 0 }).reshape(2, 2));
+            model.bias!.zero_();
+        }
+
+        using var before = model.weight!.clone();
+        using var criterion = nn.CrossEntropyLoss();
+
+        var result = await loader.EvaluateEpochAsync(model, criterion);
+
+        Assert.Equal(100, result.Samples);
+        Assert.Equal(4, result.Batches);
+        Assert.Equal(100, result.Correct);
+        Assert.Equal(1.0, result.Accuracy);
+        Assert.Equal(before.data<float>().ToArray(), model.weight!.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Create_CudaWithoutCuda_ThrowsWithTheReason()
+    {
+        if (Internal.Cuda.Availability() is null)
+        {
+            return; // a CUDA machine with a CUDA TorchSharp: CudaFeedTests covers it
+        }
+
+        var error = Assert.Throws<InvalidOperationException>(() => TorchFeed.Create(new Device(DeviceType.CUDA, 0)));
+        Assert.Contains("Cannot feed cuda", error.Message);
+        Assert.Equal(DeviceType.CPU, TorchFeed.Create().Device.type);
+    }
+
+    private static DataLoader RegressionLoader(ulong seed)
+    {
+        var random = new Random(42);
+        var x = new float[512 * 3];
+        var y = new float[512];
+        for (var i = 0; i < 512; i++)
+        {
+            var target = Bias;
+            for (var j = 0; j < 3; j++)
+            {
+                x[(i * 3) + j] = (float)((random.NextDouble() * 2) - 1);
+                target += Weights[j] * x[(i * 3) + j];
+            }
+
+            y[i] = target;
+        }
+
+        var dataset = new TensorDataset<float, float>(x, [3], y, [1]);
+        return Pipeline.From(dataset).Build(new LoaderOptions { BatchSize = 32, Shuffle = true, Seed = seed, Workers = 2 });
+    }
+
+    private static nn.Module<Tensor, Tensor> Model()
+    {
+        manual_seed(0);
+        return nn.Linear(3, 1);
+    }
+
+    private static void AssertLearned(nn.Module<Tensor, Tensor> model)
+    {
+        var linear = (global::TorchSharp.Modules.Linear)model;
+        var weights = linear.weight!.data<float>().ToArray();
+        for (var j = 0; j < 3; j++)
+        {
+            Assert.InRange(weights[j], Weights[j] - 0.01f, Weights[j] + 0.01f);
+        }
+
+        Assert.InRange(linear.bias!.item<float>(), Bias - 0.01f, Bias + 0.01f);
+    }
+}
