@@ -2,7 +2,8 @@ namespace StreamingLoader.Images;
 
 /// <summary>
 /// Decodes and transforms each image straight into its batch slot: Float32 [channels, height, width] features and an
-/// Int64 label. The output size comes from the first sample, so the transforms must give every image that size.
+/// Int64 label. The output size comes from the transforms, or when they do not fix it from the first sample, so the
+/// transforms must give every image that size.
 /// </summary>
 internal sealed class ImageCollator(ImageProcessor processor) : Collator<ImageSample>
 {
@@ -11,7 +12,9 @@ internal sealed class ImageCollator(ImageProcessor processor) : Collator<ImageSa
 
     public override BatchLayout GetLayout(ImageSample firstSample)
     {
-        var (height, width) = processor.OutputSize(firstSample.File.Path, firstSample.Context);
+        // Known from the transforms alone when they end with a crop or an exact resize: then a bad first file is only
+        // a bad sample, not a failed layout.
+        var (height, width) = processor.FixedSize ?? processor.OutputSize(firstSample.File.Path, firstSample.Context);
         (_height, _width) = (height, width);
         return new BatchLayout(ElementType.Float32, [processor.Channels, height, width], ElementType.Int64, []);
     }

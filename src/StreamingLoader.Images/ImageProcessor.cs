@@ -25,6 +25,21 @@ internal sealed class ImageProcessor
 
     public int Channels { get; }
 
+    /// <summary>Gets the output size when the transforms fix it for every image (they end with a crop or an exact resize).</summary>
+    public (int Height, int Width)? FixedSize
+    {
+        get
+        {
+            (int Height, int Width)? size = null;
+            foreach (var step in _geometry)
+            {
+                size = step.FixedSize(size);
+            }
+
+            return size;
+        }
+    }
+
     public static ImageProcessor Create(ImageTransform transform, ImageFolderOptions options)
     {
         var steps = transform.Flatten();

@@ -3,6 +3,8 @@ namespace StreamingLoader.Images.Geometry;
 /// <summary>torchvision's <c>CenterCrop((height, width))</c>, which pads with black when the image is smaller.</summary>
 internal sealed class CenterCropTransform(int height, int width) : GeometricTransform
 {
+    public override (int Height, int Width)? FixedSize(in (int Height, int Width)? input) => (height, width);
+
     public override void Apply(ref GeometryPlan plan, ref CounterRandom random) =>
         plan.Crop(Offset(plan.Height, height), Offset(plan.Width, width), height, width);
 

@@ -8,6 +8,8 @@ internal sealed class RandomResizedCropTransform(int size, double minScale, doub
 
     public override bool Resamples => true;
 
+    public override (int Height, int Width)? FixedSize(in (int Height, int Width)? input) => (size, size);
+
     public override void Apply(ref GeometryPlan plan, ref CounterRandom random)
     {
         var (top, left, height, width) = SampleBox(plan.Width, plan.Height, ref random);

@@ -5,6 +5,8 @@ internal sealed class ResizeTransform(int size, int height, int width) : Geometr
 {
     public override bool Resamples => true;
 
+    public override (int Height, int Width)? FixedSize(in (int Height, int Width)? input) => size == 0 ? (height, width) : null;
+
     public override void Apply(ref GeometryPlan plan, ref CounterRandom random)
     {
         if (size == 0)
