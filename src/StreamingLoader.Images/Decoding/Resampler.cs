@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using StreamingLoader.Images.Geometry;
 
 namespace StreamingLoader.Images.Decoding;
@@ -9,6 +11,11 @@ namespace StreamingLoader.Images.Decoding;
 /// PIL's separable bilinear filter (widened by the scale factor when shrinking, which is its antialiasing), computed in
 /// floats for exactly the output pixels the window keeps.
 /// </summary>
+/// <remarks>
+/// The horizontal pass gathers each output element's taps from the source row (AVX2 gathers, 8 at a time) and writes
+/// planar rows already in output column order, flip included; the vertical pass is then a weighted sum of whole
+/// rows per channel, with the normalization folded into its weights, written straight into the destination.
+/// </remarks>
 internal static class Resampler
 {
     /// <summary>Resamples and writes <c>pixel × multiply[c] + add[c]</c> into <paramref name="destination"/> [C, H, W].</summary>
@@ -54,39 +61,44 @@ internal static class Resampler
         Coefficients(x0 - loX, x1 - loX, hiX - loX, plan.ResizedWidth, plan.WindowX + jStart, validWidth, xTaps, workspace.XStarts, workspace.XCounts, workspace.XWeights);
         Coefficients(y0 - loY, y1 - loY, hiY - loY, plan.ResizedHeight, plan.WindowY + iStart, validHeight, yTaps, workspace.YStarts, workspace.YCounts, workspace.YWeights);
 
+        // Columns of the destination the valid outputs land in; mirrored, the window's last valid column comes first.
+        var firstColumn = plan.Flip ? width - jEnd : jStart;
+        var rowLength = validWidth * channels;
+        var sourceLength = (hiX - loX) * channels;
+        var slack = xTaps * channels;
+        workspace.EnsureGather(rowLength, xTaps, sourceLength + slack);
+        workspace.SourceRow.AsSpan(sourceLength, slack).Clear();
+        var taps = PrepareGather(workspace, validWidth, channels, xTaps, plan.Flip);
+
         var firstRow = workspace.YStarts[0];
         var rowCount = workspace.YStarts[validHeight - 1] + workspace.YCounts[validHeight - 1] - firstRow;
-        var rowLength = validWidth * channels;
         var rows = workspace.EnsureRows(rowCount * rowLength);
         var pixels = workspace.Pixels;
         var sourceStride = image.Width * channels;
+        var sourceRow = workspace.SourceRow.AsSpan(0, sourceLength);
         for (var r = 0; r < rowCount; r++)
         {
-            var source = pixels.AsSpan(((loY + firstRow + r) * sourceStride) + (loX * channels), (hiX - loX) * channels);
-            var target = rows.AsSpan(r * rowLength, rowLength);
-            if (channels == 3)
-            {
-                Horizontal3(source, target, validWidth, xTaps, workspace.XStarts, workspace.XCounts, workspace.XWeights);
-            }
-            else
-            {
-                Horizontal1(source, target, validWidth, xTaps, workspace.XStarts, workspace.XCounts, workspace.XWeights);
-            }
+            TensorPrimitives.ConvertTruncating<byte, float>(pixels.AsSpan(((loY + firstRow + r) * sourceStride) + (loX * channels), sourceLength), sourceRow);
+            Horizontal(workspace.SourceRow, workspace.GatherIndex, workspace.GatherWeights, taps, channels, rows.AsSpan(r * rowLength, rowLength));
         }
 
-        var accumulator = workspace.EnsureAccumulator(rowLength).AsSpan(0, rowLength);
         for (var i = 0; i < validHeight; i++)
         {
             var start = workspace.YStarts[i] - firstRow;
             var count = workspace.YCounts[i];
             var weights = workspace.YWeights.AsSpan(i * yTaps, count);
-            TensorPrimitives.Multiply(rows.AsSpan(start * rowLength, rowLength), weights[0], accumulator);
-            for (var k = 1; k < count; k++)
+            for (var c = 0; c < channels; c++)
             {
-                TensorPrimitives.MultiplyAdd(rows.AsSpan((start + k) * rowLength, rowLength), weights[k], accumulator, accumulator);
-            }
+                var target = destination.Slice((c * plane) + ((iStart + i) * width) + firstColumn, validWidth);
+                var m = multiply[c];
+                TensorPrimitives.Multiply(rows.AsSpan((start * rowLength) + (c * validWidth), validWidth), weights[0] * m, target);
+                for (var k = 1; k < count; k++)
+                {
+                    TensorPrimitives.MultiplyAdd(rows.AsSpan(((start + k) * rowLength) + (c * validWidth), validWidth), weights[k] * m, target, target);
+                }
 
-            WriteRow(accumulator, channels, destination, plane, (iStart + i) * width, jStart, validWidth, width, plan.Flip, multiply, add);
+                TensorPrimitives.Add(target, add[c], target);
+            }
         }
     }
 
@@ -126,72 +138,79 @@ internal static class Resampler
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Horizontal3(ReadOnlySpan<byte> source, Span<float> target, int count, int taps, int[] starts, int[] counts, float[] weights)
-    {
-        for (var j = 0; j < count; j++)
-        {
-            var p = starts[j] * 3;
-            var w = weights.AsSpan(j * taps, counts[j]);
-            float r = 0, g = 0, b = 0;
-            for (var k = 0; k < w.Length; k++, p += 3)
-            {
-                var wk = w[k];
-                r += wk * source[p];
-                g += wk * source[p + 1];
-                b += wk * source[p + 2];
-            }
-
-            target[3 * j] = r;
-            target[(3 * j) + 1] = g;
-            target[(3 * j) + 2] = b;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Horizontal1(ReadOnlySpan<byte> source, Span<float> target, int count, int taps, int[] starts, int[] counts, float[] weights)
-    {
-        for (var j = 0; j < count; j++)
-        {
-            var p = starts[j];
-            var w = weights.AsSpan(j * taps, counts[j]);
-            float v = 0;
-            for (var k = 0; k < w.Length; k++)
-            {
-                v += w[k] * source[p + k];
-            }
-
-            target[j] = v;
-        }
-    }
-
     /// <summary>
-    /// Writes one interleaved row of valid output columns (from <paramref name="firstColumn"/>) into the channel planes,
-    /// normalized, mirrored across the output width when <paramref name="flip"/> is set.
+    /// Lays the horizontal coefficients out per output element, planar (element c × validWidth + q) and in destination
+    /// order: element e's tap k reads source float GatherIndex[e] + k × channels with weight GatherWeights[k × n + e].
+    /// Returns the number of taps (the longest filter; shorter ones are padded with zero weights).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WriteRow(ReadOnlySpan<float> row, int channels, Span<float> destination, int plane, int rowBase, int firstColumn, int count, int width, bool flip, ReadOnlySpan<float> multiply, ReadOnlySpan<float> add)
+    private static int PrepareGather(Workspace workspace, int validWidth, int channels, int xTaps, bool flip)
     {
-        for (var c = 0; c < channels; c++)
+        var taps = 1;
+        for (var o = 0; o < validWidth; o++)
         {
-            var m = multiply[c];
-            var a = add[c];
-            var target = destination.Slice((c * plane) + rowBase, width);
-            if (!flip)
+            taps = Math.Max(taps, workspace.XCounts[o]);
+        }
+
+        var n = validWidth * channels;
+        var index = workspace.GatherIndex;
+        var weights = workspace.GatherWeights;
+        for (var q = 0; q < validWidth; q++)
+        {
+            var o = flip ? validWidth - 1 - q : q;
+            var count = workspace.XCounts[o];
+            for (var c = 0; c < channels; c++)
             {
-                var part = target.Slice(firstColumn, count);
-                for (var j = 0; j < part.Length; j++)
+                var e = (c * validWidth) + q;
+                index[e] = (workspace.XStarts[o] * channels) + c;
+                for (var k = 0; k < taps; k++)
                 {
-                    part[j] = (row[(j * channels) + c] * m) + a;
+                    weights[(k * n) + e] = k < count ? workspace.XWeights[(o * xTaps) + k] : 0f;
                 }
             }
-            else
+        }
+
+        return taps;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Horizontal(float[] source, int[] index, float[] weights, int taps, int channels, Span<float> target)
+    {
+        var n = target.Length;
+        var e = 0;
+        fixed (float* src = source)
+        fixed (int* idx = index)
+        fixed (float* w = weights)
+        fixed (float* dst = target)
+        {
+            if (Avx2.IsSupported)
             {
-                var last = width - 1 - firstColumn;
-                for (var j = 0; j < count; j++)
+                var step = Vector256.Create(channels);
+                for (; e + 8 <= n; e += 8)
                 {
-                    target[last - j] = (row[(j * channels) + c] * m) + a;
+                    var baseIndex = Avx.LoadVector256(idx + e);
+                    var sum = Vector256<float>.Zero;
+                    for (var k = 0; k < taps; k++)
+                    {
+                        // Padded taps (zero weight) may point past the row's end: SourceRow has zeroed slack there.
+                        var values = Avx2.GatherVector256(src, baseIndex, 4);
+                        sum = Fma.IsSupported ? Fma.MultiplyAdd(values, Avx.LoadVector256(w + (k * n) + e), sum) : Avx.Add(sum, Avx.Multiply(values, Avx.LoadVector256(w + (k * n) + e)));
+                        baseIndex = Avx2.Add(baseIndex, step);
+                    }
+
+                    Avx.Store(dst + e, sum);
                 }
+            }
+
+            for (; e < n; e++)
+            {
+                float sum = 0;
+                var p = idx[e];
+                for (var k = 0; k < taps; k++, p += channels)
+                {
+                    sum += src[p] * w[(k * n) + e];
+                }
+
+                dst[e] = sum;
             }
         }
     }

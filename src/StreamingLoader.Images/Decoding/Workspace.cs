@@ -22,8 +22,6 @@ internal sealed class Workspace
 
     public float[] Rows = [];
 
-    public float[] Accumulator = [];
-
     public int[] XStarts = [];
 
     public int[] XCounts = [];
@@ -35,6 +33,12 @@ internal sealed class Workspace
     public int[] YCounts = [];
 
     public float[] YWeights = [];
+
+    public int[] GatherIndex = [];
+
+    public float[] GatherWeights = [];
+
+    public float[] SourceRow = [];
 
     /// <summary>Gets this thread's TurboJPEG decompressor (TurboJPEG handles are not thread-safe).</summary>
     public nint TurboJpeg => (_turboJpeg ??= TurboJpegHandle.Create()).DangerousGetHandle();
@@ -77,7 +81,12 @@ internal sealed class Workspace
 
     public float[] EnsureRows(int length) => Ensure(ref Rows, length);
 
-    public float[] EnsureAccumulator(int length) => Ensure(ref Accumulator, length);
+    public void EnsureGather(int elements, int taps, int sourceRow)
+    {
+        Ensure(ref GatherIndex, elements);
+        Ensure(ref GatherWeights, elements * taps);
+        Ensure(ref SourceRow, sourceRow);
+    }
 
     public void EnsureCoefficients(int xCount, int yCount, int xTaps, int yTaps)
     {
