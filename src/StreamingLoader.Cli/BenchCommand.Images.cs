@@ -19,8 +19,9 @@ internal static partial class BenchCommand
         var workers = WorkersOption();
         var json = JsonOption();
         var decodeOnly = new Option<bool>("--decode-only") { Description = "Only decode every file at full size on one thread (images/s), for context." };
+        var skia = new Option<bool>("--skia") { Description = "Decode JPEGs with Skia instead of libturbojpeg (as on a machine without it)." };
         var metrics = new MetricsOptions();
-        var command = new Command("images", "Image folder DIR/images: RandomResizedCrop(224), RandomHorizontalFlip, ToTensor, Normalize; shuffled.") { data, batch, workers, json, decodeOnly };
+        var command = new Command("images", "Image folder DIR/images: RandomResizedCrop(224), RandomHorizontalFlip, ToTensor, Normalize; shuffled.") { data, batch, workers, json, decodeOnly, skia };
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
@@ -31,10 +32,10 @@ internal static partial class BenchCommand
                 return 2;
             }
 
-            var folder = ImageFolder.Load(root);
+            var folder = ImageFolder.Load(root, new ImageFolderOptions { UseTurboJpeg = !result.GetValue(skia) });
             if (result.GetValue(decodeOnly))
             {
-                Console.WriteLine(DecodeOnly(folder));
+                Console.WriteLine(DecodeOnly(folder, !result.GetValue(skia)));
                 return 0;
             }
 
@@ -50,7 +51,7 @@ internal static partial class BenchCommand
     }
 
     /// <summary>Full-size decodes of every file on this thread, after one pass to warm the page cache and the code.</summary>
-    private static string DecodeOnly(ImageFolder folder)
+    private static string DecodeOnly(ImageFolder folder, bool useTurboJpeg)
     {
         var workspace = Workspace.Current;
         void DecodeAll()
@@ -58,7 +59,7 @@ internal static partial class BenchCommand
             foreach (var file in folder.Samples)
             {
                 var length = workspace.ReadFile(file.Path);
-                var header = ImageDecoder.ReadHeader(workspace, length, file.Path, long.MaxValue);
+                var header = ImageDecoder.ReadHeader(workspace, length, file.Path, long.MaxValue, useTurboJpeg);
                 ImageDecoder.Decode(workspace, length, file.Path, header, 3, 1, 1);
             }
         }
@@ -67,7 +68,7 @@ internal static partial class BenchCommand
         var start = Stopwatch.GetTimestamp();
         DecodeAll();
         var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        var decoder = TurboJpeg.IsAvailable ? "libjpeg-turbo (TurboJPEG)" : "Skia";
+        var decoder = useTurboJpeg && TurboJpeg.IsAvailable ? "libjpeg-turbo (TurboJPEG)" : "Skia";
         return string.Create(CultureInfo.InvariantCulture, $"{{\"workload\":\"decode\",\"decoder\":\"{decoder}\",\"images\":{folder.Count},\"seconds\":{seconds:F4},\"images_per_s\":{folder.Count / seconds:F1}}}");
     }
 }

@@ -60,5 +60,8 @@ public sealed class ImageFolderOptions
     /// </summary>
     public bool ScaledDecoding { get; set; } = true;
 
+    /// <summary>Gets or sets whether JPEGs go to libturbojpeg when it is installed (false: Skia, as on a machine without it).</summary>
+    internal bool UseTurboJpeg { get; set; } = true;
+
     internal ImageFolderOptions Clone() => (ImageFolderOptions)MemberwiseClone();
 }

@@ -156,6 +156,6 @@ internal sealed class ImageProcessor
             throw new InvalidDataException($"'{path}' could not be read: {ex.Message}", ex);
         }
 
-        return ImageDecoder.ReadHeader(workspace, length, path, _options.MaxPixels);
+        return ImageDecoder.ReadHeader(workspace, length, path, _options.MaxPixels, _options.UseTurboJpeg);
     }
 }

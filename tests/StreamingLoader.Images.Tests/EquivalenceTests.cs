@@ -22,9 +22,11 @@ public class EquivalenceTests(TorchvisionReference reference, ITestOutputHelper 
     };
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Process_DeterministicTransforms_MatchTorchvisionWithin2Of255(bool scaledDecoding)
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    public void Process_DeterministicTransforms_MatchTorchvisionWithin2Of255(bool scaledDecoding, bool turboJpeg)
     {
         var samples = reference.Manifest.GetProperty("samples").EnumerateArray().Select(s => s[0].GetString()!).ToArray();
         var worst = 0.0;
@@ -34,7 +36,7 @@ public class EquivalenceTests(TorchvisionReference reference, ITestOutputHelper 
             var (index, mode, name) = (r.GetProperty("index").GetInt32(), r.GetProperty("mode").GetString(), r.GetProperty("pipeline").GetString()!);
             var shape = r.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
             var expected = reference.Load(r.GetProperty("file").GetString()!);
-            var options = new ImageFolderOptions { ColorMode = mode == "L" ? ImageColorMode.Grayscale : ImageColorMode.Rgb, ScaledDecoding = scaledDecoding };
+            var options = new ImageFolderOptions { ColorMode = mode == "L" ? ImageColorMode.Grayscale : ImageColorMode.Rgb, ScaledDecoding = scaledDecoding, UseTurboJpeg = turboJpeg };
             var processor = ImageProcessor.Create(Pipeline(name), options);
             var path = Path.Combine(reference.Folder, samples[index]);
             var actual = new float[expected.Length];
@@ -57,7 +59,7 @@ public class EquivalenceTests(TorchvisionReference reference, ITestOutputHelper 
             Assert.True(meanDiff <= 2.0, $"{samples[index]} ({mode}) {name}: mean |ours − torchvision| = {meanDiff:F3} of 255.");
         }
 
-        output.WriteLine($"scaled decoding {scaledDecoding}: {checkedCount} outputs, worst mean abs diff {worst:F3}/255");
+        output.WriteLine($"{(turboJpeg ? "TurboJPEG" : "Skia")}, scaled decoding {scaledDecoding}: {checkedCount} outputs, worst mean abs diff {worst:F3}/255");
         Assert.True(checkedCount >= 80);
     }
 

@@ -15,8 +15,11 @@ internal static class ImageDecoder
 
     private static readonly Lazy<TurboJpeg.ScalingFactor[]> s_factors = new(TurboJpeg.ShrinkingFactors);
 
-    /// <summary>Reads the declared size and refuses an image above <paramref name="maxPixels"/>.</summary>
-    public static unsafe ImageHeader ReadHeader(Workspace workspace, int length, string path, long maxPixels)
+    /// <summary>
+    /// Reads the declared size and refuses an image above <paramref name="maxPixels"/>; a JPEG goes to TurboJPEG when
+    /// it is installed, unless <paramref name="useTurboJpeg"/> is false (then to Skia, as without libturbojpeg).
+    /// </summary>
+    public static unsafe ImageHeader ReadHeader(Workspace workspace, int length, string path, long maxPixels, bool useTurboJpeg = true)
     {
         if (length == 0)
         {
@@ -25,7 +28,7 @@ internal static class ImageDecoder
 
         ImageHeader header;
         var data = workspace.File;
-        if (IsJpeg(data, length) && TurboJpeg.IsAvailable)
+        if (useTurboJpeg && IsJpeg(data, length) && TurboJpeg.IsAvailable)
         {
             int width, height, colorspace;
             fixed (byte* bytes = data)
@@ -144,7 +147,17 @@ internal static class ImageDecoder
         }
 
         Pack(pixels.AsSpan(0, size.Width * size.Height * 4), channels);
-        return new DecodedImage(size.Width, size.Height, channels, (double)size.Width / full.Width, (double)size.Height / full.Height);
+        var (scaleX, scaleY) = ((double)size.Width / full.Width, (double)size.Height / full.Height);
+        for (var eighths = 1; eighths < 8; eighths++)
+        {
+            // Skia shrinks JPEGs by DCT scaling (n/8, sizes rounded up): the exact factor places the box exactly.
+            if (size.Width == ((full.Width * eighths) + 7) / 8 && size.Height == ((full.Height * eighths) + 7) / 8)
+            {
+                scaleX = scaleY = eighths / 8.0;
+            }
+        }
+
+        return new DecodedImage(size.Width, size.Height, channels, scaleX, scaleY);
     }
 
     /// <summary>Packs RGBA in place to RGB (alpha dropped, as PIL's <c>convert("RGB")</c>) or to PIL's luma.</summary>
