@@ -20,7 +20,7 @@ internal static class Resampler
 {
     /// <summary>Resamples and writes <c>pixel × multiply[c] + add[c]</c> into <paramref name="destination"/> [C, H, W].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(Workspace workspace, in DecodedImage image, in GeometryPlan plan, ReadOnlySpan<float> multiply, ReadOnlySpan<float> add, Span<float> destination)
+    public static unsafe void Run(Workspace workspace, in DecodedImage image, in GeometryPlan plan, ReadOnlySpan<float> multiply, ReadOnlySpan<float> add, Span<float> destination)
     {
         var channels = image.Channels;
         var (width, height) = (plan.Width, plan.Height);
@@ -64,24 +64,51 @@ internal static class Resampler
         // Columns of the destination the valid outputs land in; mirrored, the window's last valid column comes first.
         var firstColumn = plan.Flip ? width - jEnd : jStart;
         var rowLength = validWidth * channels;
-        var sourceLength = (hiX - loX) * channels;
-        var slack = xTaps * channels;
-        workspace.EnsureGather(rowLength, xTaps, sourceLength + slack);
-        workspace.SourceRow.AsSpan(sourceLength, slack).Clear();
-        var taps = PrepareGather(workspace, validWidth, channels, xTaps, plan.Flip);
-
+        var boxWidth = hiX - loX;
         var firstRow = workspace.YStarts[0];
         var rowCount = workspace.YStarts[validHeight - 1] + workspace.YCounts[validHeight - 1] - firstRow;
         var rows = workspace.EnsureRows(rowCount * rowLength);
         var pixels = workspace.Pixels;
         var sourceStride = image.Width * channels;
-        var sourceRow = workspace.SourceRow.AsSpan(0, sourceLength);
-        for (var r = 0; r < rowCount; r++)
+        if (HorizontalPass.TryPrepare(workspace, validWidth, xTaps, plan.Flip, out var taps))
         {
-            TensorPrimitives.ConvertTruncating<byte, float>(pixels.AsSpan(((loY + firstRow + r) * sourceStride) + (loX * channels), sourceLength), sourceRow);
-            Horizontal(workspace.SourceRow, workspace.GatherIndex, workspace.GatherWeights, taps, channels, rows.AsSpan(r * rowLength, rowLength));
+            var planeStride = boxWidth + HorizontalPass.Slack(taps);
+            workspace.EnsurePermute(validWidth, taps, planeStride * channels);
+            for (var c = 0; c < channels; c++)
+            {
+                workspace.Planes.AsSpan((c * planeStride) + boxWidth, planeStride - boxWidth).Clear();
+            }
+
+            fixed (float* planes = workspace.Planes)
+            fixed (float* output = rows)
+            {
+                for (var r = 0; r < rowCount; r++)
+                {
+                    var source = pixels.AsSpan(((loY + firstRow + r) * sourceStride) + (loX * channels), boxWidth * channels);
+                    HorizontalPass.Deinterleave(source, channels, boxWidth, workspace.Planes, planeStride);
+                    for (var c = 0; c < channels; c++)
+                    {
+                        HorizontalPass.Run(planes + (c * planeStride), validWidth, taps, workspace.BlockBases, workspace.BlockOffsets, workspace.PlanarWeights, output + (r * rowLength) + (c * validWidth));
+                    }
+                }
+            }
+        }
+        else
+        {
+            var sourceLength = boxWidth * channels;
+            var slack = xTaps * channels;
+            workspace.EnsureGather(rowLength, xTaps, sourceLength + slack);
+            workspace.SourceRow.AsSpan(sourceLength, slack).Clear();
+            taps = PrepareGather(workspace, validWidth, channels, xTaps, plan.Flip);
+            var sourceRow = workspace.SourceRow.AsSpan(0, sourceLength);
+            for (var r = 0; r < rowCount; r++)
+            {
+                TensorPrimitives.ConvertTruncating<byte, float>(pixels.AsSpan(((loY + firstRow + r) * sourceStride) + (loX * channels), sourceLength), sourceRow);
+                Horizontal(workspace.SourceRow, workspace.GatherIndex, workspace.GatherWeights, taps, channels, rows.AsSpan(r * rowLength, rowLength));
+            }
         }
 
+        Span<float> scaled = stackalloc float[yTaps];
         for (var i = 0; i < validHeight; i++)
         {
             var start = workspace.YStarts[i] - firstRow;
@@ -89,15 +116,55 @@ internal static class Resampler
             var weights = workspace.YWeights.AsSpan(i * yTaps, count);
             for (var c = 0; c < channels; c++)
             {
-                var target = destination.Slice((c * plane) + ((iStart + i) * width) + firstColumn, validWidth);
-                var m = multiply[c];
-                TensorPrimitives.Multiply(rows.AsSpan((start * rowLength) + (c * validWidth), validWidth), weights[0] * m, target);
-                for (var k = 1; k < count; k++)
+                for (var k = 0; k < count; k++)
                 {
-                    TensorPrimitives.MultiplyAdd(rows.AsSpan(((start + k) * rowLength) + (c * validWidth), validWidth), weights[k] * m, target, target);
+                    scaled[k] = weights[k] * multiply[c];
                 }
 
-                TensorPrimitives.Add(target, add[c], target);
+                var target = destination.Slice((c * plane) + ((iStart + i) * width) + firstColumn, validWidth);
+                Vertical(rows.AsSpan((start * rowLength) + (c * validWidth)), rowLength, scaled[..count], add[c], target);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One output row of one channel: <c>target[x] = add + Σₖ weights[k] × rows[k × stride + x]</c>, the taps summed in
+    /// registers (one pass over the output instead of one per tap).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Vertical(ReadOnlySpan<float> rows, int stride, ReadOnlySpan<float> weights, float add, Span<float> target)
+    {
+        var n = target.Length;
+        var count = weights.Length;
+        var x = 0;
+        fixed (float* source = rows)
+        fixed (float* w = weights)
+        fixed (float* dst = target)
+        {
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var offset = Vector256.Create(add);
+                for (; x + 8 <= n; x += 8)
+                {
+                    var sum = offset;
+                    for (var k = 0; k < count; k++)
+                    {
+                        sum = Vector256.FusedMultiplyAdd(Vector256.Load(source + (k * stride) + x), Vector256.Create(w[k]), sum);
+                    }
+
+                    sum.Store(dst + x);
+                }
+            }
+
+            for (; x < n; x++)
+            {
+                var sum = add;
+                for (var k = 0; k < count; k++)
+                {
+                    sum += source[(k * stride) + x] * w[k];
+                }
+
+                dst[x] = sum;
             }
         }
     }

@@ -40,6 +40,14 @@ internal sealed class Workspace
 
     public float[] SourceRow = [];
 
+    public float[] Planes = [];
+
+    public int[] BlockBases = [];
+
+    public int[] BlockOffsets = [];
+
+    public float[] PlanarWeights = [];
+
     /// <summary>Gets this thread's TurboJPEG decompressor (TurboJPEG handles are not thread-safe).</summary>
     public nint TurboJpeg => (_turboJpeg ??= TurboJpegHandle.Create()).DangerousGetHandle();
 
@@ -80,6 +88,15 @@ internal sealed class Workspace
     }
 
     public float[] EnsureRows(int length) => Ensure(ref Rows, length);
+
+    public void EnsurePermute(int validWidth, int taps, int planes)
+    {
+        var blocks = (validWidth + 7) / 8;
+        Ensure(ref BlockBases, blocks);
+        Ensure(ref BlockOffsets, blocks * 8);
+        Ensure(ref PlanarWeights, taps * blocks * 8);
+        Ensure(ref Planes, planes);
+    }
 
     public void EnsureGather(int elements, int taps, int sourceRow)
     {
