@@ -66,78 +66,92 @@ internal static class Resampler
         var rowLength = validWidth * channels;
         var boxWidth = hiX - loX;
         var firstRow = workspace.YStarts[0];
-        var rowCount = workspace.YStarts[validHeight - 1] + workspace.YCounts[validHeight - 1] - firstRow;
-        var rows = workspace.EnsureRows(rowCount * rowLength);
+
+        // Horizontal rows live in a ring just deep enough for one output row's taps: they are made as the vertical pass
+        // first needs them, so the working set stays in cache.
+        var ring = 1;
+        for (var i = 0; i < validHeight; i++)
+        {
+            ring = Math.Max(ring, workspace.YCounts[i]);
+        }
+
+        var rows = workspace.EnsureRows(ring * rowLength);
         var pixels = workspace.Pixels;
         var sourceStride = image.Width * channels;
-        if (HorizontalPass.TryPrepare(workspace, validWidth, xTaps, plan.Flip, out var taps))
+        var permute = HorizontalPass.TryPrepare(workspace, validWidth, xTaps, plan.Flip, out var taps);
+        var planeStride = boxWidth + HorizontalPass.Slack(taps);
+        if (permute)
         {
-            var planeStride = boxWidth + HorizontalPass.Slack(taps);
             workspace.EnsurePermute(validWidth, taps, planeStride * channels);
             for (var c = 0; c < channels; c++)
             {
                 workspace.Planes.AsSpan((c * planeStride) + boxWidth, planeStride - boxWidth).Clear();
             }
-
-            fixed (float* planes = workspace.Planes)
-            fixed (float* output = rows)
-            {
-                for (var r = 0; r < rowCount; r++)
-                {
-                    var source = pixels.AsSpan(((loY + firstRow + r) * sourceStride) + (loX * channels), boxWidth * channels);
-                    HorizontalPass.Deinterleave(source, channels, boxWidth, workspace.Planes, planeStride);
-                    for (var c = 0; c < channels; c++)
-                    {
-                        HorizontalPass.Run(planes + (c * planeStride), validWidth, taps, workspace.BlockBases, workspace.BlockOffsets, workspace.PlanarWeights, output + (r * rowLength) + (c * validWidth));
-                    }
-                }
-            }
         }
         else
         {
-            var sourceLength = boxWidth * channels;
             var slack = xTaps * channels;
-            workspace.EnsureGather(rowLength, xTaps, sourceLength + slack);
-            workspace.SourceRow.AsSpan(sourceLength, slack).Clear();
+            workspace.EnsureGather(rowLength, xTaps, (boxWidth * channels) + slack);
+            workspace.SourceRow.AsSpan(boxWidth * channels, slack).Clear();
             taps = PrepareGather(workspace, validWidth, channels, xTaps, plan.Flip);
-            var sourceRow = workspace.SourceRow.AsSpan(0, sourceLength);
-            for (var r = 0; r < rowCount; r++)
-            {
-                TensorPrimitives.ConvertTruncating<byte, float>(pixels.AsSpan(((loY + firstRow + r) * sourceStride) + (loX * channels), sourceLength), sourceRow);
-                Horizontal(workspace.SourceRow, workspace.GatherIndex, workspace.GatherWeights, taps, channels, rows.AsSpan(r * rowLength, rowLength));
-            }
         }
 
         Span<float> scaled = stackalloc float[yTaps];
-        for (var i = 0; i < validHeight; i++)
+        Span<nint> tapRows = stackalloc nint[yTaps];
+        var next = 0;
+        fixed (float* planes = workspace.Planes)
+        fixed (float* output = rows)
         {
-            var start = workspace.YStarts[i] - firstRow;
-            var count = workspace.YCounts[i];
-            var weights = workspace.YWeights.AsSpan(i * yTaps, count);
-            for (var c = 0; c < channels; c++)
+            for (var i = 0; i < validHeight; i++)
             {
-                for (var k = 0; k < count; k++)
+                var start = workspace.YStarts[i] - firstRow;
+                var count = workspace.YCounts[i];
+                for (; next < start + count; next++)
                 {
-                    scaled[k] = weights[k] * multiply[c];
+                    var source = pixels.AsSpan(((loY + firstRow + next) * sourceStride) + (loX * channels), boxWidth * channels);
+                    var target = output + ((next % ring) * rowLength);
+                    if (permute)
+                    {
+                        HorizontalPass.Deinterleave(source, channels, boxWidth, workspace.Planes, planeStride);
+                        for (var c = 0; c < channels; c++)
+                        {
+                            HorizontalPass.Run(planes + (c * planeStride), validWidth, taps, workspace.BlockBases, workspace.BlockOffsets, workspace.PlanarWeights, target + (c * validWidth));
+                        }
+                    }
+                    else
+                    {
+                        TensorPrimitives.ConvertTruncating<byte, float>(source, workspace.SourceRow.AsSpan(0, source.Length));
+                        Horizontal(workspace.SourceRow, workspace.GatherIndex, workspace.GatherWeights, taps, channels, new Span<float>(target, rowLength));
+                    }
                 }
 
-                var target = destination.Slice((c * plane) + ((iStart + i) * width) + firstColumn, validWidth);
-                Vertical(rows.AsSpan((start * rowLength) + (c * validWidth)), rowLength, scaled[..count], add[c], target);
+                var weights = workspace.YWeights.AsSpan(i * yTaps, count);
+                for (var c = 0; c < channels; c++)
+                {
+                    for (var k = 0; k < count; k++)
+                    {
+                        scaled[k] = weights[k] * multiply[c];
+                        tapRows[k] = (nint)(output + (((start + k) % ring) * rowLength) + (c * validWidth));
+                    }
+
+                    var destinationRow = destination.Slice((c * plane) + ((iStart + i) * width) + firstColumn, validWidth);
+                    Vertical(tapRows[..count], scaled[..count], add[c], destinationRow);
+                }
             }
         }
     }
 
     /// <summary>
-    /// One output row of one channel: <c>target[x] = add + Σₖ weights[k] × rows[k × stride + x]</c>, the taps summed in
-    /// registers (one pass over the output instead of one per tap).
+    /// One output row of one channel: <c>target[x] = add + Σₖ weights[k] × rows[k][x]</c>, the taps summed in registers
+    /// (one pass over the output instead of one per tap).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Vertical(ReadOnlySpan<float> rows, int stride, ReadOnlySpan<float> weights, float add, Span<float> target)
+    private static unsafe void Vertical(ReadOnlySpan<nint> rows, ReadOnlySpan<float> weights, float add, Span<float> target)
     {
         var n = target.Length;
         var count = weights.Length;
         var x = 0;
-        fixed (float* source = rows)
+        fixed (nint* source = rows)
         fixed (float* w = weights)
         fixed (float* dst = target)
         {
@@ -149,7 +163,7 @@ internal static class Resampler
                     var sum = offset;
                     for (var k = 0; k < count; k++)
                     {
-                        sum = Vector256.FusedMultiplyAdd(Vector256.Load(source + (k * stride) + x), Vector256.Create(w[k]), sum);
+                        sum = Vector256.FusedMultiplyAdd(Vector256.Load((float*)source[k] + x), Vector256.Create(w[k]), sum);
                     }
 
                     sum.Store(dst + x);
@@ -161,7 +175,7 @@ internal static class Resampler
                 var sum = add;
                 for (var k = 0; k < count; k++)
                 {
-                    sum += source[(k * stride) + x] * w[k];
+                    sum += ((float*)source[k])[x] * w[k];
                 }
 
                 dst[x] = sum;
