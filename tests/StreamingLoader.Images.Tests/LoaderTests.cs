@@ -59,6 +59,45 @@ public class LoaderTests(TorchvisionReference reference) : IClassFixture<Torchvi
     }
 
     [Fact]
+    public async Task CreateLoader_Grayscale_GivesOneChannel()
+    {
+        var folder = ImageFolder.Load(reference.Folder, new ImageFolderOptions { ColorMode = ImageColorMode.Grayscale });
+        await using var loader = folder.CreateLoader(
+            ImageTransform.Compose(ImageTransform.Resize(40), ImageTransform.CenterCrop(32), ImageTransform.ToTensor(), ImageTransform.Normalize([0.5f], [0.25f])),
+            new LoaderOptions { BatchSize = 8, Workers = 2 });
+
+        await foreach (var batch in loader.ReadEpochAsync())
+        {
+            using (batch)
+            {
+                Assert.Equal([8, 1, 32, 32], batch.Features.Shape.ToArray());
+                Assert.All(batch.Features.AsSpan<float>().ToArray(), v => Assert.InRange(v, -2f - 1e-4f, 2f + 1e-4f));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task CreateLoader_SizeThatVariesByImage_RejectsTheImagesThatDoNotFitTheFirstOnesSize()
+    {
+        var folder = ImageFolder.Load(reference.Folder);
+        await using var loader = folder.CreateLoader(ImageTransform.Compose(ImageTransform.Resize(64), ImageTransform.ToTensor()), new LoaderOptions { BatchSize = 8, Workers = 1, ErrorPolicy = ErrorPolicy.Skip });
+
+        var delivered = 0;
+        await foreach (var batch in loader.ReadEpochAsync())
+        {
+            using (batch)
+            {
+                delivered += batch.Count;
+            }
+        }
+
+        var rejected = loader.DeadLetters.Where(d => d.Epoch == 0).ToArray();
+        Assert.NotEmpty(rejected);
+        Assert.Equal(folder.Count, delivered + rejected.Length);
+        Assert.All(rejected, d => Assert.Contains("end the transforms with a crop", d.Error.Message, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Process_SteadyState_AllocatesNothingProportionalToPixels()
     {
         var folder = ImageFolder.Load(reference.Folder);
