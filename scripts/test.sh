@@ -8,6 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 need=()
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+# StreamingLoader.Images decodes JPEG with Debian's libturbojpeg and checks its transforms against torchvision's.
+dpkg -s libturbojpeg0 >/dev/null 2>&1 || need+=(libturbojpeg0)
+/usr/bin/python3 -c 'import torchvision' >/dev/null 2>&1 || need+=(python3-torchvision)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

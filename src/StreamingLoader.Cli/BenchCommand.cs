@@ -10,13 +10,14 @@ namespace StreamingLoader.Cli;
 /// <c>streamingloader bench tensor|jsonl</c>: one warm-up epoch, then one timed epoch whose consumer reads every
 /// value of every batch; prints one JSON line.
 /// </summary>
-internal static class BenchCommand
+internal static partial class BenchCommand
 {
     public static Command Create()
     {
         var bench = new Command("bench", "Measure loader throughput on a standard workload (one JSON line on standard output).");
         bench.Subcommands.Add(CreateTensor());
         bench.Subcommands.Add(CreateJsonl());
+        bench.Subcommands.Add(CreateImages());
         return bench;
     }
 

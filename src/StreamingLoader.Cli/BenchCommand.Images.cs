@@ -1,0 +1,74 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using StreamingLoader.Images;
+using StreamingLoader.Images.Decoding;
+
+namespace StreamingLoader.Cli;
+
+/// <summary><c>streamingloader bench images</c>: the image-folder workload of the side-by-side benchmark.</summary>
+internal static partial class BenchCommand
+{
+    private static readonly float[] s_imageNetMean = [0.485f, 0.456f, 0.406f];
+    private static readonly float[] s_imageNetStd = [0.229f, 0.224f, 0.225f];
+
+    private static Command CreateImages()
+    {
+        var data = new Option<DirectoryInfo>("--data") { Description = "Directory holding images/ (one sub-folder per class).", Required = true };
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 64 };
+        var workers = WorkersOption();
+        var json = JsonOption();
+        var decodeOnly = new Option<bool>("--decode-only") { Description = "Only decode every file at full size on one thread (images/s), for context." };
+        var skia = new Option<bool>("--skia") { Description = "Decode JPEGs with Skia instead of libturbojpeg (as on a machine without it)." };
+        var metrics = new MetricsOptions();
+        var command = new Command("images", "Image folder DIR/images: RandomResizedCrop(224), RandomHorizontalFlip, ToTensor, Normalize; shuffled.") { data, batch, workers, json, decodeOnly, skia };
+        metrics.AddTo(command);
+        command.SetAction(async (result, ct) =>
+        {
+            var root = Path.Combine(result.GetValue(data)!.FullName, "images");
+            if (!Directory.Exists(root))
+            {
+                await Console.Error.WriteLineAsync($"error: {root} does not exist (tests/StreamingLoader.Benchmarks/anchor/make_images.py writes it).");
+                return 2;
+            }
+
+            var folder = ImageFolder.Load(root, new ImageFolderOptions { UseTurboJpeg = !result.GetValue(skia) });
+            if (result.GetValue(decodeOnly))
+            {
+                Console.WriteLine(DecodeOnly(folder, !result.GetValue(skia)));
+                return 0;
+            }
+
+            await using var server = await metrics.StartAsync(result, Console.Error, ct);
+            var transform = ImageTransform.Compose(
+                ImageTransform.RandomResizedCrop(224), ImageTransform.RandomHorizontalFlip(), ImageTransform.ToTensor(), ImageTransform.Normalize(s_imageNetMean, s_imageNetStd));
+            var options = new LoaderOptions { BatchSize = result.GetValue(batch), Shuffle = true, Workers = result.GetValue(workers), Seed = 1, Name = "bench-images" };
+            var figures = await RunAsync("images", () => folder.CreateLoader(transform, options), ct);
+            Report(figures, result.GetValue(json));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Full-size decodes of every file on this thread, after one pass to warm the page cache and the code.</summary>
+    private static string DecodeOnly(ImageFolder folder, bool useTurboJpeg)
+    {
+        var workspace = Workspace.Current;
+        void DecodeAll()
+        {
+            foreach (var file in folder.Samples)
+            {
+                var length = workspace.ReadFile(file.Path);
+                var header = ImageDecoder.ReadHeader(workspace, length, file.Path, long.MaxValue, useTurboJpeg);
+                ImageDecoder.Decode(workspace, length, file.Path, header, 3, 1, 1);
+            }
+        }
+
+        DecodeAll();
+        var start = Stopwatch.GetTimestamp();
+        DecodeAll();
+        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var decoder = useTurboJpeg && TurboJpeg.IsAvailable ? "libjpeg-turbo (TurboJPEG)" : "Skia";
+        return string.Create(CultureInfo.InvariantCulture, $"{{\"workload\":\"decode\",\"decoder\":\"{decoder}\",\"images\":{folder.Count},\"seconds\":{seconds:F4},\"images_per_s\":{folder.Count / seconds:F1}}}");
+    }
+}

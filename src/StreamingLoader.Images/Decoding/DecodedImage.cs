@@ -1,0 +1,10 @@
+using System.Runtime.InteropServices;
+
+namespace StreamingLoader.Images.Decoding;
+
+/// <summary>
+/// Pixels decoded into the workspace, packed (Channels bytes a pixel, rows without padding), at ScaleX × ScaleY of
+/// the declared size.
+/// </summary>
+[StructLayout(LayoutKind.Auto)]
+internal readonly record struct DecodedImage(int Width, int Height, int Channels, double ScaleX, double ScaleY);

@@ -1,0 +1,136 @@
+namespace StreamingLoader.Images.Tests;
+
+/// <summary>Files that are not decodable images: a clear error naming the file, or a dead letter under Skip; never a crash.</summary>
+public sealed class BadFileTests : IClassFixture<TorchvisionReference>, IDisposable
+{
+    private static readonly string[] s_bad = ["truncated.jpg", "corrupt.jpg", "empty.jpg", "text.jpg", "image.ppm", "bomb.jpg"];
+    private readonly string _root;
+
+    public BadFileTests(TorchvisionReference reference)
+    {
+        _root = Path.Combine(Path.GetTempPath(), "sl-bad-" + Guid.NewGuid().ToString("N"));
+        var good = File.ReadAllBytes(Path.Combine(reference.Folder, "cat", "a.jpg"));
+        var png = File.ReadAllBytes(Path.Combine(reference.Folder, "dog", "rgba.png"));
+        var bad = Path.Combine(_root, "bad");
+        var fine = Path.Combine(_root, "fine");
+        Directory.CreateDirectory(bad);
+        Directory.CreateDirectory(fine);
+        for (var i = 0; i < 3; i++)
+        {
+            File.WriteAllBytes(Path.Combine(fine, $"good{i}.jpg"), good);
+        }
+
+        File.WriteAllBytes(Path.Combine(fine, "good.png"), png);
+        File.WriteAllBytes(Path.Combine(bad, "truncated.jpg"), good[..(good.Length * 6 / 10)]);
+        var corrupt = (byte[])good.Clone();
+        var random = new Random(5);
+        for (var i = corrupt.Length / 3; i < corrupt.Length / 2; i++)
+        {
+            corrupt[i] = (byte)random.Next(256);
+        }
+
+        File.WriteAllBytes(Path.Combine(bad, "corrupt.jpg"), corrupt);
+        File.WriteAllBytes(Path.Combine(bad, "empty.jpg"), []);
+        File.WriteAllText(Path.Combine(bad, "text.jpg"), "this is a text file, not a JPEG\n");
+        File.WriteAllBytes(Path.Combine(bad, "image.ppm"), [.. "P6\n4 4\n255\n"u8.ToArray(), .. new byte[48]]);
+        File.WriteAllBytes(Path.Combine(bad, "bomb.jpg"), DeclareSize(good, 65000, 65000));
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Theory]
+    [InlineData("truncated.jpg", "truncated or corrupt")]
+    [InlineData("corrupt.jpg", "corrupt")]
+    [InlineData("empty.jpg", "empty")]
+    [InlineData("text.jpg", "not an image")]
+    [InlineData("image.ppm", "not an image")]
+    [InlineData("bomb.jpg", "decompression bomb")]
+    public void Process_BadFile_ThrowsInvalidDataExceptionNamingTheFile(string name, string what)
+    {
+        var processor = ImageProcessor.Create(ImageTransform.Compose(ImageTransform.RandomResizedCrop(64), ImageTransform.ToTensor()), new ImageFolderOptions());
+        var path = Path.Combine(_root, "bad", name);
+
+        var error = Assert.Throws<InvalidDataException>(() => processor.Process(path, default, new float[3 * 64 * 64], 64, 64));
+
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Contains(what, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Process_ImageAboveConfiguredPixelLimit_IsRefusedBeforeDecoding()
+    {
+        var processor = ImageProcessor.Create(ImageTransform.Compose(ImageTransform.CenterCrop(8), ImageTransform.ToTensor()), new ImageFolderOptions { MaxPixels = 10_000 });
+        var path = Path.Combine(_root, "fine", "good0.jpg");
+
+        var error = Assert.Throws<InvalidDataException>(() => processor.Process(path, default, new float[3 * 8 * 8], 8, 8));
+
+        Assert.Contains("10,000", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadEpoch_SkipPolicy_DeadLettersEveryBadFileAndDeliversTheRest()
+    {
+        var folder = Folder();
+        await using var loader = folder.CreateLoader(Transform(), new LoaderOptions { BatchSize = 4, Workers = 2, Shuffle = true, Seed = 3, ErrorPolicy = ErrorPolicy.Skip });
+
+        var labels = new List<long>();
+        await foreach (var batch in loader.ReadEpochAsync())
+        {
+            using (batch)
+            {
+                labels.AddRange(batch.Labels.AsSpan<long>().ToArray());
+            }
+        }
+
+        Assert.Equal(Enumerable.Repeat((long)folder.ClassToIndex["fine"], 4), labels);
+        // The loader may already be reading ahead into the next epoch: count this one's.
+        var dead = loader.DeadLetters.Where(d => d.Epoch == 0).OrderBy(d => d.SampleIndex).ToArray();
+        Assert.Equal(s_bad.Length, dead.Length);
+        foreach (var letter in dead)
+        {
+            var path = folder.Samples[(int)letter.SampleIndex].Path;
+            Assert.Contains(path, letter.Error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task ReadEpoch_FailPolicy_FaultsWithTheSampleIndexAndFile()
+    {
+        var folder = Folder();
+        await using var loader = folder.CreateLoader(Transform(), new LoaderOptions { BatchSize = 4, Workers = 2 });
+
+        var error = await Assert.ThrowsAsync<DataLoaderException>(async () =>
+        {
+            await foreach (var batch in loader.ReadEpochAsync())
+            {
+                batch.Dispose();
+            }
+        });
+
+        var bad = folder.Samples.Select((s, i) => (s, i)).First(p => p.s.Label == folder.ClassToIndex["bad"]);
+        Assert.Contains(Path.GetFileName(bad.s.Path), error.ToString(), StringComparison.Ordinal);
+    }
+
+    private static ImageTransform Transform() => ImageTransform.Compose(ImageTransform.RandomResizedCrop(32), ImageTransform.RandomHorizontalFlip(), ImageTransform.ToTensor());
+
+    private ImageFolder Folder() => ImageFolder.Load(_root, new ImageFolderOptions { Extensions = [".jpg", ".png", ".ppm"] });
+
+    /// <summary>A copy of a JPEG whose SOF marker declares another size.</summary>
+    private static byte[] DeclareSize(byte[] jpeg, int width, int height)
+    {
+        var copy = (byte[])jpeg.Clone();
+        for (var i = 2; i < copy.Length - 9; i++)
+        {
+            if (copy[i] == 0xFF && copy[i + 1] is 0xC0 or 0xC2)
+            {
+                copy[i + 5] = (byte)(height >> 8);
+                copy[i + 6] = (byte)height;
+                copy[i + 7] = (byte)(width >> 8);
+                copy[i + 8] = (byte)width;
+                return copy;
+            }
+        }
+
+        throw new InvalidOperationException("No SOF marker found.");
+    }
+}
