@@ -8,6 +8,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 need=()
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+# The RabbitMQ source's tests start their own broker on loopback.
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 # StreamingLoader.Torch builds its libtorch bridge with cmake + g++ against Debian's libtorch-dev; OpenBLAS gives that
 # libtorch a fast BLAS (Debian's default reference BLAS makes its matrix products about 10x slower).
 command -v cmake >/dev/null 2>&1 || need+=(cmake)

@@ -8,7 +8,8 @@ namespace StreamingLoader;
 [StructLayout(LayoutKind.Auto)]
 public readonly struct JsonLine
 {
-    internal JsonLine(string path, long lineNumber, ReadOnlyMemory<byte> utf8)
+    /// <summary>Creates a line: <paramref name="path"/> and <paramref name="lineNumber"/> name it in error messages.</summary>
+    public JsonLine(string path, long lineNumber, ReadOnlyMemory<byte> utf8)
     {
         Path = path;
         LineNumber = lineNumber;
