@@ -44,6 +44,7 @@ public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDi
     private long _deadLettered;
     private int _connections;
     private int _disposed;
+    private volatile bool _online;
 
     private RabbitMqSource(RabbitMqSourceOptions options)
     {
@@ -147,15 +148,22 @@ public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDi
             return await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        idle.CancelAfter(_options.IdleTimeout);
-        try
+        while (true)
         {
-            return await reader.WaitToReadAsync(idle.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false;
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            idle.CancelAfter(_options.IdleTimeout);
+            try
+            {
+                return await reader.WaitToReadAsync(idle.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Idle counts only while connected: a broker restarting is not an empty queue.
+                if (_online)
+                {
+                    return false;
+                }
+            }
         }
     }
 
@@ -225,11 +233,13 @@ public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDi
             consumer.ReceivedAsync += (_, delivery) => OnReceivedAsync(current, delivery);
             await channel.BasicConsumeAsync(_options.Queue, autoAck: false, consumer, token).ConfigureAwait(false);
             Interlocked.Increment(ref _connections);
+            _online = true;
             _firstConnection.TrySetResult();
             await lost.Task.WaitAsync(token).ConfigureAwait(false);
         }
         finally
         {
+            _online = false;
             generation?.End();
             try
             {

@@ -75,7 +75,7 @@ public sealed class RabbitMqSourceOptions
     }
 
     /// <summary>
-    /// Gets or sets how long the stream may go without a message before it ends (an epoch ends);
+    /// Gets or sets how long the stream may go without a message while connected before it ends (an epoch ends);
     /// <see cref="Timeout.InfiniteTimeSpan"/> reads until the loader stops.
     /// </summary>
     public TimeSpan IdleTimeout
