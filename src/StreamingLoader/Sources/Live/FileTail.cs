@@ -51,7 +51,7 @@ public static class FileTail
         var options = source.Options;
         var time = options.TimeProvider;
         var lastData = time.GetTimestamp();
-        bool IdleExpired() => options.IdleTimeout != Timeout.InfiniteTimeSpan && time.GetElapsedTime(lastData) >= options.IdleTimeout;
+        bool IdleExpired() => time.Expired(lastData, options.IdleTimeout);
 
         using var cursor = new TailCursor(source.Path, options);
         if (!await cursor.StartAsync(source.Next, IdleExpired, cancellationToken).ConfigureAwait(false))

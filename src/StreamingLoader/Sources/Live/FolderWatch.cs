@@ -141,7 +141,7 @@ public sealed class FolderWatch : IAsyncEnumerable<WatchedFile>
                 yield return new WatchedFile(Path.Combine(_folder, name), candidate.Length, candidate.LastWriteUtc, sequence);
             }
 
-            if (ready.Count == 0 && _options.IdleTimeout != Timeout.InfiniteTimeSpan && time.GetElapsedTime(lastFile) >= _options.IdleTimeout)
+            if (ready.Count == 0 && time.Expired(lastFile, _options.IdleTimeout))
             {
                 yield break;
             }

@@ -30,11 +30,7 @@ public sealed class FolderWatchOptions
     public TimeSpan PollInterval
     {
         get => _pollInterval;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
-            _pollInterval = value;
-        }
+        set => _pollInterval = LiveTimeouts.Poll(value);
     }
 
     /// <summary>
@@ -59,15 +55,7 @@ public sealed class FolderWatchOptions
     public TimeSpan IdleTimeout
     {
         get => _idleTimeout;
-        set
-        {
-            if (value != Timeout.InfiniteTimeSpan)
-            {
-                ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
-            }
-
-            _idleTimeout = value;
-        }
+        set => _idleTimeout = LiveTimeouts.Idle(value);
     }
 
     /// <summary>Gets or sets the name endings of files still being written (compared ignoring case).</summary>

@@ -15,11 +15,7 @@ public sealed class TailOptions
     public TimeSpan PollInterval
     {
         get => _pollInterval;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
-            _pollInterval = value;
-        }
+        set => _pollInterval = LiveTimeouts.Poll(value);
     }
 
     /// <summary>
@@ -29,15 +25,7 @@ public sealed class TailOptions
     public TimeSpan IdleTimeout
     {
         get => _idleTimeout;
-        set
-        {
-            if (value != Timeout.InfiniteTimeSpan)
-            {
-                ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
-            }
-
-            _idleTimeout = value;
-        }
+        set => _idleTimeout = LiveTimeouts.Idle(value);
     }
 
     /// <summary>
