@@ -55,34 +55,95 @@ internal readonly ref struct CsvRowParser(byte delimiter, int[] map)
                 throw new FormatException($"the row has {column} columns; expected at least {map.Length}");
             }
 
-            var field = NextField(line, ref position, delimiter, out var escaped);
             var target = map[column];
-            if (target != Unused)
+            double value;
+            if (target == Unused)
             {
+                _ = NextField(line, ref position, delimiter, out _);
+                column++;
+                continue;
+            }
+
+            if (!TryParseInPlace(line, ref position, out value))
+            {
+                var field = NextField(line, ref position, delimiter, out var escaped);
                 if (escaped)
                 {
                     throw new FormatException($"column {column + 1}: a number cannot hold a quote");
                 }
 
-                var value = ParseNumber(field, column);
-                if (target == Label)
-                {
-                    if (value != Math.Floor(value) || value is < long.MinValue or > long.MaxValue)
-                    {
-                        throw new FormatException($"column {column + 1}: the label \"{Csv.Decode(field)}\" is not an integer");
-                    }
+                value = ParseNumber(field, column);
+            }
 
-                    label = (long)value;
-                }
-                else
+            if (target == Label)
+            {
+                if (value != Math.Floor(value) || value is < long.MinValue or > long.MaxValue)
                 {
-                    destination[target] = (float)value;
+                    throw new FormatException($"column {column + 1}: the label \"{Csv.Decode(Field(line, position))}\" is not an integer");
                 }
 
+                label = (long)value;
+            }
+            else
+            {
+                destination[target] = (float)value;
             }
 
             column++;
         }
+    }
+
+    /// <summary>
+    /// The common case, parsed where it stands without looking for the delimiter first: an unquoted number followed
+    /// by the delimiter or the end of the line. Anything else (quotes, NaN, a malformed field) is left to the
+    /// general path, which starts again at the same position.
+    /// </summary>
+    private bool TryParseInPlace(ReadOnlySpan<byte> line, ref int position, out double value)
+    {
+        value = 0;
+        var rest = line[position..];
+        if (rest.IsEmpty || rest[0] is (byte)'"' or (byte)'N' or (byte)'n' or (byte)'I' or (byte)'i' or (byte)'+' or (byte)'.')
+        {
+            return false;
+        }
+
+        var parser = new JsonLineParser(rest);
+        try
+        {
+            value = parser.ReadDouble();
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        var end = parser.Position;
+        while (end < rest.Length && rest[end] is (byte)' ' or (byte)'\t')
+        {
+            end++;
+        }
+
+        if (end == rest.Length)
+        {
+            position = line.Length + 1;
+            return true;
+        }
+
+        if (rest[end] != delimiter)
+        {
+            return false;
+        }
+
+        position += end + 1;
+        return true;
+    }
+
+    /// <summary>The text of the field that ended just before <paramref name="next"/>, for error messages.</summary>
+    private ReadOnlySpan<byte> Field(ReadOnlySpan<byte> line, int next)
+    {
+        var end = Math.Min(next - 1, line.Length);
+        var start = line[..end].LastIndexOf(delimiter) + 1;
+        return line[start..end].Trim((byte)'"');
     }
 
     /// <summary>
