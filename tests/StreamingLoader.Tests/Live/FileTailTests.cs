@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text;
 
 namespace StreamingLoader.Tests.Live;
@@ -185,5 +186,48 @@ public sealed class FileTailTests : IDisposable
 
         Assert.True(truncated);
         Assert.Equal(Enumerable.Range(0, next).Select(i => (long)i), consumed);
+    }
+
+    [Fact]
+    public async Task Follow_ConsumerFallsBehind_BacklogGaugeShowsTheBytesNotReadYet()
+    {
+        var path = _files.PathOf("backlog.jsonl");
+        LiveFiles.Append(path, LiveFiles.Lines(0, 20_000));
+        var options = new LoaderOptions { BatchSize = 8, Workers = 1, Prefetch = 1, PoolSize = 3 };
+        await using var loader = Pipeline.From(FileTail.Follow(path, Fast)).Build(FileTail.JsonCollator("x", 3, "y"), options);
+        await using var batches = loader.ReadEpochAsync().GetAsyncEnumerator();
+        Assert.True(await batches.MoveNextAsync());
+        using var held = batches.Current;
+        await Task.Delay(200);
+
+        // The consumer holds its batch, the pipeline fills and the tail stops reading: most of the file waits.
+        var backlog = ObserveBacklog(path);
+        Assert.InRange(backlog, new FileInfo(path).Length / 2, new FileInfo(path).Length);
+    }
+
+    private static long ObserveBacklog(string path)
+    {
+        long? observed = null;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == LoaderMetrics.MeterName && instrument.Name == "streamingloader.source.backlog")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "source" && (string?)tag.Value == path)
+                {
+                    observed = value;
+                }
+            }
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return observed ?? throw new InvalidOperationException("No backlog was observed for the file.");
     }
 }

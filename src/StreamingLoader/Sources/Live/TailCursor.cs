@@ -5,9 +5,18 @@ namespace StreamingLoader;
 /// and tells at the end of the file whether it was truncated (shorter, or its first bytes changed) or rotated (the
 /// path now names another file).
 /// </summary>
-internal sealed class TailCursor(string path, TailOptions options) : IDisposable
+internal sealed class TailCursor : IDisposable
 {
-    private FileStream? _stream;
+    private readonly string _path;
+    private readonly TailOptions _options;
+    private volatile FileStream? _stream;
+
+    public TailCursor(string path, TailOptions options)
+    {
+        _path = path;
+        _options = options;
+        TailBacklog.Track(this);
+    }
 
     public enum FileState
     {
@@ -45,7 +54,7 @@ internal sealed class TailCursor(string path, TailOptions options) : IDisposable
     {
         while (true)
         {
-            var stream = TryOpen(path);
+            var stream = TryOpen(_path);
             if (stream is not null)
             {
                 Switch(stream, 0, 0, draining: false);
@@ -57,7 +66,7 @@ internal sealed class TailCursor(string path, TailOptions options) : IDisposable
                 return false;
             }
 
-            await Task.Delay(options.PollInterval, options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_options.PollInterval, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -82,7 +91,7 @@ internal sealed class TailCursor(string path, TailOptions options) : IDisposable
             return FileState.Truncated;
         }
 
-        var now = FileIdentity.Of(path);
+        var now = FileIdentity.Of(_path);
         return now is { } id && File.Id.IsKnown && id != File.Id ? FileState.Rotated : FileState.Same;
     }
 
@@ -91,18 +100,37 @@ internal sealed class TailCursor(string path, TailOptions options) : IDisposable
     {
         var stream = Stream;
         stream.Position = 0;
-        File = new TailedFile(path, File.Id);
+        File = new TailedFile(_path, File.Id);
         Offset = 0;
         LineNumber = 0;
     }
 
-    public void Dispose() => _stream?.Dispose();
+    public string FollowedPath => _path;
+
+    /// <summary>Bytes in the file past the last complete line read, or null while no file is open.</summary>
+    public long? Backlog()
+    {
+        try
+        {
+            return _stream is { } stream ? Math.Max(0, stream.Length - Offset) : null;
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or IOException)
+        {
+            return null;
+        }
+    }
+
+    public void Dispose()
+    {
+        TailBacklog.Untrack(this);
+        _stream?.Dispose();
+    }
 
     private bool TryResume(TailPosition position)
     {
         // The file under the path is the one read before, or the one read before was renamed (rotated) and the
         // rest of it comes first; a file that cannot be found is gone, and the path is read from its start.
-        var stream = TryOpen(path);
+        var stream = TryOpen(_path);
         if (stream is not null && Matches(stream, position, FileIdentity.Of(stream.SafeFileHandle)))
         {
             Switch(stream, position.Offset, position.LineNumber, draining: false);
@@ -115,7 +143,7 @@ internal sealed class TailCursor(string path, TailOptions options) : IDisposable
             return false;
         }
 
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var directory = Path.GetDirectoryName(Path.GetFullPath(_path))!;
         foreach (var candidate in Directory.EnumerateFiles(directory))
         {
             if (FileIdentity.Of(candidate) != position.Id || TryOpen(candidate) is not { } old)
@@ -145,13 +173,13 @@ internal sealed class TailCursor(string path, TailOptions options) : IDisposable
     {
         _stream?.Dispose();
         _stream = stream;
-        File = new TailedFile(path, FileIdentity.Of(stream.SafeFileHandle));
+        File = new TailedFile(_path, FileIdentity.Of(stream.SafeFileHandle));
         stream.Position = offset;
         Offset = offset;
         LineNumber = lineNumber;
         Draining = draining;
         ExtendFingerprint(offset);
-        if (options.HasHeader && lineNumber > 0)
+        if (_options.HasHeader && lineNumber > 0)
         {
             File.Header = ReadFirstLine(stream);
         }
