@@ -34,6 +34,9 @@ public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDi
     /// <summary>The header that carries the reason a message was dead-lettered.</summary>
     public const string ReasonHeader = "x-streamingloader-reason";
 
+    /// <summary>How often the source looks at the queue's ready count (<see cref="MessagesReady"/>).</summary>
+    public static readonly TimeSpan ReadyCountInterval = TimeSpan.FromSeconds(1);
+
     private readonly RabbitMqSourceOptions _options;
     private readonly ConnectionFactory _factory;
     private readonly Channel<RabbitMqMessage> _buffer;
@@ -45,6 +48,7 @@ public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDi
     private int _connections;
     private int _disposed;
     private volatile bool _online;
+    private long _messagesReady = -1;
 
     private RabbitMqSource(RabbitMqSourceOptions options)
     {
@@ -53,6 +57,7 @@ public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDi
         _factory = new ConnectionFactory { Uri = options.Uri, AutomaticRecoveryEnabled = false, TopologyRecoveryEnabled = false, ClientProvidedName = "streamingloader" };
         _buffer = Channel.CreateBounded<RabbitMqMessage>(new BoundedChannelOptions(options.PrefetchCount) { SingleWriter = true, SingleReader = true });
         Acknowledger = new Acknowledger(options.DuplicateWindow);
+        QueueMetrics.Track(this);
     }
 
     /// <summary>Gets how many times the source has connected (more than 1 after reconnects).</summary>
@@ -60,6 +65,12 @@ public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDi
 
     /// <summary>Gets how many redelivered copies of messages already received were dropped.</summary>
     public long DuplicatesDropped => Acknowledger.DuplicatesDropped;
+
+    /// <summary>
+    /// Gets the messages ready in the queue (not yet delivered to any consumer) as last seen, at most
+    /// <see cref="ReadyCountInterval"/> ago; -1 when not known. Also the <c>streamingloader.source.queue_ready</c> gauge.
+    /// </summary>
+    public long MessagesReady => Interlocked.Read(ref _messagesReady);
 
     /// <summary>Gets how many malformed messages went to the dead-letter exchange.</summary>
     public long DeadLettered => Interlocked.Read(ref _deadLettered);
@@ -133,6 +144,7 @@ public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDi
             return;
         }
 
+        QueueMetrics.Untrack(this);
         await Acknowledger.DisposeAsync().ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
         await _run.ConfigureAwait(false);
@@ -235,7 +247,24 @@ public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDi
             Interlocked.Increment(ref _connections);
             _online = true;
             _firstConnection.TrySetResult();
-            await lost.Task.WaitAsync(token).ConfigureAwait(false);
+
+            // While connected, look at the queue's ready count now and then (its own channel: an error there does
+            // not stop the consumer).
+            var status = await connection.CreateChannelAsync(cancellationToken: token).ConfigureAwait(false);
+            while (!lost.Task.IsCompleted)
+            {
+                try
+                {
+                    Interlocked.Exchange(ref _messagesReady, await status.MessageCountAsync(_options.Queue, token).ConfigureAwait(false));
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    Interlocked.Exchange(ref _messagesReady, -1);
+                }
+
+                await Task.WhenAny(lost.Task, Task.Delay(ReadyCountInterval, token)).ConfigureAwait(false);
+                token.ThrowIfCancellationRequested();
+            }
         }
         finally
         {

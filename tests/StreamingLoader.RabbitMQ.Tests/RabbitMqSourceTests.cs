@@ -133,9 +133,17 @@ public sealed class RabbitMqSourceTests(RabbitMqBroker broker) : IDisposable
         Assert.True(await batches.MoveNextAsync());
         using var held = batches.Current;
 
-        // Nothing is acknowledged while the consumer holds its batch: the broker has handed out exactly the window.
+        // Nothing is acknowledged while the consumer holds its batch: the broker has handed out exactly the window,
+        // and the source's backlog reading says what is left.
         await Task.Delay(1000);
         Assert.Equal(5000u - 512u, await broker.ReadyCountAsync(_queue));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (source.MessagesReady != 5000 - 512 && clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(5000 - 512, source.MessagesReady);
     }
 
     [Fact]
