@@ -11,7 +11,7 @@ using StreamingLoader.RabbitMQ.Tests;
 var messages = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100_000;
 var batchSize = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 256;
 var broker = new RabbitMqBroker();
-await broker.InitializeAsync();
+await broker.StartAsync();
 try
 {
     var random = new Random(1);

@@ -10,9 +10,10 @@ namespace StreamingLoader.RabbitMQ.Tests;
 /// <summary>
 /// Debian's rabbitmq-server on loopback with its own node name, AMQP and distribution ports, data and log
 /// directories and no plugins; it can be restarted on the same data (durable queues and persistent messages
-/// survive) and is stopped on dispose.
+/// survive) and is stopped on dispose. The tests use it as a collection fixture (BrokerTests.cs); the RabbitMQ
+/// benchmark compiles this file alone.
 /// </summary>
-public sealed partial class RabbitMqBroker : IAsyncLifetime
+public sealed partial class RabbitMqBroker
 {
     private const string Server = "/usr/lib/rabbitmq/bin/rabbitmq-server";
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("streamingloader-rabbitmq-");
@@ -34,8 +35,6 @@ public sealed partial class RabbitMqBroker : IAsyncLifetime
             }
         }
     }
-
-    public Task InitializeAsync() => StartAsync();
 
     public async Task DisposeAsync()
     {
@@ -164,10 +163,4 @@ public sealed partial class RabbitMqBroker : IAsyncLifetime
 
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);
-}
-
-[CollectionDefinition(Name)]
-public sealed class BrokerTests : ICollectionFixture<RabbitMqBroker>
-{
-    public const string Name = "RabbitMQ broker";
 }
