@@ -82,8 +82,10 @@ public sealed class RabbitMqSourceTests(RabbitMqBroker broker) : IDisposable
         await Task.WhenAll(slow.Ready, other.Ready);
         await PublishAsync(0, Messages);
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         while (slow.Labels().Count < 640)
         {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"The consumer to kill did not get going:\n{slow.Output}");
             await Task.Delay(20);
         }
 

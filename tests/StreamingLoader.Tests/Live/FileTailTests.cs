@@ -172,15 +172,16 @@ public sealed class FileTailTests : IDisposable
         Write(path, 60);
         await RunAsync(() => consumed.Count >= 128, Timeout.InfiniteTimeSpan);
 
-        // The rest of the rotated file, the new file, then (once all of it is consumed) a truncation and new lines.
+        // The rest of the rotated file, the new file, then (once all of it is consumed) a truncation and new lines:
+        // 224 + 48 lines, whole batches of 16, so the run can stop at the last line without waiting for an idle end.
         var truncated = false;
-        await RunAsync(() => false, TimeSpan.FromSeconds(2), () =>
+        await RunAsync(() => truncated && consumed.Count == next, Timeout.InfiniteTimeSpan, () =>
         {
             if (consumed.Count == next && !truncated)
             {
                 truncated = true;
                 File.WriteAllText(path, string.Empty);
-                Write(path, 50);
+                Write(path, 48);
             }
         });
 
