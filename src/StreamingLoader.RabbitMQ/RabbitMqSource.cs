@@ -25,7 +25,8 @@ namespace StreamingLoader.RabbitMQ;
 /// </example>
 /// <remarks>
 /// Dispose the loader (and every batch) before the source: acknowledgements need the connection, and messages whose
-/// batches are disposed later are redelivered. A malformed message is republished to
+/// batches are disposed later are redelivered. Read a source through one loader: messages a disposed loader still
+/// held stay unacknowledged until the source's connection closes. A malformed message is republished to
 /// <see cref="RabbitMqSourceOptions.DeadLetterExchange"/> with the reason in the <see cref="ReasonHeader"/> header,
 /// then acknowledged; the loader also reports it (fails, or records a dead letter under <see cref="ErrorPolicy.Skip"/>).
 /// </remarks>
