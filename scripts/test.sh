@@ -11,6 +11,8 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 # StreamingLoader.Images decodes JPEG with Debian's libturbojpeg and checks its transforms against torchvision's.
 dpkg -s libturbojpeg0 >/dev/null 2>&1 || need+=(libturbojpeg0)
 /usr/bin/python3 -c 'import torchvision' >/dev/null 2>&1 || need+=(python3-torchvision)
+# The RabbitMQ source's tests start their own broker on loopback.
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -18,14 +18,16 @@ internal static partial class BenchCommand
         bench.Subcommands.Add(CreateTensor());
         bench.Subcommands.Add(CreateJsonl());
         bench.Subcommands.Add(CreateImages());
+        bench.Subcommands.Add(LiveBenchCommand.CreateTail());
+        bench.Subcommands.Add(LiveBenchCommand.CreateCsv());
         return bench;
     }
 
-    private static Option<int> WorkersOption() => new("--workers") { Description = "Worker threads (default: processor count).", DefaultValueFactory = _ => Environment.ProcessorCount };
+    internal static Option<int> WorkersOption() => new("--workers") { Description = "Worker threads (default: processor count).", DefaultValueFactory = _ => Environment.ProcessorCount };
 
-    private static Option<int> BatchOption() => new("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
+    internal static Option<int> BatchOption() => new("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
 
-    private static Option<bool> JsonOption() => new("--json") { Description = "Print only the JSON result line." };
+    internal static Option<bool> JsonOption() => new("--json") { Description = "Print only the JSON result line." };
 
     private static Command CreateTensor()
     {
@@ -175,7 +177,7 @@ internal static partial class BenchCommand
         }
     }
 
-    private static async Task<BenchFigures> RunAsync(string workload, Func<DataLoader> build, CancellationToken cancellationToken)
+    internal static async Task<BenchFigures> RunAsync(string workload, Func<DataLoader> build, CancellationToken cancellationToken)
     {
         int workersOf;
         // Warm-up on a loader of its own: page cache, and long enough (≥ 3 epochs and ≥ 1 s) for tiered compilation
@@ -241,7 +243,7 @@ internal static partial class BenchCommand
     private static double Checksum(Batch batch) =>
         TensorPrimitives.Sum<float>(batch.Features.AsSpan<float>()) + TensorPrimitives.Sum<long>(batch.Labels.AsSpan<long>());
 
-    private static void Report(BenchFigures figures, bool jsonOnly)
+    internal static void Report(BenchFigures figures, bool jsonOnly)
     {
         var line = JsonSerializer.Serialize(figures, BenchJson.Default.BenchFigures);
         if (!jsonOnly)

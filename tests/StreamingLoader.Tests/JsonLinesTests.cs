@@ -18,7 +18,7 @@ public sealed partial class JsonLinesTests : IDisposable
         return path;
     }
 
-    private static async Task<(List<float[]> X, List<long> Y)> ReadAllAsync(DataLoader loader)
+    internal static async Task<(List<float[]> X, List<long> Y)> ReadAllAsync(DataLoader loader)
     {
         var x = new List<float[]>();
         var y = new List<long>();

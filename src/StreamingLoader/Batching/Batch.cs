@@ -17,6 +17,7 @@ public sealed unsafe class Batch : IDisposable
     private readonly BatchPool _pool;
     private readonly long[] _indices;
     private int _leased;
+    private List<(Action<object?, bool> Callback, object? State)>? _releaseCallbacks;
 
     // The lease plus every Retain() not yet released; the buffer goes back to the pool when this reaches 0.
     private int _holds;
@@ -70,14 +71,52 @@ public sealed unsafe class Batch : IDisposable
     internal Span<long> IndexBuffer => _indices;
 
     /// <summary>
-    /// Returns the buffer to the pool, or, while a <see cref="Retain"/> handle is still open, once the last one is
-    /// disposed. Idempotent.
+    /// Registers <paramref name="callback"/> to run once when this lease ends, just before the buffer goes back to
+    /// the pool: with <c>true</c> when the consumer received the batch and disposed it, <c>false</c> when the loader
+    /// reclaimed it undelivered (a failed or stopped pipeline). Collators of live sources use it to acknowledge the
+    /// samples a batch holds only once the consumer is done with them. Call it while writing the batch; keep the
+    /// callback short and non-blocking: it runs on the thread that disposes the batch.
+    /// </summary>
+    public void OnRelease(Action<object?, bool> callback, object? state)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        ThrowIfNotLeased();
+        (_releaseCallbacks ??= []).Add((callback, state));
+    }
+
+    /// <summary>
+    /// Ends the lease: runs the <see cref="OnRelease"/> callbacks and returns the buffer to the pool, or, while a
+    /// <see cref="Retain"/> handle is still open, once the last one is disposed. Idempotent.
     /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _leased, 0) == 1)
         {
-            ReleaseHold();
+            try
+            {
+                RunReleaseCallbacks();
+            }
+            finally
+            {
+                ReleaseHold();
+            }
+        }
+    }
+
+    private void RunReleaseCallbacks()
+    {
+        var callbacks = _releaseCallbacks;
+        if (callbacks is null || callbacks.Count == 0)
+        {
+            return;
+        }
+
+        var consumed = HandedOut;
+        var pending = callbacks.ToArray();
+        callbacks.Clear();
+        foreach (var (callback, state) in pending)
+        {
+            callback(state, consumed);
         }
     }
 

@@ -27,6 +27,9 @@ internal ref struct JsonLineParser
         _stringStart = 0;
     }
 
+    /// <summary>Gets how many bytes have been read.</summary>
+    public readonly int Position => _position;
+
     public void Expect(byte c)
     {
         SkipWhitespace();

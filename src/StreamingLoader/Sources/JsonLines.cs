@@ -10,7 +10,8 @@ public readonly struct JsonLine
 {
     private readonly int _maxLength;
 
-    internal JsonLine(string path, long lineNumber, ReadOnlyMemory<byte> utf8)
+    /// <summary>Creates a line: <paramref name="path"/> and <paramref name="lineNumber"/> name it in error messages.</summary>
+    public JsonLine(string path, long lineNumber, ReadOnlyMemory<byte> utf8)
     {
         Path = path;
         LineNumber = lineNumber;

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write DIR/samples.jsonl: one {"x": [32 floats], "y": 0..9} object per line, deterministic per seed."""
+"""Write DIR/samples.jsonl: one {"x": [32 floats], "y": 0..9} object per line, deterministic per seed.
+With --csv, DIR/samples.csv instead: a header f0..f31,y and the same values, one row per line."""
 import argparse
 import json
 import os
@@ -17,19 +18,27 @@ def main():
     ap.add_argument("--lines", type=int, default=200_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--features", type=int, default=32)
+    ap.add_argument("--csv", action="store_true", help="write samples.csv instead")
     args = ap.parse_args()
 
-    path = os.path.join(args.dir, "samples.jsonl")
-    if os.path.exists(path) and count_lines(path) == args.lines:
+    path = os.path.join(args.dir, "samples.csv" if args.csv else "samples.jsonl")
+    wanted = args.lines + 1 if args.csv else args.lines
+    if os.path.exists(path) and count_lines(path) == wanted:
         print(f"{path}: exists with {args.lines} lines, kept")
         return
     os.makedirs(args.dir, exist_ok=True)
     rng = random.Random(args.seed)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
+        if args.csv:
+            f.write(",".join([f"f{i}" for i in range(args.features)] + ["y"]) + "\n")
         for _ in range(args.lines):
             x = [rng.gauss(0.0, 1.0) for _ in range(args.features)]
-            f.write(json.dumps({"x": x, "y": rng.randrange(10)}, separators=(",", ":")) + "\n")
+            y = rng.randrange(10)
+            if args.csv:
+                f.write(",".join([repr(v) for v in x] + [str(y)]) + "\n")
+            else:
+                f.write(json.dumps({"x": x, "y": y}, separators=(",", ":")) + "\n")
     os.replace(tmp, path)
     print(f"{path}: wrote {args.lines} lines ({os.path.getsize(path) / 1e6:.1f} MB)")
 

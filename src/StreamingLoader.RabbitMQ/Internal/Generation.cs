@@ -1,0 +1,51 @@
+using RabbitMQ.Client;
+
+namespace StreamingLoader.RabbitMQ;
+
+/// <summary>
+/// One connection's channels. Delivery tags count from 1 on each channel, so a tag means something only with its
+/// generation; once the connection is lost its unacknowledged messages go back to the queue and its tags are void.
+/// </summary>
+internal sealed class Generation(IChannel channel, IChannel deadLetterChannel)
+{
+    private readonly SortedSet<ulong> _settledAbove = [];
+    private volatile bool _alive = true;
+
+    public IChannel Channel => channel;
+
+    public IChannel DeadLetterChannel => deadLetterChannel;
+
+    public bool Alive => _alive;
+
+    /// <summary>Gets the highest tag below which every tag is settled (acker thread only).</summary>
+    public ulong Watermark { get; private set; }
+
+    /// <summary>Gets the watermark last acknowledged with <c>multiple</c> (acker thread only).</summary>
+    public ulong Acknowledged { get; set; }
+
+    public void End() => _alive = false;
+
+    /// <summary>
+    /// Marks <paramref name="tag"/> settled; true when it joined the settled run from tag 1 (a later multiple
+    /// acknowledgement covers it), false when a gap remains below it.
+    /// </summary>
+    public bool Settle(ulong tag)
+    {
+        if (tag != Watermark + 1)
+        {
+            _settledAbove.Add(tag);
+            return false;
+        }
+
+        Watermark = tag;
+        while (_settledAbove.Remove(Watermark + 1))
+        {
+            Watermark++;
+        }
+
+        return true;
+    }
+}
+
+/// <summary>A message's delivery: the tag and the generation it belongs to.</summary>
+internal readonly record struct Delivery(Generation Generation, ulong Tag);
