@@ -9,7 +9,7 @@ namespace StreamingLoader.Internal;
 /// chunk smaller than a batch is dropped, as PyTorch drops it for an iterable dataset.
 /// </summary>
 internal sealed class IterableChunkProducer<TSource>(
-    IterableSource<TSource> source, int chunkSize, bool dropLast, EpochLedger? ledger,
+    IterableSource<TSource> source, int chunkSize, bool dropLast, TimeSpan batchTimeout, EpochLedger? ledger,
     PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime, BatchPool? pool) : ChunkProducer<TSource>(counters, time, lifetime, pool)
 {
     /// <summary>Items a chunk has room for at first: it grows to a batch as items come, so a huge batch size reserves nothing up front.</summary>
@@ -20,6 +20,13 @@ internal sealed class IterableChunkProducer<TSource>(
 
     public override string Describe() =>
         string.Create(CultureInfo.InvariantCulture, $"source (waiting for its next item after {Volatile.Read(ref _position)} items of epoch {Volatile.Read(ref _epoch)})");
+
+    private async ValueTask SendChunkAsync(ITargetBlock<Chunk<TSource>> target, Chunk<TSource> chunk, int sequence, long epoch, CancellationToken cancellationToken)
+    {
+        await AgreeLayoutOnceAsync(chunk.Indices.AsMemory(0, chunk.Count), chunk.Items.AsMemory(0, chunk.Count), epoch).ConfigureAwait(false);
+        chunk.Sequence = sequence;
+        await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
+    }
 
     public override async Task ProduceAsync(ITargetBlock<Chunk<TSource>> target, CancellationToken cancellationToken)
     {
@@ -32,8 +39,33 @@ internal sealed class IterableChunkProducer<TSource>(
                 Volatile.Write(ref _position, 0);
                 var sent = 0;
                 chunk = Chunk<TSource>.Rent(Math.Min(chunkSize, InitialChunkCapacity), epoch);
-                await foreach (var item in source.Open(cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
+                var items = source.Open(cancellationToken).GetAsyncEnumerator(cancellationToken);
+                await using var itemsScope = items.ConfigureAwait(false);
+                while (true)
                 {
+#pragma warning disable CA2012 // IsCompleted only peeks; the ValueTask is consumed once, awaited or as a task.
+                    var next = items.MoveNextAsync();
+                    if (!next.IsCompleted && chunk.Count > 0 && batchTimeout != Timeout.InfiniteTimeSpan)
+                    {
+                        // A live source went quiet: after the batch timeout the partial batch goes out as it is.
+                        var pending = next.AsTask();
+                        if (await Task.WhenAny(pending, Task.Delay(batchTimeout, cancellationToken)).ConfigureAwait(false) != pending)
+                        {
+                            cancellationToken.ThrowIfCancellationRequested();
+                            await SendChunkAsync(target, chunk, sent++, epoch, cancellationToken).ConfigureAwait(false);
+                            chunk = Chunk<TSource>.Rent(Math.Min(chunkSize, InitialChunkCapacity), epoch);
+                        }
+
+                        next = new ValueTask<bool>(pending);
+                    }
+#pragma warning restore CA2012
+
+                    if (!await next.ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    var item = items.Current;
                     if (chunk.Count == chunk.Items.Length)
                     {
                         chunk.Grow((int)Math.Min(chunkSize, 2L * chunk.Count));
@@ -44,20 +76,14 @@ internal sealed class IterableChunkProducer<TSource>(
                     Volatile.Write(ref _position, _position + 1);
                     if (++chunk.Count == chunkSize)
                     {
-                        await AgreeLayoutOnceAsync(chunk.Indices.AsMemory(0, chunk.Count), chunk.Items.AsMemory(0, chunk.Count), epoch).ConfigureAwait(false);
-                        chunk.Sequence = sent;
-                        await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
-                        sent++;
+                        await SendChunkAsync(target, chunk, sent++, epoch, cancellationToken).ConfigureAwait(false);
                         chunk = Chunk<TSource>.Rent(Math.Min(chunkSize, InitialChunkCapacity), epoch);
                     }
                 }
 
                 if (chunk.Count > 0 && !dropLast)
                 {
-                    await AgreeLayoutOnceAsync(chunk.Indices.AsMemory(0, chunk.Count), chunk.Items.AsMemory(0, chunk.Count), epoch).ConfigureAwait(false);
-                    chunk.Sequence = sent;
-                    await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
-                    sent++;
+                    await SendChunkAsync(target, chunk, sent++, epoch, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {

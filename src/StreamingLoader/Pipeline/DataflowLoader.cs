@@ -290,7 +290,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             var reserveAtSource = _options.ShuffleBufferSize == 0 ? _pool : null;
             ChunkProducer<TSource> producer = _source is MapSource<TSource> map
                 ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, _start, _options.Seed, ledger, _counters, _time, _lifetime, reserveAtSource)
-                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, ledger, _counters, _time, _lifetime, reserveAtSource);
+                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, _options.BatchTimeout, ledger, _counters, _time, _lifetime, reserveAtSource);
             producer.AgreeLayout = processor.AgreeLayoutAsync;
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);

@@ -31,6 +31,7 @@ public sealed class LoaderOptions
     private int _prefetch = 4;
     private int _poolSize = Auto;
     private TimeSpan _shutdownTimeout = TimeSpan.FromSeconds(1);
+    private TimeSpan _batchTimeout = Timeout.InfiniteTimeSpan;
     private int _shuffleBufferSize;
     private string _name = "default";
     private TimeProvider _timeProvider = TimeProvider.System;
@@ -144,6 +145,25 @@ public sealed class LoaderOptions
         {
             ArgumentNullException.ThrowIfNull(value);
             _timeProvider = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets how long a partial batch of an iterable source waits for more items before it is delivered as it
+    /// is: for live sources that go quiet (a tailed file, a queue), so that what arrived is trained on. Map-style
+    /// datasets ignore it. <see cref="Timeout.InfiniteTimeSpan"/> (the default) waits for a full batch.
+    /// </summary>
+    public TimeSpan BatchTimeout
+    {
+        get => _batchTimeout;
+        set
+        {
+            if (value != Timeout.InfiniteTimeSpan)
+            {
+                ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
+            }
+
+            _batchTimeout = value;
         }
     }
 
