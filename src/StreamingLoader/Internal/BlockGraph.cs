@@ -32,7 +32,9 @@ internal sealed class BlockGraph<TSource, T>
         if (options.ShuffleBufferSize > 0)
         {
             var buffer = new ShuffleBuffer<T>(options.ShuffleBufferSize, options.BatchSize, options.Seed);
-            _prepare = new TransformBlock<Chunk<TSource>, Chunk<T>>(processor.PrepareAsync, Parallel(workers, capacity, true, token));
+            _prepare = processor.Synchronous
+                ? new TransformBlock<Chunk<TSource>, Chunk<T>>(processor.Prepare, Parallel(workers, capacity, true, token))
+                : new TransformBlock<Chunk<TSource>, Chunk<T>>(chunk => processor.PrepareAsync(chunk).AsTask(), Parallel(workers, capacity, true, token));
             _shuffle = new TransformManyBlock<Chunk<T>, Chunk<T>>(
                 chunk =>
                 {
@@ -60,7 +62,9 @@ internal sealed class BlockGraph<TSource, T>
         }
         else
         {
-            var work = new TransformBlock<Chunk<TSource>, Delivery>(processor.ProcessAsync, Parallel(workers, capacity, options.Ordered, token));
+            var work = processor.Synchronous
+                ? new TransformBlock<Chunk<TSource>, Delivery>(processor.Process, Parallel(workers, capacity, options.Ordered, token))
+                : new TransformBlock<Chunk<TSource>, Delivery>(processor.ProcessAsync, Parallel(workers, capacity, options.Ordered, token));
             _queues.Add((firstStage, () => work.InputCount));
             (Head, _last) = (work, work);
         }

@@ -33,6 +33,7 @@ internal sealed class ChunkProcessor<TSource, T>
     {
         _dataset = (source as MapSource<TSource>)?.Dataset;
         _transform = chain.Transform;
+        Synchronous = !chain.IsAsynchronous;
         _collator = collator;
         _pool = pool;
         _seed = options.Seed;
@@ -93,8 +94,24 @@ internal sealed class ChunkProcessor<TSource, T>
         return Collate(prepared);
     }
 
+    /// <summary>
+    /// Gets whether <see cref="PrepareAsync"/> always completes at once (no transform, or a synchronous one): then the
+    /// blocks call <see cref="Process"/> and <see cref="Prepare"/>, and Dataflow runs its cheaper synchronous loop.
+    /// </summary>
+    public bool Synchronous { get; }
+
+    /// <summary><see cref="ProcessAsync"/> for a <see cref="Synchronous"/> chain.</summary>
+    public Delivery Process(Chunk<TSource> chunk) => Collate(Prepare(chunk));
+
+    /// <summary><see cref="PrepareAsync"/> for a <see cref="Synchronous"/> chain.</summary>
+    public Chunk<T> Prepare(Chunk<TSource> chunk)
+    {
+        var prepared = PrepareAsync(chunk);
+        return prepared.IsCompletedSuccessfully ? prepared.Result : prepared.AsTask().GetAwaiter().GetResult();
+    }
+
     /// <summary>Reads and transforms a chunk: everything before the shuffle buffer and collation.</summary>
-    public async Task<Chunk<T>> PrepareAsync(Chunk<TSource> chunk)
+    public async ValueTask<Chunk<T>> PrepareAsync(Chunk<TSource> chunk)
     {
         if (chunk.IsMarker)
         {

@@ -7,9 +7,15 @@ namespace StreamingLoader.Internal;
 /// and how many the consumer received. The consumer's epoch ends when it received them all; an unordered source
 /// waits until the stages made them all before it starts the next epoch.
 /// </summary>
-internal sealed class EpochLedger
+/// <remarks>
+/// An epoch's tally is forgotten once every side that uses it is done with it: the consumer, and, when it waits, the
+/// source. Forgetting it at the consumer's end alone would let a source that checks late find a fresh, empty tally
+/// and wait for ever.
+/// </remarks>
+internal sealed class EpochLedger(bool sourceWaits)
 {
     private readonly ConcurrentDictionary<long, Tally> _epochs = new();
+    private readonly int _sides = sourceWaits ? 2 : 1;
     private TaskCompletionSource? _waiter;
 
     /// <summary>The last stage made <paramref name="delivery"/> (any thread).</summary>
@@ -44,6 +50,7 @@ internal sealed class EpochLedger
             var expected = Volatile.Read(ref tally.Expected);
             if (expected >= 0 && Volatile.Read(ref tally.Made) >= expected)
             {
+                Forget(epoch, tally);
                 return;
             }
 
@@ -79,8 +86,16 @@ internal sealed class EpochLedger
             return false;
         }
 
-        _epochs.TryRemove(epoch, out _);
+        Forget(epoch, tally);
         return true;
+    }
+
+    private void Forget(long epoch, Tally tally)
+    {
+        if (Interlocked.Increment(ref tally.SidesDone) == _sides)
+        {
+            _epochs.TryRemove(epoch, out _);
+        }
     }
 
     private sealed class Tally
@@ -89,6 +104,7 @@ internal sealed class EpochLedger
         public int Expected = -1;
         public int Made;
         public int Received;
+        public int SidesDone;
 #pragma warning restore CA1051
     }
 }

@@ -20,6 +20,13 @@ internal sealed class EpochPosition
     /// <summary>The chunk <paramref name="sequence"/> of the current epoch was delivered.</summary>
     public void Deliver(int sequence)
     {
+        if (sequence == _next && _ahead.Count == 0)
+        {
+            // In order: the common case, without touching the set.
+            _next++;
+            return;
+        }
+
         _ahead.Add(sequence);
         Advance();
     }

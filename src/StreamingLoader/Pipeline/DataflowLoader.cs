@@ -18,7 +18,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly BatchSampler? _batchSampler;
     private readonly BatchPool _pool;
     private readonly LoaderLifetime _lifetime = new();
-    private readonly EpochLedger _ledger = new();
+    private readonly EpochLedger _ledger;
     private readonly ErrorHandler _errors;
     private readonly InFlightWork _inFlight;
     private readonly TimeProvider _time;
@@ -76,6 +76,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         _start = resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch);
         _state = _start;
+        _ledger = new EpochLedger(sourceWaits: !options.Ordered);
         _position = new EpochPosition(_start);
         _pool = new BatchPool(options.EffectivePoolSize, maxBatch);
         _errors = new ErrorHandler(options, _lifetime.Token);

@@ -19,6 +19,9 @@ internal sealed class TransformChain<TSource, T>(
 {
     public bool IsIdentity => sync is null && asynchronous is null;
 
+    /// <summary>Gets whether a transform of the chain is asynchronous (may not complete at once).</summary>
+    public bool IsAsynchronous => asynchronous is not null;
+
     /// <summary>Gets the chain as one asynchronous function (a synchronous one completes at once), or null for none.</summary>
     public Func<TSource, SampleContext, CancellationToken, ValueTask<T>>? Transform =>
         sync is { } s ? (source, context, _) => new ValueTask<T>(s(source, context)) : asynchronous;
