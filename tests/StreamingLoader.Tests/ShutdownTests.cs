@@ -165,6 +165,30 @@ public class ShutdownTests
     }
 
     [Fact]
+    public async Task StallTimeout_ReadStuckInUserCode_ErrorNamesTheSampleThenDisposesPromptly()
+    {
+        var loader = Pipeline.From(new BlockingDataset(1_000, blockAt: 40, TimeSpan.FromSeconds(25)))
+            .Build(new LoaderOptions { BatchSize = 8, Workers = 2, StallTimeout = TimeSpan.FromMilliseconds(300), ShutdownTimeout = TimeSpan.FromMilliseconds(200) });
+        var clock = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<DataLoaderException>(async () =>
+        {
+            await foreach (var batch in loader.ReadEpochAsync())
+            {
+                batch.Dispose();
+            }
+        });
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(5));
+        Assert.Contains("read of sample 40 (epoch 0)", error.Message, StringComparison.Ordinal);
+        Assert.IsType<TimeoutException>(error.InnerException);
+        await Assert.ThrowsAsync<DataLoaderException>(() => loader.Completion);
+
+        clock.Restart();
+        await loader.DisposeAsync();
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(3));
+        Assert.Contains(loader.AbandonedWork, w => w.Contains("sample 40", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ReadEpoch_CanceledWhileReadBlockedInUserCode_ReturnsPromptly()
     {
         await using var loader = Pipeline.From(new BlockingDataset(1_000, blockAt: 0, TimeSpan.FromSeconds(25)))

@@ -4,9 +4,10 @@ namespace StreamingLoader.Internal;
 
 /// <summary>
 /// The consumer's side of the prefetch queue: spins briefly for the next delivery (usually microseconds away), then
-/// waits. A canceled read ends that read only, as <c>ChannelReader.ReadAsync</c> does.
+/// waits. A canceled read ends that read only, as <c>ChannelReader.ReadAsync</c> does. A wait longer than the stall
+/// timeout fails the loader with what each worker and the source are stuck on (PyTorch's <c>timeout</c>).
 /// </summary>
-internal sealed class PrefetchReader(BufferBlock<Delivery> prefetch, BatchPool pool, LoaderLifetime lifetime)
+internal sealed class PrefetchReader(BufferBlock<Delivery> prefetch, BatchPool pool, LoaderLifetime lifetime, TimeSpan stallTimeout, Func<IEnumerable<string>> describeStuck)
 {
     /// <summary>How long the consumer spins for the next batch before it waits asynchronously.</summary>
     private const int SpinIterations = 20;
@@ -50,7 +51,7 @@ internal sealed class PrefetchReader(BufferBlock<Delivery> prefetch, BatchPool p
                     $"All {pool.Capacity} batch buffers are held by the consumer, so no further batch can be made. Dispose each batch when done with it (using var batch = ...), or raise LoaderOptions.PoolSize to keep more batches at once.");
             }
 
-            if (!await prefetch.OutputAvailableAsync(cancellationToken).ConfigureAwait(false))
+            if (!await WaitForOutputAsync(cancellationToken).ConfigureAwait(false))
             {
                 lifetime.Fault?.Throw();
                 if (lifetime.Token.IsCancellationRequested)
@@ -61,6 +62,31 @@ internal sealed class PrefetchReader(BufferBlock<Delivery> prefetch, BatchPool p
                 lifetime.Finish();
                 return new Delivery(null, -1, DeliveryKind.Completed);
             }
+        }
+    }
+
+    private async Task<bool> WaitForOutputAsync(CancellationToken cancellationToken)
+    {
+        var waiting = prefetch.OutputAvailableAsync(cancellationToken);
+        if (stallTimeout == Timeout.InfiniteTimeSpan)
+        {
+            return await waiting.ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await waiting.WaitAsync(stallTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException timeout)
+        {
+            var stuck = describeStuck().ToList();
+            var error = new DataLoaderException(
+                $"No batch arrived for {stallTimeout.TotalSeconds:0.###} s (LoaderOptions.StallTimeout). Still running: {(stuck.Count == 0 ? "nothing; the pipeline is idle" : string.Join("; ", stuck))}.",
+                timeout);
+            _errorDelivered = true;
+            lifetime.Fail(error);
+            lifetime.Finish();
+            throw error;
         }
     }
 

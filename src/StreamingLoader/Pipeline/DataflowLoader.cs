@@ -295,7 +295,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             producer.AgreeLayout = processor.AgreeLayoutAsync;
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
-            _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime);
+            _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, () => _inFlight.Describe().Append(producer.Describe()));
             _graph = graph;
             LoaderMetrics.Register(this);
         }

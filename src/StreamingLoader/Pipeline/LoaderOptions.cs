@@ -32,6 +32,7 @@ public sealed class LoaderOptions
     private int _poolSize = Auto;
     private TimeSpan _shutdownTimeout = TimeSpan.FromSeconds(1);
     private TimeSpan _batchTimeout = Timeout.InfiniteTimeSpan;
+    private TimeSpan _stallTimeout = Timeout.InfiniteTimeSpan;
     private int _shuffleBufferSize;
     private string _name = "default";
     private TimeProvider _timeProvider = TimeProvider.System;
@@ -149,6 +150,18 @@ public sealed class LoaderOptions
     }
 
     /// <summary>
+    /// Gets or sets how long a read waits for the next batch before the loader fails with a
+    /// <see cref="DataLoaderException"/> that names what is stuck: each worker's stage and sample, and the source's
+    /// position (PyTorch's <c>timeout</c>). For finite sources; a live source that is merely quiet would trip it.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> (the default) waits as long as it takes.
+    /// </summary>
+    public TimeSpan StallTimeout
+    {
+        get => _stallTimeout;
+        set => _stallTimeout = PositiveOrInfinite(value);
+    }
+
+    /// <summary>
     /// Gets or sets how long a partial batch of an iterable source waits for more items before it is delivered as it
     /// is: for live sources that go quiet (a tailed file, a queue), so that what arrived is trained on. Map-style
     /// datasets ignore it. <see cref="Timeout.InfiniteTimeSpan"/> (the default) waits for a full batch.
@@ -156,15 +169,7 @@ public sealed class LoaderOptions
     public TimeSpan BatchTimeout
     {
         get => _batchTimeout;
-        set
-        {
-            if (value != Timeout.InfiniteTimeSpan)
-            {
-                ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
-            }
-
-            _batchTimeout = value;
-        }
+        set => _batchTimeout = PositiveOrInfinite(value);
     }
 
     /// <summary>
@@ -188,6 +193,16 @@ public sealed class LoaderOptions
     /// <see cref="Auto"/>, <see cref="Prefetch"/> + 2 × <see cref="Workers"/> + 2. Memory is bounded by this many batches.
     /// </summary>
     public int EffectivePoolSize => _poolSize == Auto ? _prefetch + (2 * _workers) + 2 : _poolSize;
+
+    private static TimeSpan PositiveOrInfinite(TimeSpan value, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(value))] string? name = null)
+    {
+        if (value != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, name);
+        }
+
+        return value;
+    }
 
     internal LoaderOptions Clone() => (LoaderOptions)MemberwiseClone();
 }
