@@ -155,7 +155,7 @@ public static class Program
     }));
 
     /// <summary>The three ways to consume the loader run the same steps; they differ in who owns each batch.</summary>
-    private static async Task<TorchEpochResult> TrainEpochAsync(
+    private static async Task<EpochResult> TrainEpochAsync(
         DataLoader loader, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer optimizer, TorchFeed feed, string how, CancellationToken cancellationToken)
     {
         if (how == "pull")
@@ -186,7 +186,7 @@ public static class Program
             await loader.AsObservable(epochs: 1).Do(Step).DefaultIfEmpty();
         }
 
-        return new TorchEpochResult(steps, samples, samples == 0 ? 0 : lossSum / samples, 0, Stopwatch.GetElapsedTime(started), TimeSpan.Zero);
+        return new EpochResult(steps, samples, samples == 0 ? 0 : lossSum / samples, 0, Stopwatch.GetElapsedTime(started), TimeSpan.Zero);
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

@@ -27,7 +27,7 @@ public static class Program
     }
 
     /// <summary>Generates the folders (unless present), trains and tests, logging to <paramref name="output"/>.</summary>
-    public static async Task<IReadOnlyList<EpochResult>> RunAsync(TrainingOptions options, TextWriter output, CancellationToken cancellationToken = default)
+    public static async Task<IReadOnlyList<ImageEpoch>> RunAsync(TrainingOptions options, TextWriter output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(output);
@@ -60,12 +60,12 @@ public static class Program
         var parameters = model.parameters().Sum(p => p.numel());
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Model: a two-convolution CNN ({parameters:N0} parameters), inputs [{options.BatchSize}, 3, {size}, {size}]"));
 
-        var results = new List<EpochResult>();
+        var results = new List<ImageEpoch>();
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var fit = await trainLoader.TrainEpochAsync(model, criterion, optimizer, feed, cancellationToken);
             var check = await testLoader.EvaluateEpochAsync(model, criterion, feed, cancellationToken);
-            results.Add(new EpochResult(epoch, fit.MeanLoss, fit.Accuracy, check.Accuracy));
+            results.Add(new ImageEpoch(epoch, fit.MeanLoss, fit.Accuracy, check.Accuracy));
             output.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"Epoch {epoch}/{options.Epochs}: train loss {fit.MeanLoss:F4}, train accuracy {fit.Accuracy:F3}, test accuracy {check.Accuracy:F3} ({fit.SamplesPerSecond:N0} images/s, input wait {fit.InputWaitFraction:P0})"));
@@ -96,4 +96,4 @@ public sealed record TrainingOptions
 }
 
 /// <summary>One epoch's figures.</summary>
-public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double TestAccuracy);
+public sealed record ImageEpoch(int Epoch, double TrainLoss, double TrainAccuracy, double TestAccuracy);

@@ -63,7 +63,7 @@ internal static class DemoCommand
         var untrained = await model.EvaluateAsync(testLoader, cancellationToken);
         table.AddRow("0 (untrained)", $"{untrained.MeanLoss:F4}", $"{untrained.Accuracy:P2}", "", "");
         var total = Stopwatch.StartNew();
-        var results = new List<(EpochResult Train, EvaluationResult Test)>();
+        var results = new List<(EpochResult Train, EpochResult Test)>();
         for (var epoch = 1; epoch <= epochs; epoch++)
         {
             var trained = await TrainWithProgressAsync(model, loader, epoch, epochs, cancellationToken);
@@ -89,7 +89,7 @@ internal static class DemoCommand
             return plain;
         }
 
-        EpochResult result = default;
+        EpochResult? result = null;
         await AnsiConsole.Progress()
             .AutoClear(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
@@ -108,7 +108,7 @@ internal static class DemoCommand
                     },
                     cancellationToken);
             });
-        return result;
+        return result!;
     }
 
     /// <summary>Gaussian blobs: each class a random centre; samples are centre + unit noise.</summary>

@@ -24,7 +24,7 @@ public static class TorchEpochs
     /// <param name="optimizer">The optimizer of <paramref name="model"/>'s parameters.</param>
     /// <param name="feed">How batches reach the device; null wraps them on the CPU.</param>
     /// <param name="cancellationToken">Stops the pass (and the loader).</param>
-    public static Task<TorchEpochResult> TrainEpochAsync(
+    public static Task<EpochResult> TrainEpochAsync(
         this DataLoader loader,
         nn.Module<Tensor, Tensor> model,
         nn.Module<Tensor, Tensor, Tensor> criterion,
@@ -37,7 +37,7 @@ public static class TorchEpochs
     }
 
     /// <summary>Reads the loader's next epoch and evaluates every batch (<c>model.eval()</c>, no gradients).</summary>
-    public static Task<TorchEpochResult> EvaluateEpochAsync(
+    public static Task<EpochResult> EvaluateEpochAsync(
         this DataLoader loader,
         nn.Module<Tensor, Tensor> model,
         nn.Module<Tensor, Tensor, Tensor> criterion,
@@ -66,7 +66,7 @@ public static class TorchEpochs
         return loss.detach().MoveToOuterDisposeScope();
     }
 
-    private static async Task<TorchEpochResult> RunAsync(
+    private static async Task<EpochResult> RunAsync(
         DataLoader loader,
         nn.Module<Tensor, Tensor> model,
         nn.Module<Tensor, Tensor, Tensor> criterion,
@@ -107,7 +107,7 @@ public static class TorchEpochs
 
             // The one host synchronization of the pass.
             var meanLoss = samples == 0 ? 0 : lossSum.item<double>() / samples;
-            return new TorchEpochResult(batches, samples, meanLoss, correct.item<long>(), Stopwatch.GetElapsedTime(started), inputWait);
+            return new EpochResult(batches, samples, meanLoss, correct.item<long>(), Stopwatch.GetElapsedTime(started), inputWait);
         }
         finally
         {

@@ -53,7 +53,7 @@ public class CpuModelTests
 
         var result = await model.EvaluateAsync(loader);
 
-        Assert.Equal(8, result.Count);
+        Assert.Equal(8, result.Samples);
         Assert.Equal(before, Parameters(model));
     }
 
@@ -101,14 +101,14 @@ public class CpuModelTests
         await using var testLoader = Pipeline.From(data).Build(new LoaderOptions { BatchSize = 64, Workers = 1 });
         var steps = 0;
 
-        EpochResult last = default;
+        EpochResult? last = null;
         for (var epoch = 0; epoch < 30; epoch++)
         {
             last = await model.TrainEpochAsync(loader, (batch, loss) => steps++);
         }
 
         var test = await model.EvaluateAsync(testLoader);
-        Assert.Equal(29, last.Epoch);
+        Assert.NotNull(last);
         Assert.Equal(8, last.Batches);
         Assert.Equal(64, last.Samples);
         Assert.Equal(30 * 8, steps);

@@ -59,7 +59,7 @@ public class CudaFeedTests
         using var criterion = nn.CrossEntropyLoss();
         using var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
 
-        TorchEpochResult result = null!;
+        EpochResult result = null!;
         for (var epoch = 0; epoch < 5; epoch++)
         {
             result = await loader.TrainEpochAsync(model, criterion, optimizer, feed);

@@ -22,7 +22,7 @@ public class TorchEpochsTests
         using var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
         await using var feed = TorchFeed.Create();
 
-        TorchEpochResult? first = null, last = null;
+        EpochResult? first = null, last = null;
         for (var epoch = 0; epoch < 8; epoch++)
         {
             last = await loader.TrainEpochAsync(model, criterion, optimizer, feed);

@@ -1,6 +1,9 @@
-namespace StreamingLoader.TorchSharp;
+namespace StreamingLoader;
 
-/// <summary>One training or evaluation pass over an epoch.</summary>
+/// <summary>
+/// One training or evaluation pass over an epoch, whichever consumer ran it (TorchSharp's epoch helpers, the managed
+/// CPU models).
+/// </summary>
 /// <param name="Batches">Steps run.</param>
 /// <param name="Samples">Samples seen.</param>
 /// <param name="MeanLoss">The loss averaged over samples (each batch's mean loss weighted by its size).</param>
@@ -8,7 +11,7 @@ namespace StreamingLoader.TorchSharp;
 /// integer labels of shape [n]); 0 otherwise.</param>
 /// <param name="Elapsed">Wall time of the pass.</param>
 /// <param name="InputWait">Time the loop waited for its next batch.</param>
-public sealed record TorchEpochResult(int Batches, long Samples, double MeanLoss, long Correct, TimeSpan Elapsed, TimeSpan InputWait)
+public sealed record EpochResult(int Batches, long Samples, double MeanLoss, long Correct, TimeSpan Elapsed, TimeSpan InputWait)
 {
     /// <summary>Gets <see cref="Correct"/> / <see cref="Samples"/>.</summary>
     public double Accuracy => Samples == 0 ? 0 : (double)Correct / Samples;
