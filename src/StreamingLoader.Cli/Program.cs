@@ -5,4 +5,5 @@ var root = new RootCommand("StreamingLoader: backpressured, observable data load
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(StressCommand.Create());
+root.Subcommands.Add(SoakCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+
+namespace StreamingLoader.Tests;
+
+/// <summary>
+/// The short version of the slow-consumer soak (<c>streamingloader soak</c> is the long one): a consumer many times
+/// slower than the loader, epoch after epoch; memory stays flat and the pool's leases within its size.
+/// </summary>
+[Collection(UnobservedTaskGroup.Name)]
+public class SoakTests
+{
+    [Fact]
+    public async Task SlowConsumer_ManyEpochs_MemoryFlatAndLeasesWithinThePool()
+    {
+        var loader = (DataflowLoader<Sample<float, long>, Sample<float, long>>)Pipeline.From(TestData.Tensor(5_000, features: 16))
+            .Build(new LoaderOptions { BatchSize = 64, Shuffle = true, Workers = 2 });
+        await using (loader)
+        {
+            var pool = loader.Pool;
+            var clock = Stopwatch.StartNew();
+            var nextSample = TimeSpan.FromSeconds(1);
+            long baselineHeap = 0, baselinePool = 0, maxHeap = 0, minHeap = long.MaxValue, maxLeases = 0;
+            var epochs = 0;
+            await foreach (var batch in loader.ReadEpochsAsync(int.MaxValue))
+            {
+                using (batch)
+                {
+                    maxLeases = Math.Max(maxLeases, pool.Outstanding);
+                    epochs = (int)batch.Epoch + 1;
+                }
+
+                await Task.Delay(1); // the slow training step
+                if (clock.Elapsed < nextSample)
+                {
+                    continue;
+                }
+
+                var heap = GC.GetTotalMemory(forceFullCollection: true);
+                if (baselineHeap == 0)
+                {
+                    (baselineHeap, baselinePool) = (heap, pool.AllocatedBytes);
+                }
+
+                (minHeap, maxHeap) = (Math.Min(minHeap, heap), Math.Max(maxHeap, heap));
+                Assert.Equal(baselinePool, pool.AllocatedBytes);
+                nextSample += TimeSpan.FromMilliseconds(500);
+                if (clock.Elapsed > TimeSpan.FromSeconds(5))
+                {
+                    break;
+                }
+            }
+
+            Assert.True(epochs >= 2, $"only {epochs} epochs ran");
+            Assert.InRange(maxLeases, 1, pool.Capacity);
+            Assert.True(maxHeap - minHeap <= (baselineHeap / 10) + (1 << 20), $"managed heap {minHeap:N0}–{maxHeap:N0} bytes after warm-up (baseline {baselineHeap:N0})");
+        }
+    }
+}
