@@ -12,9 +12,14 @@ namespace StreamingLoader.Prometheus;
 /// </remarks>
 public static class StreamingLoaderMeterProviderBuilderExtensions
 {
+    /// <summary>The meter of the TorchSharp training consumer (input wait, step time, bytes to the device).</summary>
+    /// <remarks>Named here rather than referenced, so that serving metrics does not bring in TorchSharp.</remarks>
+    public const string TorchSharpMeterName = "StreamingLoader.TorchSharp";
+
     /// <summary>
     /// Collects the <see cref="LoaderMetrics.MeterName"/> meter, with the stage latency histogram's buckets set to
-    /// <see cref="LoaderMetrics.StageDurationBuckets"/> (1 µs to 100 ms) by a view.
+    /// <see cref="LoaderMetrics.StageDurationBuckets"/> (1 µs to 100 ms) by a view, and the TorchSharp consumer's meter
+    /// (<see cref="TorchSharpMeterName"/>), which has data whenever that consumer is in use.
     /// </summary>
     /// <param name="builder">The meter provider builder.</param>
     /// <returns>The same builder, for chaining.</returns>
@@ -22,7 +27,7 @@ public static class StreamingLoaderMeterProviderBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         return builder
-            .AddMeter(LoaderMetrics.MeterName)
+            .AddMeter(LoaderMetrics.MeterName, TorchSharpMeterName)
             .AddView(LoaderMetrics.StageDurationName, new ExplicitBucketHistogramConfiguration { Boundaries = [.. LoaderMetrics.StageDurationBuckets] });
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Reflection;
 
 namespace StreamingLoader.TorchSharp;
 
@@ -20,13 +19,16 @@ public static class TorchSharpMetrics
     /// <summary>The meter's name.</summary>
     public const string MeterName = "StreamingLoader.TorchSharp";
 
+    /// <summary>The version of this set of instruments (not of the build), so that upgrades keep the same series.</summary>
+    public const string MeterVersion = "1.0";
+
     /// <summary>Tag key: <c>train</c> or <c>eval</c>.</summary>
     public const string ModeTag = "mode";
 
     /// <summary>Tag key: how a batch reached the device (<c>cpu</c>, <c>cuda</c>, <c>cuda-pageable</c>).</summary>
     public const string DeviceTag = "device";
 
-    private static readonly Meter Meter = new(MeterName, typeof(TorchSharpMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0");
+    private static readonly Meter Meter = new(MeterName, MeterVersion);
     private static readonly Counter<double> InputWaitCounter = Meter.CreateCounter<double>("streamingloader.torch.input.wait", "s", "Time the epoch loop waited for its next batch (device starvation).");
     private static readonly Counter<long> StepCounter = Meter.CreateCounter<long>("streamingloader.torch.steps", "{step}", "Training or evaluation steps.");
     private static readonly Histogram<double> StepDuration = Meter.CreateHistogram<double>(

@@ -303,6 +303,13 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
             var empty = new List<string>();
             foreach (var query in await DashboardQueriesAsync(job, instance))
             {
+                // The TorchSharp consumer's row has data only in a process that trains with it; the TorchSharp
+                // tests check that its series are served by default.
+                if (query.Promql.Contains("streamingloader_torch_", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
                 var response = await fixture.Prometheus.QueryAsync(query.Promql);
                 Assert.True(response.GetProperty("status").GetString() == "success", $"{query}: {response}");
                 if (PrometheusProcess.Vector(response).Count == 0)

@@ -126,7 +126,7 @@ public class TorchEpochsTests
         Assert.Equal(DeviceType.CPU, TorchFeed.Create().Device.type);
     }
 
-    private static DataLoader RegressionLoader(ulong seed)
+    internal static DataLoader RegressionLoader(ulong seed)
     {
         var random = new Random(42);
         var x = new float[512 * 3];
@@ -147,7 +147,7 @@ public class TorchEpochsTests
         return Pipeline.From(dataset).Build(new LoaderOptions { BatchSize = 32, Shuffle = true, Seed = seed, Workers = 2 });
     }
 
-    private static nn.Module<Tensor, Tensor> Model()
+    internal static nn.Module<Tensor, Tensor> Model()
     {
         manual_seed(0);
         return nn.Linear(3, 1);
