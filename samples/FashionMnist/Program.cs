@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using StreamingLoader.CpuTraining;
@@ -151,37 +152,29 @@ public sealed record FashionOptions
 
     public static FashionOptions Parse(IReadOnlyList<string> args)
     {
-        var options = new FashionOptions();
-        for (var i = 0; i < args.Count; i++)
+        var d = new FashionOptions();
+        var epochs = SampleCommandLine.Positive("--epochs", d.Epochs, "Epochs to train.");
+        var batchSize = SampleCommandLine.Positive("--batch-size", d.BatchSize, "Samples per batch.");
+        var lr = SampleCommandLine.Number("--lr", d.LearningRate, "SGD learning rate.");
+        var lrDecay = SampleCommandLine.Number("--lr-decay", d.LearningRateDecay, "Learning-rate factor after every epoch.");
+        var seed = SampleCommandLine.Number("--seed", d.Seed, "Seeds the weights and the shuffle order.");
+        var workers = SampleCommandLine.Positive("--workers", d.Workers, "Loader worker threads.");
+        var root = SampleCommandLine.Text("--root", d.Root, "The folder of the IDX files.");
+        var hidden = SampleCommandLine.PositiveList("--hidden", [.. d.Hidden], "Hidden layer sizes, comma-separated (an MLP).");
+        var noNormalize = SampleCommandLine.Flag("--no-normalize", "Scale pixels to [0, 1] only.");
+        var result = SampleCommandLine.Parse(new RootCommand("FashionMnist") { epochs, batchSize, lr, lrDecay, seed, workers, root, hidden, noNormalize }, args, out var help);
+        return new FashionOptions
         {
-            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            options = args[i] switch
-            {
-                "--epochs" => options with { Epochs = ParsePositive(Value(), "--epochs") },
-                "--batch-size" => options with { BatchSize = ParsePositive(Value(), "--batch-size") },
-                "--lr" => options with { LearningRate = ParseNumber<float>(Value(), "--lr") },
-                "--lr-decay" => options with { LearningRateDecay = ParseNumber<float>(Value(), "--lr-decay") },
-                "--seed" => options with { Seed = ParseNumber<ulong>(Value(), "--seed") },
-                "--workers" => options with { Workers = ParsePositive(Value(), "--workers") },
-                "--root" => options with { Root = Value() },
-                "--hidden" => options with { Hidden = [.. Value().Split(',').Select(h => ParsePositive(h, "--hidden"))] },
-                "--no-normalize" => options with { Normalize = false },
-                "-h" or "--help" => options with { Help = true },
-                _ => throw new ArgumentException($"Unknown argument '{args[i]}'."),
-            };
-        }
-
-        return options;
+            Epochs = result.GetValue(epochs),
+            BatchSize = result.GetValue(batchSize),
+            LearningRate = result.GetValue(lr),
+            LearningRateDecay = result.GetValue(lrDecay),
+            Seed = result.GetValue(seed),
+            Workers = result.GetValue(workers),
+            Root = result.GetValue(root)!,
+            Hidden = result.GetValue(hidden)!,
+            Normalize = !result.GetValue(noNormalize),
+            Help = help,
+        };
     }
-
-    private static T ParseNumber<T>(string text, string name)
-        where T : System.Numerics.INumber<T> =>
-        T.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new ArgumentException($"{name} takes a number; '{text}' is not one.");
-
-    private static int ParsePositive(string text, string name) =>
-        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0
-            ? value
-            : throw new ArgumentException($"{name} takes positive integers; '{text}' is not one.");
 }

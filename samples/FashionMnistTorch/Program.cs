@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reactive.Linq;
@@ -266,33 +267,62 @@ public sealed record FashionTorchOptions
 
     public static FashionTorchOptions Parse(IReadOnlyList<string> args)
     {
-        var options = new FashionTorchOptions();
-        for (var i = 0; i < args.Count; i++)
+        var d = new FashionTorchOptions();
+        var model = SampleCommandLine.OneOf("--model", d.Model, "mlp or cnn.", "mlp", "cnn");
+        var hidden = SampleCommandLine.PositiveList("--hidden", [.. d.Hidden], "The MLP's hidden layer sizes, comma-separated.");
+        var conv = SampleCommandLine.PositiveList("--conv", [.. d.Conv], "The CNN's two convolutions' channels, like 32,64.");
+        var cnnHidden = SampleCommandLine.Positive("--cnn-hidden", d.CnnHidden, "The CNN's hidden layer size.");
+        var epochs = SampleCommandLine.Positive("--epochs", d.Epochs, "Epochs to train.");
+        var batchSize = SampleCommandLine.Positive("--batch-size", d.BatchSize, "Samples per batch.");
+        var optimizer = SampleCommandLine.OneOf("--optimizer", d.Optimizer, "adam or sgd.", "adam", "sgd");
+        var lr = SampleCommandLine.Number("--lr", d.LearningRate, "Learning rate.");
+        var momentum = SampleCommandLine.Number("--momentum", d.Momentum, "SGD momentum.");
+        var lrDecay = SampleCommandLine.Number("--lr-decay", d.LearningRateDecay, "Learning-rate factor after every epoch.");
+        var device = SampleCommandLine.Text("--device", d.Device, "auto, cpu, cuda or cuda:N.");
+        var feed = SampleCommandLine.OneOf("--feed", d.Feed, "pull, subscribe or observable.", "pull", "subscribe", "observable");
+        var workers = SampleCommandLine.Positive("--workers", d.Workers, "Loader threads.");
+        var threads = SampleCommandLine.OptionalPositive("--threads", "libtorch intra-op threads.");
+        var seed = SampleCommandLine.Number("--seed", d.Seed, "Seeds the shuffle order and the initial weights.");
+        var root = SampleCommandLine.Text("--root", d.Root, "The folder of the IDX files.");
+        var save = SampleCommandLine.OptionalText("--save", "Save the weights after training.");
+        var load = SampleCommandLine.OptionalText("--load", "Load weights before training.");
+        var command = new RootCommand("FashionMnistTorch") { model, hidden, conv, cnnHidden, epochs, batchSize, optimizer, lr, momentum, lrDecay, device, feed, workers, threads, seed, root, save, load };
+        var result = SampleCommandLine.Parse(command, args, out var help);
+        var options = new FashionTorchOptions
         {
-            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            options = args[i] switch
-            {
-                "--model" => options with { Model = OneOf(Value(), "--model", "mlp", "cnn") },
-                "--hidden" => options with { Hidden = [.. Value().Split(',').Select(h => ParsePositive(h, "--hidden"))] },
-                "--conv" => options with { Conv = ParsePair(Value(), "--conv") },
-                "--cnn-hidden" => options with { CnnHidden = ParsePositive(Value(), "--cnn-hidden") },
-                "--epochs" => options with { Epochs = ParsePositive(Value(), "--epochs") },
-                "--batch-size" => options with { BatchSize = ParsePositive(Value(), "--batch-size") },
-                "--optimizer" => options with { Optimizer = OneOf(Value(), "--optimizer", "adam", "sgd") },
-                "--lr" => options with { LearningRate = ParseNumber(Value(), "--lr") },
-                "--momentum" => options with { Momentum = ParseNumber(Value(), "--momentum") },
-                "--lr-decay" => options with { LearningRateDecay = ParseNumber(Value(), "--lr-decay") },
-                "--device" => options with { Device = ParseDevice(Value()) },
-                "--feed" => options with { Feed = OneOf(Value(), "--feed", "pull", "subscribe", "observable") },
-                "--workers" => options with { Workers = ParsePositive(Value(), "--workers") },
-                "--threads" => options with { Threads = ParsePositive(Value(), "--threads") },
-                "--seed" => options with { Seed = ulong.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed) ? seed : throw new ArgumentException("--seed takes a non-negative integer.") },
-                "--root" => options with { Root = Value() },
-                "--save" => options with { SavePath = Value() },
-                "--load" => options with { LoadPath = Value() },
-                "-h" or "--help" => options with { Help = true },
-                _ => throw new ArgumentException($"Unknown argument '{args[i]}'."),
-            };
+            Model = result.GetValue(model)!,
+            Hidden = result.GetValue(hidden)!,
+            Conv = result.GetValue(conv)!,
+            CnnHidden = result.GetValue(cnnHidden),
+            Epochs = result.GetValue(epochs),
+            BatchSize = result.GetValue(batchSize),
+            Optimizer = result.GetValue(optimizer)!,
+            LearningRate = result.GetValue(lr),
+            Momentum = result.GetValue(momentum),
+            LearningRateDecay = result.GetValue(lrDecay),
+            Device = result.GetValue(device)!,
+            Feed = result.GetValue(feed)!,
+            Workers = result.GetValue(workers),
+            Threads = result.GetValue(threads),
+            Seed = result.GetValue(seed),
+            Root = result.GetValue(root)!,
+            SavePath = result.GetValue(save),
+            LoadPath = result.GetValue(load),
+            Help = help,
+        };
+        if (options.Device is not ("auto" or "cpu" or "cuda") && !options.Device.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"--device takes auto, cpu, cuda or cuda:N; '{options.Device}' is none of them.");
+        }
+
+        if (options.Conv.Count != 2)
+        {
+            throw new ArgumentException("--conv takes two sizes, like 32,64.");
+        }
+
+        if (options.LearningRate <= 0 || options.Momentum < 0 || options.LearningRateDecay <= 0)
+        {
+            throw new ArgumentException("--lr and --lr-decay take positive numbers, --momentum a non-negative one.");
         }
 
         return options;
@@ -300,31 +330,5 @@ public sealed record FashionTorchOptions
 
     private static string OneOf(string value, string name, params string[] allowed) =>
         allowed.Contains(value, StringComparer.Ordinal) ? value : throw new ArgumentException($"{name} takes {string.Join(" or ", allowed)}; '{value}' is neither.");
-
-    private static string ParseDevice(string text)
-    {
-        if (text is not ("auto" or "cpu" or "cuda") && !text.StartsWith("cuda:", StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"--device takes auto, cpu, cuda or cuda:N; '{text}' is none of them.");
-        }
-
-        return text;
-    }
-
-    private static int[] ParsePair(string text, string name)
-    {
-        var parts = text.Split(',');
-        return parts.Length == 2 ? [ParsePositive(parts[0], name), ParsePositive(parts[1], name)] : throw new ArgumentException($"{name} takes two sizes, like 32,64.");
-    }
-
-    private static double ParseNumber(string text, string name) =>
-        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) && value > 0
-            ? value
-            : throw new ArgumentException($"{name} takes a positive number; '{text}' is not one.");
-
-    private static int ParsePositive(string text, string name) =>
-        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0
-            ? value
-            : throw new ArgumentException($"{name} takes positive integers; '{text}' is not one.");
 
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace StreamingLoader.Samples.ImageFolderLoading;
@@ -28,24 +29,23 @@ public sealed record SampleOptions
 
     public static SampleOptions Parse(string[] args)
     {
-        var options = new SampleOptions();
-        for (var i = 0; i < args.Length; i++)
+        var d = new SampleOptions();
+        var root = SampleCommandLine.OptionalText("--root", "An image folder (one sub-folder per class); default: one the sample generates.");
+        var perClass = SampleCommandLine.Positive("--per-class", d.PerClass, "Images per class to generate.");
+        var epochs = SampleCommandLine.Positive("--epochs", d.Epochs, "Epochs to read.");
+        var batchSize = SampleCommandLine.Positive("--batch-size", d.BatchSize, "Samples per batch.");
+        var workers = SampleCommandLine.Positive("--workers", d.Workers, "Loader worker threads.");
+        var seed = SampleCommandLine.Number("--seed", d.Seed, "Seeds the shuffle order and the augmentation.");
+        var result = SampleCommandLine.Parse(new RootCommand("ImageFolder") { root, perClass, epochs, batchSize, workers, seed }, args, out var help);
+        return new SampleOptions
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            int Positive() => int.TryParse(Value(), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new ArgumentException($"{args[i - 1]} needs a positive integer.");
-            options = args[i] switch
-            {
-                "--root" => options with { Root = Value() },
-                "--per-class" => options with { PerClass = Positive() },
-                "--epochs" => options with { Epochs = Positive() },
-                "--batch-size" => options with { BatchSize = Positive() },
-                "--workers" => options with { Workers = Positive() },
-                "--seed" => options with { Seed = ulong.Parse(Value(), CultureInfo.InvariantCulture) },
-                "-h" or "--help" => options with { Help = true },
-                _ => throw new ArgumentException($"Unknown argument {args[i]}."),
-            };
-        }
-
-        return options;
+            Root = result.GetValue(root),
+            PerClass = result.GetValue(perClass),
+            Epochs = result.GetValue(epochs),
+            BatchSize = result.GetValue(batchSize),
+            Workers = result.GetValue(workers),
+            Seed = result.GetValue(seed),
+            Help = help,
+        };
     }
 }

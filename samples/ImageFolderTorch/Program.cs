@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using StreamingLoader.Images;
 using StreamingLoader.Samples.ImageFolderLoading;
@@ -21,8 +22,25 @@ public static class Program
     {
         // Before the first TorchSharp call: libtorch's OpenMP threads sleep instead of spinning next to the loader.
         TorchThreads.ApplyDefaults();
-        var epochs = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 8;
-        await RunAsync(new TrainingOptions { Epochs = epochs }, Console.Out);
+        var epochs = SampleCommandLine.Positive("--epochs", new TrainingOptions().Epochs, "Epochs to train.");
+        bool help;
+        ParseResult result;
+        try
+        {
+            result = SampleCommandLine.Parse(new RootCommand("ImageFolderTorch: a small CNN trained on generated image folders.") { epochs }, args, out help);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+
+        if (help)
+        {
+            return await result.InvokeAsync();
+        }
+
+        await RunAsync(new TrainingOptions { Epochs = result.GetValue(epochs) }, Console.Out);
         return 0;
     }
 

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using StreamingLoader.CpuTraining;
 
@@ -191,24 +192,26 @@ public sealed record LinearRegressionOptions
 
     public static LinearRegressionOptions Parse(IReadOnlyList<string> args)
     {
-        var options = new LinearRegressionOptions();
-        for (var i = 0; i < args.Count; i++)
+        var defaults = new LinearRegressionOptions();
+        var custom = SampleCommandLine.Flag("--custom", "Read the data through a custom IDataset class.");
+        var torch = SampleCommandLine.Flag("--torch", "Train nn.Linear(3, 1) with SGD on TorchSharp.");
+        var device = SampleCommandLine.Text("--device", defaults.Device, "With --torch: auto, cpu, cuda or cuda:N.");
+        var epochs = SampleCommandLine.PositiveList("--epochs", [.. defaults.Epochs], "Training phases, comma-separated.");
+        var lr = SampleCommandLine.Number("--lr", defaults.LearningRate, "SGD learning rate.");
+        var seed = SampleCommandLine.Number("--seed", defaults.Seed, "Seeds the weights and the shuffle order.");
+        var logEvery = SampleCommandLine.Positive("--log-every", defaults.LogEvery, "In long phases, print every N-th epoch.");
+        var result = SampleCommandLine.Parse(new RootCommand("LinearRegression") { custom, torch, device, epochs, lr, seed, logEvery }, args, out var help);
+        var options = new LinearRegressionOptions
         {
-            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            options = args[i] switch
-            {
-                "--custom" => options with { Custom = true },
-                "--torch" => options with { Torch = true },
-                "--device" => options with { Device = Value() },
-                "--epochs" => options with { Epochs = [.. Value().Split(',').Select(e => ParsePositive(e, "--epochs"))] },
-                "--lr" => options with { LearningRate = ParseNumber<float>(Value(), "--lr") },
-                "--seed" => options with { Seed = ParseNumber<ulong>(Value(), "--seed") },
-                "--log-every" => options with { LogEvery = ParsePositive(Value(), "--log-every") },
-                "-h" or "--help" => options with { Help = true },
-                _ => throw new ArgumentException($"Unknown argument '{args[i]}'."),
-            };
-        }
-
+            Custom = result.GetValue(custom),
+            Torch = result.GetValue(torch),
+            Device = result.GetValue(device)!,
+            Epochs = result.GetValue(epochs)!,
+            LearningRate = result.GetValue(lr),
+            Seed = result.GetValue(seed),
+            LogEvery = result.GetValue(logEvery),
+            Help = help,
+        };
         if (options.Device != "auto" && !options.Torch)
         {
             throw new ArgumentException("--device needs --torch.");
@@ -219,15 +222,4 @@ public sealed record LinearRegressionOptions
 
     internal bool ShouldPrint(int epoch, int nbEpochs) =>
         nbEpochs <= 20 || epoch <= 8 || epoch >= nbEpochs - 1 || epoch % LogEvery == 0;
-
-    private static T ParseNumber<T>(string text, string name)
-        where T : System.Numerics.INumber<T> =>
-        T.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new ArgumentException($"{name} takes a number; '{text}' is not one.");
-
-    private static int ParsePositive(string text, string name) =>
-        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0
-            ? value
-            : throw new ArgumentException($"{name} takes positive integers; '{text}' is not one.");
 }

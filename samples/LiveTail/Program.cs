@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using StreamingLoader.CpuTraining;
@@ -14,22 +15,14 @@ public sealed record LiveTailOptions(string Directory, int Batches = 400, int Ba
 {
     public static LiveTailOptions Parse(string[] args)
     {
-        var options = new LiveTailOptions(Path.Combine(Path.GetTempPath(), "streamingloader-livetail"));
-        for (var i = 0; i < args.Length; i += 2)
-        {
-            var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
-            options = args[i] switch
-            {
-                "--dir" => options with { Directory = value },
-                "--batches" => options with { Batches = int.Parse(value, CultureInfo.InvariantCulture) },
-                "--batch-size" => options with { BatchSize = int.Parse(value, CultureInfo.InvariantCulture) },
-                "--report-every" => options with { ReportEvery = int.Parse(value, CultureInfo.InvariantCulture) },
-                "--rotate-every" => options with { RotateEvery = int.Parse(value, CultureInfo.InvariantCulture) },
-                _ => throw new ArgumentException($"unknown option {args[i]}"),
-            };
-        }
-
-        return options;
+        var d = new LiveTailOptions(Path.Combine(Path.GetTempPath(), "streamingloader-livetail"));
+        var directory = SampleCommandLine.Text("--dir", d.Directory, "Where the producer writes events.jsonl and the trainer its checkpoint.");
+        var batches = SampleCommandLine.Positive("--batches", d.Batches, "Batches to train on before stopping.");
+        var batchSize = SampleCommandLine.Positive("--batch-size", d.BatchSize, "Samples per batch.");
+        var reportEvery = SampleCommandLine.Positive("--report-every", d.ReportEvery, "Batches per progress line and checkpoint.");
+        var rotateEvery = SampleCommandLine.Positive("--rotate-every", d.RotateEvery, "Lines per file before the producer rotates it.");
+        var result = SampleCommandLine.Parse(new RootCommand("LiveTail") { directory, batches, batchSize, reportEvery, rotateEvery }, args, out _);
+        return new LiveTailOptions(result.GetValue(directory)!, result.GetValue(batches), result.GetValue(batchSize), result.GetValue(reportEvery), result.GetValue(rotateEvery));
     }
 }
 

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using StreamingLoader.CpuTraining;
@@ -212,35 +213,25 @@ public sealed record ComparisonOptions
 
     public static ComparisonOptions Parse(IReadOnlyList<string> args)
     {
-        var options = new ComparisonOptions();
-        for (var i = 0; i < args.Count; i++)
+        var d = new ComparisonOptions();
+        var output = SampleCommandLine.Text("--out", d.OutputDirectory, "Where losses.csv and losses.svg go.");
+        var epochs = SampleCommandLine.Positive("--epochs", d.Epochs, "Epochs per batch size.");
+        var batchSizes = SampleCommandLine.PositiveList("--batch-sizes", [.. d.BatchSizes], "Batch sizes to compare, comma-separated.");
+        var lr = SampleCommandLine.Number("--lr", d.LearningRate, "SGD learning rate.");
+        var noise = SampleCommandLine.Number("--noise", d.Noise, "Standard deviation of the noise on Y.");
+        var seed = SampleCommandLine.Number("--seed", d.Seed, "Seeds the noise and the shuffle order.");
+        var noShuffle = SampleCommandLine.Flag("--no-shuffle", "Read the data in order every epoch.");
+        var result = SampleCommandLine.Parse(new RootCommand("MiniBatchComparison") { output, epochs, batchSizes, lr, noise, seed, noShuffle }, args, out var help);
+        return new ComparisonOptions
         {
-            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            options = args[i] switch
-            {
-                "--out" => options with { OutputDirectory = Value() },
-                "--epochs" => options with { Epochs = ParsePositive(Value(), "--epochs") },
-                "--batch-sizes" => options with { BatchSizes = [.. Value().Split(',').Select(b => ParsePositive(b, "--batch-sizes"))] },
-                "--lr" => options with { LearningRate = ParseNumber<float>(Value(), "--lr") },
-                "--noise" => options with { Noise = ParseNumber<double>(Value(), "--noise") },
-                "--seed" => options with { Seed = ParseNumber<ulong>(Value(), "--seed") },
-                "--no-shuffle" => options with { Shuffle = false },
-                "-h" or "--help" => options with { Help = true },
-                _ => throw new ArgumentException($"Unknown argument '{args[i]}'."),
-            };
-        }
-
-        return options;
+            OutputDirectory = result.GetValue(output)!,
+            Epochs = result.GetValue(epochs),
+            BatchSizes = result.GetValue(batchSizes)!,
+            LearningRate = result.GetValue(lr),
+            Noise = result.GetValue(noise),
+            Seed = result.GetValue(seed),
+            Shuffle = !result.GetValue(noShuffle),
+            Help = help,
+        };
     }
-
-    private static T ParseNumber<T>(string text, string name)
-        where T : System.Numerics.INumber<T> =>
-        T.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new ArgumentException($"{name} takes a number; '{text}' is not one.");
-
-    private static int ParsePositive(string text, string name) =>
-        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0
-            ? value
-            : throw new ArgumentException($"{name} takes positive integers; '{text}' is not one.");
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using StreamingLoader.RabbitMQ;
@@ -18,24 +19,17 @@ public sealed record RabbitMqTrainingOptions(
 {
     public static RabbitMqTrainingOptions Parse(string[] args)
     {
-        var options = new RabbitMqTrainingOptions(new Uri("amqp://guest:guest@localhost:5672/"));
-        for (var i = 0; i < args.Length; i += 2)
-        {
-            var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
-            options = args[i] switch
-            {
-                "--broker" => options with { Broker = new Uri(value) },
-                "--role" => options with { Role = value is "demo" or "produce" or "train" ? value : throw new ArgumentException("--role is demo, produce or train") },
-                "--queue" => options with { Queue = value },
-                "--messages" => options with { Messages = int.Parse(value, CultureInfo.InvariantCulture) },
-                "--trainers" => options with { Trainers = int.Parse(value, CultureInfo.InvariantCulture) },
-                "--batch-size" => options with { BatchSize = int.Parse(value, CultureInfo.InvariantCulture) },
-                "--idle" => options with { IdleSeconds = double.Parse(value, CultureInfo.InvariantCulture) },
-                _ => throw new ArgumentException($"unknown option {args[i]}"),
-            };
-        }
-
-        return options;
+        var d = new RabbitMqTrainingOptions(new Uri("amqp://guest:guest@localhost:5672/"));
+        var broker = new Option<Uri>("--broker") { Description = "The broker's AMQP URI.", DefaultValueFactory = _ => d.Broker, CustomParser = r => new Uri(r.Tokens[0].Value) };
+        var role = SampleCommandLine.OneOf("--role", d.Role, "demo, produce or train.", "demo", "produce", "train");
+        var queue = SampleCommandLine.Text("--queue", d.Queue, "The queue the producer fills and the trainers share.");
+        var messages = SampleCommandLine.Positive("--messages", d.Messages, "Samples the producer publishes.");
+        var trainers = SampleCommandLine.Positive("--trainers", d.Trainers, "Trainers the demo runs.");
+        var batchSize = SampleCommandLine.Positive("--batch-size", d.BatchSize, "Samples per batch.");
+        var idle = SampleCommandLine.Number("--idle", d.IdleSeconds, "Seconds of an empty queue after which a trainer stops.");
+        var result = SampleCommandLine.Parse(new RootCommand("RabbitMqTraining") { broker, role, queue, messages, trainers, batchSize, idle }, args, out _);
+        return new RabbitMqTrainingOptions(
+            result.GetValue(broker)!, result.GetValue(role)!, result.GetValue(queue)!, result.GetValue(messages), result.GetValue(trainers), result.GetValue(batchSize), result.GetValue(idle));
     }
 }
 
