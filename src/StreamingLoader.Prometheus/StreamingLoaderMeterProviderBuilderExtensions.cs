@@ -28,6 +28,7 @@ public static class StreamingLoaderMeterProviderBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         return builder
             .AddMeter(LoaderMetrics.MeterName, TorchSharpMeterName)
-            .AddView(LoaderMetrics.StageDurationName, new ExplicitBucketHistogramConfiguration { Boundaries = [.. LoaderMetrics.StageDurationBuckets] });
+            .AddView(LoaderMetrics.StageDurationName, new ExplicitBucketHistogramConfiguration { Boundaries = [.. LoaderMetrics.StageDurationBuckets] })
+            .AddView(LoaderMetrics.IngestLagName, new ExplicitBucketHistogramConfiguration { Boundaries = [.. LoaderMetrics.IngestLagBuckets] });
     }
 }

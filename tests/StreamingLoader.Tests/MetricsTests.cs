@@ -6,6 +6,59 @@ namespace StreamingLoader.Tests;
 public class MetricsTests
 {
     [Fact]
+    public async Task IngestLag_LiveSourceReadBeforeTheConsumerAsks_RecordsTheOldestSamplesAge()
+    {
+        var lags = new ConcurrentBag<double>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == LoaderMetrics.MeterName && instrument.Name == LoaderMetrics.IngestLagName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == LoaderMetrics.PipelineTag && tag.Value as string == "lag-test")
+                {
+                    lags.Add(value);
+                }
+            }
+        });
+        listener.Start();
+
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<Sample<float, long>>();
+        await using var loader = Pipeline.From(channel.Reader).Build(new LoaderOptions { BatchSize = 10, Name = "lag-test" });
+        await using var reader = loader.ReadEpochAsync().GetAsyncEnumerator();
+        var first = reader.MoveNextAsync();
+        for (var i = 0; i < 10; i++)
+        {
+            channel.Writer.TryWrite(new Sample<float, long>(new float[] { i }, i));
+        }
+
+        Assert.True(await first);
+        reader.Current.Dispose();
+
+        // The next batch is read now, and delivered only when the consumer asks, 300 ms later.
+        for (var i = 10; i < 20; i++)
+        {
+            channel.Writer.TryWrite(new Sample<float, long>(new float[] { i }, i));
+        }
+
+        channel.Writer.Complete();
+        await Task.Delay(300);
+        Assert.True(await reader.MoveNextAsync());
+        reader.Current.Dispose();
+
+        Assert.Equal(2, lags.Count);
+        Assert.InRange(lags.Max(), 0.25, 30);
+    }
+
+    [Fact]
     public async Task Pipeline_ReportsStageAndConsumerInstrumentsWithItsTags()
     {
         var seen = new ConcurrentDictionary<(string Instrument, string? Stage), double>();

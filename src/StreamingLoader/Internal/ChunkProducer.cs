@@ -21,6 +21,9 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
 
     protected LoaderLifetime Lifetime => lifetime;
 
+    /// <summary>Gets the clock, for when samples were read.</summary>
+    protected TimeProvider Time => time;
+
     /// <summary>Gets where the source is now, for an error or an abandoned read.</summary>
     public abstract string Describe();
 

@@ -14,4 +14,4 @@ internal enum DeliveryKind
 /// <paramref name="Sequence"/> is the chunk's place in its epoch; <paramref name="DeadLetters"/> the samples of that chunk
 /// dropped under the skip policy, made public when the consumer passes the chunk (so a resumed loader does not repeat them).
 /// </remarks>
-internal readonly record struct Delivery(Batch? Batch, long Epoch, DeliveryKind Kind, DataLoaderException? Error = null, int Chunks = 0, int Sequence = 0, List<DeadLetter>? DeadLetters = null);
+internal readonly record struct Delivery(Batch? Batch, long Epoch, DeliveryKind Kind, DataLoaderException? Error = null, int Chunks = 0, int Sequence = 0, List<DeadLetter>? DeadLetters = null, long ReadAt = 0);

@@ -66,6 +66,10 @@ internal sealed class IterableChunkProducer<TSource>(
                     }
 
                     var item = items.Current;
+                    if (chunk.Count == 0)
+                    {
+                        chunk.ReadAt = Time.GetTimestamp();
+                    }
                     if (chunk.Count == chunk.Items.Length)
                     {
                         chunk.Grow((int)Math.Min(chunkSize, 2L * chunk.Count));

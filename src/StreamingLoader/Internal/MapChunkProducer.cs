@@ -35,6 +35,7 @@ internal sealed class MapChunkProducer<TSource>(
                     await AgreeLayoutOnceAsync(FirstIndices(batches, b), ReadOnlyMemory<TSource>.Empty, epoch).ConfigureAwait(false);
                     var chunk = ToChunk(batches[b].Span, epoch);
                     chunk.Sequence = b;
+                    chunk.ReadAt = Time.GetTimestamp();
                     await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
                     sent++;
                 }

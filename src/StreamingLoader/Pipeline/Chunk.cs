@@ -30,6 +30,9 @@ internal sealed class Chunk<T>
     /// </summary>
     public int Sequence { get; set; }
 
+    /// <summary>Gets or sets when (a <see cref="TimeProvider"/> timestamp) the oldest sample of the chunk was read from the source.</summary>
+    public long ReadAt { get; set; }
+
     /// <summary>Gets or sets whether a pool buffer is reserved for this chunk's batch (see <c>BatchPool.ReserveAsync</c>).</summary>
     public bool HasReservation { get; set; }
 
@@ -80,6 +83,7 @@ internal sealed class Chunk<T>
     public Chunk<T> Continue<TFrom>(Chunk<TFrom> from)
     {
         Sequence = from.Sequence;
+        ReadAt = from.ReadAt;
         (HasReservation, from.HasReservation) = (from.HasReservation, false);
         if (from.DeadLetters is { } deadLetters)
         {

@@ -163,6 +163,11 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
                 var batch = delivery.Batch!;
                 batch.SetIndex(delivery.Sequence);
+                if (delivery.ReadAt != 0)
+                {
+                    LoaderMetrics.IngestLag.Record(_time.GetElapsedTime(delivery.ReadAt).TotalSeconds, new KeyValuePair<string, object?>(LoaderMetrics.PipelineTag, _options.Name));
+                }
+
                 _pool.MarkHandedOut(batch);
                 Interlocked.Add(ref counters.Samples, batch.Count);
                 Interlocked.Increment(ref counters.Batches);

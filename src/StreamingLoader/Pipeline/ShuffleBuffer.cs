@@ -16,6 +16,7 @@ internal sealed class ShuffleBuffer<T>
     private int _filled;
     private Chunk<T>? _pending;
     private int _emitted;
+    private long _firstReadAt;
 
     public ShuffleBuffer(int size, int batchSize, ulong seed)
     {
@@ -37,6 +38,7 @@ internal sealed class ShuffleBuffer<T>
 
         if (input.Epoch != _epoch)
         {
+            _firstReadAt = input.ReadAt;
             _epoch = input.Epoch;
             _random = new CounterRandom(_seed, _epoch, 0, CounterRandom.StreamShuffleBuffer);
         }
@@ -93,7 +95,13 @@ internal sealed class ShuffleBuffer<T>
 
     private void Emit(T item, long index, List<Chunk<T>> output)
     {
+        // The age of a mixed batch counts from the first chunk that reached the buffer this epoch: an upper bound.
         _pending ??= Chunk<T>.Rent(_batchSize, _epoch);
+        if (_pending.ReadAt == 0 || _firstReadAt < _pending.ReadAt)
+        {
+            _pending.ReadAt = _firstReadAt;
+        }
+
         _pending.Items[_pending.Count] = item;
         _pending.Indices[_pending.Count++] = index;
         if (_pending.Count == _batchSize)

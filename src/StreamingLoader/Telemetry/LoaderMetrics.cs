@@ -40,7 +40,24 @@ public static class LoaderMetrics
     public static IReadOnlyList<double> StageDurationBuckets { get; } =
         [0.000_001, 0.000_002_5, 0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1];
 
+    /// <summary>The instrument name of the ingest-lag histogram (see <see cref="IngestLagBuckets"/>).</summary>
+    public const string IngestLagName = "streamingloader.ingest.lag";
+
+    /// <summary>
+    /// The bucket boundaries of <see cref="IngestLagName"/>, in seconds: 100 µs to 1 minute. The lag is the age, when its
+    /// batch reaches the consumer, of the oldest sample in the batch, counted from when the loader read it from its
+    /// source: for a live source, how far training trails the stream.
+    /// </summary>
+    public static IReadOnlyList<double> IngestLagBuckets { get; } =
+        [0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
     internal static readonly Meter Meter = new(MeterName, MeterVersion);
+
+    internal static readonly Histogram<double> IngestLag = Meter.CreateHistogram<double>(
+        IngestLagName,
+        "s",
+        "Age at delivery of the oldest sample in a batch, since the loader read it from its source.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [.. IngestLagBuckets] });
 
     internal static readonly Histogram<double> StageDuration = Meter.CreateHistogram<double>(
         StageDurationName,
