@@ -380,4 +380,67 @@ public class PipelineTests
             batch.Labels.Sample<long>(slot)[0] = slot;
         }
     }
+
+    [Fact]
+    public async Task ReadBatches_AcrossEpochEnds_NextReadContinuesWhereItStopped()
+    {
+        await using var loader = Pipeline.From(TestData.Tensor(100)).Build(new LoaderOptions { BatchSize = 10 });
+        var seen = new List<(long Epoch, int Index)>();
+        async Task ReadAsync(IAsyncEnumerable<Batch> batches)
+        {
+            await foreach (var batch in batches)
+            {
+                using (batch)
+                {
+                    seen.Add((batch.Epoch, batch.Index));
+                }
+            }
+        }
+
+        await ReadAsync(loader.ReadBatchesAsync(15));
+        await ReadAsync(loader.ReadBatchesAsync(7));
+        await ReadAsync(loader.ReadEpochAsync());
+
+        var expected = Enumerable.Range(0, 10).Select(i => (0L, i))
+            .Concat(Enumerable.Range(0, 10).Select(i => (1L, i)))
+            .Concat(Enumerable.Range(0, 10).Select(i => (2L, i)));
+        Assert.Equal(expected, seen);
+        Assert.Equal(3, loader.State.Epoch);
+    }
+
+    [Fact]
+    public async Task ReadBatches_LiveSource_EpochsOfNBatchesContinueTheStream()
+    {
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<Sample<float, long>>();
+        for (var i = 0; i < 95; i++)
+        {
+            channel.Writer.TryWrite(new Sample<float, long>(new float[] { i }, i));
+        }
+
+        channel.Writer.Complete();
+        await using var loader = Pipeline.From(channel.Reader).Build(new LoaderOptions { BatchSize = 10 });
+        var labels = new List<long>();
+        var rounds = 0;
+        while (true)
+        {
+            var before = labels.Count;
+            await foreach (var batch in loader.ReadBatchesAsync(3))
+            {
+                using (batch)
+                {
+                    labels.AddRange(batch.Labels.AsSpan<long>().ToArray());
+                }
+            }
+
+            if (labels.Count == before)
+            {
+                break;
+            }
+
+            rounds++;
+        }
+
+        Assert.Equal(4, rounds);
+        Assert.Equal(Enumerable.Range(0, 95).Select(i => (long)i), labels);
+    }
 }

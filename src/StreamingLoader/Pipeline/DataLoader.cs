@@ -53,6 +53,13 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
     /// </summary>
     public abstract IAsyncEnumerable<Batch> ReadEpochAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Reads the next <paramref name="count"/> batches, across epoch ends; the next read continues where this one
+    /// stopped. For live sources, whose epoch never ends, these are the "epochs" of N batches between logs and
+    /// checkpoints.
+    /// </summary>
+    public abstract IAsyncEnumerable<Batch> ReadBatchesAsync(int count, CancellationToken cancellationToken = default);
+
     /// <summary>Reads <paramref name="epochs"/> epochs back to back; <see cref="Batch.Epoch"/> tells them apart.</summary>
     public async IAsyncEnumerable<Batch> ReadEpochsAsync(int epochs, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

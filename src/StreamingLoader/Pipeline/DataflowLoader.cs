@@ -31,7 +31,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly EpochPosition _position;
     private LoaderState _state;
     private IReadOnlyList<string> _abandoned = [];
-    private bool _inEpoch;
+    private bool _leftEarly;
     private readonly SemaphoreSlim _readGate = new(1, 1);
     private CancellationToken _readerToken;
     private int _disposed;
@@ -120,7 +120,19 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     public IEnumerable<StageShape> StageShapes() =>
         _graph is { } graph ? StageShape.Of(this, graph.Workers, graph.Capacity, _options.Prefetch) : [];
 
-    public override async IAsyncEnumerable<Batch> ReadEpochAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public override IAsyncEnumerable<Batch> ReadEpochAsync(CancellationToken cancellationToken = default) => ReadAsync(count: null, cancellationToken);
+
+    public override IAsyncEnumerable<Batch> ReadBatchesAsync(int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        return ReadAsync(count, cancellationToken);
+    }
+
+    /// <summary>
+    /// The rest of the current epoch (<paramref name="count"/> null), or the next <paramref name="count"/> batches
+    /// across epoch ends. An epoch read that stops early leaves the rest of its epoch unwanted; a batch read does not.
+    /// </summary>
+    private async IAsyncEnumerable<Batch> ReadAsync(int? count, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (!_readGate.Wait(0, CancellationToken.None))
@@ -138,40 +150,37 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         try
         {
             EnsureStarted();
-            if (_inEpoch)
+            if (_leftEarly)
             {
-                // The previous reader left this epoch early: its remaining batches are not wanted.
+                // The previous epoch read stopped early: the rest of its epoch is not wanted.
                 while (await NextAsync(Volatile.Read(ref _state).Epoch, cancellationToken).ConfigureAwait(false) is { Kind: DeliveryKind.Batch } rest)
                 {
                     rest.Batch!.Dispose();
                 }
+
+                _leftEarly = false;
             }
 
-            _inEpoch = true;
-            var epoch = Volatile.Read(ref _state).Epoch;
+            _leftEarly = count is null;
             var counters = _counters;
-            while (true)
+            for (var delivered = 0; count is null || delivered < count;)
             {
                 var waitStart = _time.GetTimestamp();
-                var delivery = await NextAsync(epoch, cancellationToken).ConfigureAwait(false);
+                var delivery = await NextAsync(Volatile.Read(ref _state).Epoch, cancellationToken).ConfigureAwait(false);
                 Interlocked.Add(ref counters.WaitTicks, _time.GetElapsedTime(waitStart).Ticks);
+                if (delivery.Kind == DeliveryKind.EpochEnd && count is not null)
+                {
+                    continue;
+                }
+
                 if (delivery.Kind != DeliveryKind.Batch)
                 {
-                    _inEpoch = false;
+                    _leftEarly = false;
                     yield break;
                 }
 
-                var batch = delivery.Batch!;
-                batch.SetIndex(delivery.Sequence);
-                if (delivery.ReadAt != 0)
-                {
-                    LoaderMetrics.IngestLag.Record(_time.GetElapsedTime(delivery.ReadAt).TotalSeconds, new KeyValuePair<string, object?>(LoaderMetrics.PipelineTag, _options.Name));
-                }
-
-                _pool.MarkHandedOut(batch);
-                Interlocked.Add(ref counters.Samples, batch.Count);
-                Interlocked.Increment(ref counters.Batches);
-                Interlocked.Add(ref counters.Bytes, batch.ByteLength);
+                var batch = Hand(delivery);
+                delivered++;
                 var stepStart = _time.GetTimestamp();
                 yield return batch;
                 Interlocked.Add(ref counters.StepTicks, _time.GetElapsedTime(stepStart).Ticks);
@@ -181,6 +190,23 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         {
             _readGate.Release();
         }
+    }
+
+    /// <summary>Hands a delivered batch to the consumer: its index, ingest lag, lease and counters.</summary>
+    private Batch Hand(in Delivery delivery)
+    {
+        var batch = delivery.Batch!;
+        batch.SetIndex(delivery.Sequence);
+        if (delivery.ReadAt != 0)
+        {
+            LoaderMetrics.IngestLag.Record(_time.GetElapsedTime(delivery.ReadAt).TotalSeconds, new KeyValuePair<string, object?>(LoaderMetrics.PipelineTag, _options.Name));
+        }
+
+        _pool.MarkHandedOut(batch);
+        Interlocked.Add(ref _counters.Samples, batch.Count);
+        Interlocked.Increment(ref _counters.Batches);
+        Interlocked.Add(ref _counters.Bytes, batch.ByteLength);
+        return batch;
     }
 
     public override async ValueTask DisposeAsync()
