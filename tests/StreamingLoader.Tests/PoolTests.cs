@@ -90,4 +90,24 @@ public class PoolTests
         Assert.Contains("All 4 batch buffers are held by the consumer", error.Message, StringComparison.Ordinal);
         held.ForEach(b => b.Dispose());
     }
+
+    [Fact]
+    public void Dispose_StaleReferenceToAnEarlierLease_DoesNotReleaseTheLaterOne()
+    {
+        using var pool = new BatchPool(capacity: 1, batchSize: 4);
+        pool.EnsureLayout(new BatchLayout(ElementType.Float32, [2], ElementType.Int64, []));
+        var first = pool.Rent(CancellationToken.None);
+        first.Dispose();
+
+        var second = pool.Rent(CancellationToken.None); // the same memory, a new lease
+        first.Dispose();                                 // a stale reference: must not release the second lease
+
+        Assert.Equal(1, pool.Outstanding);
+        Assert.False(pool.TryRent(out _));
+        second.Reset(epoch: 0, count: 4);
+        Assert.Equal(4, second.Labels.AsSpan<long>().Length);
+        Assert.Throws<ObjectDisposedException>(() => first.Labels.AsSpan<long>().Length);
+        second.Dispose();
+        Assert.Equal(0, pool.Outstanding);
+    }
 }

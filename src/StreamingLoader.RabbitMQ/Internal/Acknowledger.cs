@@ -135,11 +135,11 @@ internal sealed class Acknowledger : IAsyncDisposable
 
             foreach (var generation in touched)
             {
-                var watermark = generation.Watermark;
-                if (generation.Alive && watermark > generation.Acknowledged)
+                var pending = generation.LastPending;
+                if (generation.Alive && pending > generation.Acknowledged)
                 {
-                    await SendAsync(generation, () => generation.Channel.BasicAckAsync(watermark, multiple: true).AsTask()).ConfigureAwait(false);
-                    generation.Acknowledged = watermark;
+                    await SendAsync(generation, () => generation.Channel.BasicAckAsync(pending, multiple: true).AsTask()).ConfigureAwait(false);
+                    generation.Acknowledged = pending;
                 }
             }
         }
@@ -151,9 +151,9 @@ internal sealed class Acknowledger : IAsyncDisposable
         if (settlement.Requeue)
         {
             await generation.Channel.BasicNackAsync(tag, multiple: false, requeue: true).ConfigureAwait(false);
-            generation.Settle(tag);
+            generation.Settle(tag, pendingAcknowledgement: false);
         }
-        else if (!generation.Settle(tag))
+        else if (!generation.Settle(tag, pendingAcknowledgement: true))
         {
             await generation.Channel.BasicAckAsync(tag, multiple: false).ConfigureAwait(false);
         }

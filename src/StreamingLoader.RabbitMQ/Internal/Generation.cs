@@ -20,7 +20,14 @@ internal sealed class Generation(IChannel channel, IChannel deadLetterChannel)
     /// <summary>Gets the highest tag below which every tag is settled (acker thread only).</summary>
     public ulong Watermark { get; private set; }
 
-    /// <summary>Gets the watermark last acknowledged with <c>multiple</c> (acker thread only).</summary>
+    /// <summary>
+    /// Gets the highest tag of the settled run that still waits for a <c>multiple</c> acknowledgement: a consumed
+    /// message not acknowledged on its own. Acknowledging up to it never names a tag already acknowledged or requeued,
+    /// which the broker would refuse by closing the channel (acker thread only).
+    /// </summary>
+    public ulong LastPending { get; private set; }
+
+    /// <summary>Gets the tag last acknowledged with <c>multiple</c> (acker thread only).</summary>
     public ulong Acknowledged { get; set; }
 
     public void End() => _alive = false;
@@ -29,7 +36,7 @@ internal sealed class Generation(IChannel channel, IChannel deadLetterChannel)
     /// Marks <paramref name="tag"/> settled; true when it joined the settled run from tag 1 (a later multiple
     /// acknowledgement covers it), false when a gap remains below it.
     /// </summary>
-    public bool Settle(ulong tag)
+    public bool Settle(ulong tag, bool pendingAcknowledgement)
     {
         if (tag != Watermark + 1)
         {
@@ -38,6 +45,11 @@ internal sealed class Generation(IChannel channel, IChannel deadLetterChannel)
         }
 
         Watermark = tag;
+        if (pendingAcknowledgement)
+        {
+            LastPending = tag;
+        }
+
         while (_settledAbove.Remove(Watermark + 1))
         {
             Watermark++;

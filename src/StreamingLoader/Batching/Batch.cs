@@ -22,15 +22,21 @@ public sealed unsafe class Batch : IDisposable
     // The lease plus every Retain() not yet released; the buffer goes back to the pool when this reaches 0.
     private int _holds;
 
-    internal Batch(BatchPool pool, BatchLayout layout, int capacity, byte* features, long featureBytes, byte* labels, long labelBytes)
+    /// <summary>A new lease on <paramref name="buffer"/>: leased, with one hold (the lease's own).</summary>
+    internal Batch(BatchPool pool, BatchLayout layout, int capacity, BatchBuffer buffer)
     {
         _pool = pool;
         Layout = layout;
         Capacity = capacity;
-        _indices = new long[capacity];
-        Features = new BatchTensor(this, layout.FeatureType, layout.FeatureShape, layout.FeatureElements, features, featureBytes);
-        Labels = new BatchTensor(this, layout.LabelType, layout.LabelShape, layout.LabelElements, labels, labelBytes);
+        Buffer = buffer;
+        _indices = buffer.Indices;
+        _holds = 1;
+        _leased = 1;
+        Features = new BatchTensor(this, layout.FeatureType, layout.FeatureShape, layout.FeatureElements, buffer.Features, buffer.FeatureBytes);
+        Labels = new BatchTensor(this, layout.LabelType, layout.LabelShape, layout.LabelElements, buffer.Labels, buffer.LabelBytes);
     }
+
+    internal BatchBuffer Buffer { get; }
 
     /// <summary>Gets the features: shape [Count, ..feature shape].</summary>
     public BatchTensor Features { get; }
@@ -142,12 +148,6 @@ public sealed unsafe class Batch : IDisposable
                 return new Hold(this);
             }
         }
-    }
-
-    internal void Lease()
-    {
-        Volatile.Write(ref _holds, 1);
-        Volatile.Write(ref _leased, 1);
     }
 
     private void ReleaseHold()

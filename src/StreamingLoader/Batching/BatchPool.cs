@@ -11,9 +11,9 @@ internal sealed class BatchPool : IDisposable
 {
     private const int Alignment = 64;
     private readonly Lock _lock = new();
-    private readonly Stack<Batch> _free = new();
+    private readonly Stack<BatchBuffer> _free = new();
     private readonly List<nint> _allocations = [];
-    private readonly List<Batch> _all = [];
+    private readonly HashSet<Batch> _leased = [];
     private readonly SemaphoreSlim _available;
     private readonly int _capacity;
     private readonly int _batchSize;
@@ -90,9 +90,10 @@ internal sealed class BatchPool : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var batch = _free.Count > 0 ? _free.Pop() : Allocate();
+            // A new Batch per lease: a reference kept from an earlier lease of this buffer stays disposed.
+            var batch = new Batch(this, _layout!, _batchSize, _free.Count > 0 ? _free.Pop() : Allocate());
+            _leased.Add(batch);
             _outstanding++;
-            batch.Lease();
             return batch;
         }
     }
@@ -114,6 +115,7 @@ internal sealed class BatchPool : IDisposable
 
         lock (_lock)
         {
+            _leased.Remove(batch);
             _outstanding--;
             if (_disposed)
             {
@@ -121,23 +123,23 @@ internal sealed class BatchPool : IDisposable
                 return;
             }
 
-            _free.Push(batch);
+            _free.Push(batch.Buffer);
         }
 
         _available.Release();
     }
 
-    private unsafe Batch Allocate()
+    private unsafe BatchBuffer Allocate()
     {
         var layout = _layout ?? throw new InvalidOperationException("The batch layout is not known yet.");
         var featureBytes = AlignUp((long)_batchSize * layout.FeatureElements * ElementTypes.SizeOf(layout.FeatureType));
         var labelBytes = AlignUp((long)_batchSize * layout.LabelElements * ElementTypes.SizeOf(layout.LabelType));
         byte* memory = null;
-        Batch batch;
+        BatchBuffer buffer;
         try
         {
             memory = (byte*)NativeMemory.AlignedAlloc((nuint)(featureBytes + labelBytes), Alignment);
-            batch = new Batch(this, layout, _batchSize, memory, featureBytes, memory + featureBytes, labelBytes);
+            buffer = new BatchBuffer(memory, featureBytes, memory + featureBytes, labelBytes, _batchSize);
         }
         catch (OutOfMemoryException ex)
         {
@@ -148,8 +150,7 @@ internal sealed class BatchPool : IDisposable
 
         _allocations.Add((nint)memory);
         AllocatedBytes += featureBytes + labelBytes;
-        _all.Add(batch);
-        return batch;
+        return buffer;
     }
 
     private static long AlignUp(long bytes) => Math.Max(Alignment, (bytes + Alignment - 1) / Alignment * Alignment);
@@ -177,13 +178,13 @@ internal sealed class BatchPool : IDisposable
     /// </summary>
     public void ReclaimAllUndelivered()
     {
-        Batch[] all;
+        Batch[] leased;
         lock (_lock)
         {
-            all = [.. _all];
+            leased = [.. _leased];
         }
 
-        foreach (var batch in all)
+        foreach (var batch in leased)
         {
             if (batch.IsLeased && !batch.HandedOut)
             {
