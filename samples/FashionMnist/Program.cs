@@ -15,22 +15,9 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        FashionOptions options;
-        try
+        if (SampleCommandLine.ParseOrExit(() => FashionOptions.Parse(args), o => o.Help, FashionOptions.Usage, out var options) is { } exit)
         {
-            options = FashionOptions.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
-            await Console.Error.WriteLineAsync(FashionOptions.Usage);
-            return 2;
-        }
-
-        if (options.Help)
-        {
-            Console.WriteLine(FashionOptions.Usage);
-            return 0;
+            return exit;
         }
 
         try

@@ -22,22 +22,9 @@ public static class Program
         // Before the first TorchSharp call: libtorch's OpenMP threads sleep instead of spinning next to the loader.
         TorchThreads.ApplyDefaults();
 
-        FashionTorchOptions options;
-        try
+        if (SampleCommandLine.ParseOrExit(() => FashionTorchOptions.Parse(args), o => o.Help, FashionTorchOptions.Usage, out var options) is { } exit)
         {
-            options = FashionTorchOptions.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
-            await Console.Error.WriteLineAsync(FashionTorchOptions.Usage);
-            return 2;
-        }
-
-        if (options.Help)
-        {
-            Console.WriteLine(FashionTorchOptions.Usage);
-            return 0;
+            return exit;
         }
 
         try

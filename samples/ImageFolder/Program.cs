@@ -16,22 +16,9 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
-        SampleOptions options;
-        try
+        if (SampleCommandLine.ParseOrExit(() => SampleOptions.Parse(args), o => o.Help, SampleOptions.Usage, out var options) is { } exit)
         {
-            options = SampleOptions.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
-            await Console.Error.WriteLineAsync(SampleOptions.Usage);
-            return 2;
-        }
-
-        if (options.Help)
-        {
-            Console.WriteLine(SampleOptions.Usage);
-            return 0;
+            return exit;
         }
 
         try

@@ -20,22 +20,9 @@ public static class Program
     {
         // Before the first TorchSharp call (only --torch makes one): libtorch's idle threads sleep instead of spinning.
         StreamingLoader.TorchSharp.TorchThreads.ApplyDefaults();
-        LinearRegressionOptions options;
-        try
+        if (SampleCommandLine.ParseOrExit(() => LinearRegressionOptions.Parse(args), o => o.Help, LinearRegressionOptions.Usage, out var options) is { } exit)
         {
-            options = LinearRegressionOptions.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
-            await Console.Error.WriteLineAsync(LinearRegressionOptions.Usage);
-            return 2;
-        }
-
-        if (options.Help)
-        {
-            Console.WriteLine(LinearRegressionOptions.Usage);
-            return 0;
+            return exit;
         }
 
         await RunAsync(options, Console.Out);

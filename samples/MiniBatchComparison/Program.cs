@@ -15,22 +15,9 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        ComparisonOptions options;
-        try
+        if (SampleCommandLine.ParseOrExit(() => ComparisonOptions.Parse(args), o => o.Help, ComparisonOptions.Usage, out var options) is { } exit)
         {
-            options = ComparisonOptions.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
-            await Console.Error.WriteLineAsync(ComparisonOptions.Usage);
-            return 2;
-        }
-
-        if (options.Help)
-        {
-            Console.WriteLine(ComparisonOptions.Usage);
-            return 0;
+            return exit;
         }
 
         await RunAsync(options, Console.Out);

@@ -25,6 +25,34 @@ internal static class SampleCommandLine
         return result;
     }
 
+    /// <summary>
+    /// A sample's <c>Main</c> prologue: parses the command line with <paramref name="parse"/>. Returns the exit code when
+    /// the sample should stop here (2 after printing what is wrong and the usage, 0 after printing the usage for
+    /// --help), or null with <paramref name="options"/> set.
+    /// </summary>
+    public static int? ParseOrExit<T>(Func<T> parse, Func<T, bool> isHelp, string usage, out T options)
+    {
+        try
+        {
+            options = parse();
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(usage);
+            options = default!;
+            return 2;
+        }
+
+        if (isHelp(options))
+        {
+            Console.WriteLine(usage);
+            return 0;
+        }
+
+        return null;
+    }
+
     public static Option<bool> Flag(string name, string description) => new(name) { Description = description };
 
     public static Option<string> Text(string name, string defaultValue, string description) =>
