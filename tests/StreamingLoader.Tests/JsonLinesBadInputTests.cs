@@ -175,6 +175,21 @@ public sealed partial class JsonLinesTests
     }
 
     [Fact]
+    public async Task Read_NonFiniteNumbersCounted_WrittenAndEachFeatureValueCountedInTheEpochStatistics()
+    {
+        // 4 non-finite features in line 1 (1e39 is beyond Float32), 1 in line 3; the ignored field's NaN is not training data.
+        var text = "{\"x\":[NaN, Infinity, -Infinity, 1e39],\"meta\":NaN,\"y\":1}\n{\"x\":[1, 2, 3, 4],\"y\":2}\n{\"x\":[0, NaN, 0, 0],\"y\":3}\n";
+        await using var loader = Pipeline.From(JsonLines.Read(Write(text))).Build(JsonLines.Collator("x", 4, "y", NonFiniteNumbers.Count), new LoaderOptions { BatchSize = 2, Workers = 2 });
+
+        var (x, _) = await ReadAllAsync(loader);
+
+        Assert.Equal([float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.PositiveInfinity], x[0]);
+        Assert.True(float.IsNaN(x[2][1]));
+        Assert.Equal(5, loader.Statistics[0].NonFiniteValues);
+        Assert.Equal(3, loader.Statistics[0].Delivered);
+    }
+
+    [Fact]
     public async Task Read_NonFiniteInIgnoredFieldByDefault_Rejected()
     {
         var path = Write("{\"x\":[0],\"loss\":NaN,\"y\":0}\n");

@@ -162,10 +162,16 @@ public sealed unsafe class Batch : IDisposable
 
     internal bool HandedOut { get; set; }
 
+    /// <summary>Gets the NaN and infinite values a collator counted into this batch (<see cref="NonFiniteNumbers.Count"/>).</summary>
+    internal int NonFiniteValues { get; private set; }
+
+    internal void CountNonFinite(int values) => NonFiniteValues += values;
+
     internal void Reset(long epoch, int count)
     {
         Epoch = epoch;
         Index = 0;
+        NonFiniteValues = 0;
         HandedOut = false;
         SetCount(count);
     }

@@ -38,7 +38,7 @@ internal sealed class BlockGraph<TSource, T>
             _shuffle = new TransformManyBlock<Chunk<T>, Chunk<T>>(
                 chunk =>
                 {
-                    var timer = StageTimer.Start(options.Name, Stages.Shuffle, counters.Stage(Stages.Shuffle), chunk.Count);
+                    var timer = StageTimer.Start(options.Name, PipelineStages.Shuffle, counters.Stage(PipelineStages.Shuffle), chunk.Count);
                     var output = buffer.Process(chunk);
                     timer.Stop(output.Sum(c => c.Count));
 
@@ -56,8 +56,8 @@ internal sealed class BlockGraph<TSource, T>
             _prepare.LinkTo(_shuffle, propagate);
             _shuffle.LinkTo(collate, propagate);
             _queues.Add((firstStage, () => _prepare.InputCount));
-            _queues.Add((Stages.Shuffle, () => _shuffle.InputCount));
-            _queues.Add((Stages.Collate, () => collate.InputCount));
+            _queues.Add((PipelineStages.Shuffle, () => _shuffle.InputCount));
+            _queues.Add((PipelineStages.Collate, () => collate.InputCount));
             (Head, _last) = (_prepare, collate);
         }
         else
@@ -71,7 +71,7 @@ internal sealed class BlockGraph<TSource, T>
 
         // Not propagated: a fault would drop the finished batches queued before it.
         _last.LinkTo(Prefetch);
-        _queues.Add((Stages.Prefetch, () => Prefetch.Count));
+        _queues.Add((PipelineStages.Prefetch, () => Prefetch.Count));
         Ended = _last.Completion.ContinueWith(
             completed =>
             {

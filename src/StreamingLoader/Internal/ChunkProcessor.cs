@@ -170,22 +170,32 @@ internal sealed class ChunkProcessor<TSource, T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private async ValueTask<Chunk<T>> TransformAsync(Chunk<TSource> chunk, Func<TSource, SampleContext, CancellationToken, ValueTask<T>> transform, InFlightWork.Slot slot)
     {
-        var timer = StartStage(Stages.Transform, chunk.Count);
+        var timer = StartStage(PipelineStages.Transform, chunk.Count);
         var output = Chunk<T>.Rent(chunk.Count, chunk.Epoch).Continue(chunk);
         var token = _lifetime.Token;
         for (var i = 0; i < chunk.Count; i++)
         {
             var index = chunk.Indices[i];
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                slot.At(Stages.Transform, index);
-                var pending = transform(chunk.Items[i], new SampleContext(_seed, chunk.Epoch, index), token);
-                output.Items[output.Count] = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
-                output.Indices[output.Count++] = index;
-            }
-            catch (Exception ex) when (_errors.IsSampleError(ex))
-            {
-                _errors.Reject(output, Stages.Transform, index, ex);
+                try
+                {
+                    slot.At(PipelineStages.Transform, index);
+                    var pending = transform(chunk.Items[i], new SampleContext(_seed, chunk.Epoch, index), token);
+                    output.Items[output.Count] = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
+                    output.Indices[output.Count++] = index;
+                    break;
+                }
+                catch (Exception ex) when (_errors.IsSampleError(ex))
+                {
+                    if (!_errors.ShouldRetry(ex, attempt, chunk.Epoch, index, out var backoff))
+                    {
+                        _errors.Reject(output, PipelineStages.Transform, index, ex, attempt);
+                        break;
+                    }
+
+                    await _errors.BackoffAsync(backoff).ConfigureAwait(false);
+                }
             }
         }
 
@@ -203,21 +213,32 @@ internal sealed class ChunkProcessor<TSource, T>
             return;
         }
 
-        var timer = StartStage(Stages.Read, chunk.Count);
-        slot.At(Stages.Read, chunk.Indices[0]);
+        var timer = StartStage(PipelineStages.Read, chunk.Count);
+        slot.At(PipelineStages.Read, chunk.Indices[0]);
         if (dataset is not IBatchedDataset<TSource> batched || !TryReadMany(batched, chunk))
         {
             for (var i = 0; i < chunk.Count; i++)
             {
-                try
+                for (var attempt = 1; ; attempt++)
                 {
-                    slot.At(Stages.Read, chunk.Indices[i]);
-                    chunk.Items[i] = dataset.GetItem((int)chunk.Indices[i]);
-                }
-                catch (Exception ex) when (_errors.IsSampleError(ex))
-                {
-                    _errors.Reject(chunk, Stages.Read, chunk.Indices[i], ex);
-                    chunk.RemoveAt(i--);
+                    try
+                    {
+                        slot.At(PipelineStages.Read, chunk.Indices[i]);
+                        chunk.Items[i] = dataset.GetItem((int)chunk.Indices[i]);
+                        break;
+                    }
+                    catch (Exception ex) when (_errors.IsSampleError(ex))
+                    {
+                        if (!_errors.ShouldRetry(ex, attempt, chunk.Epoch, chunk.Indices[i], out var backoff))
+                        {
+                            _errors.Reject(chunk, PipelineStages.Read, chunk.Indices[i], ex, attempt);
+                            chunk.RemoveAt(i--);
+                            break;
+                        }
+
+                        // A read is synchronous user code on this worker: the backoff blocks it, as a PyTorch worker's would.
+                        _errors.BackoffAsync(backoff).GetAwaiter().GetResult();
+                    }
                 }
             }
         }
@@ -282,7 +303,7 @@ internal sealed class ChunkProcessor<TSource, T>
             }
             catch (Exception ex)
             {
-                throw new DataLoaderException(Stages.Collate, chunk.Epoch, chunk.Indices[0], ex);
+                throw _errors.Fail(PipelineStages.Collate, chunk.Epoch, chunk.Indices[0], ex);
             }
         }
 
@@ -294,7 +315,7 @@ internal sealed class ChunkProcessor<TSource, T>
         }
         else if (!_pool.TryRent(out batch))
         {
-            var blocked = _counters.Stage(Stages.Collate).StartBlocked(_time);
+            var blocked = _counters.Stage(PipelineStages.Collate).StartBlocked(_time);
             try
             {
                 batch = _pool.Rent(_lifetime.Token);
@@ -305,7 +326,7 @@ internal sealed class ChunkProcessor<TSource, T>
             }
         }
 
-        var timer = StartStage(Stages.Collate, chunk.Count);
+        var timer = StartStage(PipelineStages.Collate, chunk.Count);
         try
         {
             batch.Reset(chunk.Epoch, chunk.Count);
@@ -328,13 +349,13 @@ internal sealed class ChunkProcessor<TSource, T>
                         _collator.Prefetch(in items[i + PrefetchDistance]);
                     }
 
-                    slot.At(Stages.Collate, chunk.Indices[i]);
+                    slot.At(PipelineStages.Collate, chunk.Indices[i]);
                     _collator.Write(in items[i], filled, batch);
                     indices[filled++] = chunk.Indices[i];
                 }
                 catch (Exception ex) when (_errors.IsSampleError(ex))
                 {
-                    _errors.Reject(chunk, Stages.Collate, chunk.Indices[i], ex);
+                    _errors.Reject(chunk, PipelineStages.Collate, chunk.Indices[i], ex);
                 }
             }
 

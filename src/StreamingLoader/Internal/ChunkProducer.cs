@@ -35,13 +35,13 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
     {
         if (!chunk.IsMarker)
         {
-            Interlocked.Add(ref counters.Stage(Stages.Source).ItemsOut, chunk.Count);
+            Interlocked.Add(ref counters.Stage(PipelineStages.Source).ItemsOut, chunk.Count);
             if (pool is not null)
             {
                 var reserving = pool.ReserveAsync(cancellationToken);
                 if (!reserving.IsCompletedSuccessfully)
                 {
-                    var waiting = counters.Stage(Stages.Source).StartBlocked(time);
+                    var waiting = counters.Stage(PipelineStages.Source).StartBlocked(time);
                     try
                     {
                         await reserving.ConfigureAwait(false);
@@ -56,13 +56,18 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
             }
         }
 
+        if (!chunk.IsMarker)
+        {
+            counters.Accounting.Add(chunk.Epoch, Tally.Read, chunk.Count);
+        }
+
         if (target.Post(chunk))
         {
             return;
         }
 
         bool accepted;
-        var blocked = counters.Stage(Stages.Source).StartBlocked(time);
+        var blocked = counters.Stage(PipelineStages.Source).StartBlocked(time);
         try
         {
             accepted = await target.SendAsync(chunk, cancellationToken).ConfigureAwait(false);
@@ -96,6 +101,7 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
         {
             if (partial is { Count: > 0 })
             {
+                counters.Accounting.Add(partial.Epoch, Tally.Read, partial.Count);
                 await target.SendAsync(partial, lifetime.Token).ConfigureAwait(false);
             }
 

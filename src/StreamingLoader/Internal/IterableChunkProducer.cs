@@ -91,6 +91,9 @@ internal sealed class IterableChunkProducer<TSource>(
                 }
                 else
                 {
+                    // Drop-last's partial batch was read from the source: it is accounted for as dropped.
+                    Counters.Accounting.Add(epoch, Tally.Read, chunk.Count);
+                    Counters.Accounting.Add(epoch, Tally.Dropped, chunk.Count);
                     chunk.Return();
                 }
 

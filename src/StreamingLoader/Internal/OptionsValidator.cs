@@ -46,6 +46,14 @@ internal static class OptionsValidator
             }
         }
 
+        foreach (var stage in options.StageErrorPolicies.Keys)
+        {
+            if (stage is not (PipelineStages.Read or PipelineStages.Transform or PipelineStages.Collate))
+            {
+                problems.Add($"StageErrorPolicies names stage '{stage}': a policy applies to '{PipelineStages.Read}', '{PipelineStages.Transform}' or '{PipelineStages.Collate}', where one sample fails without the others (a source that throws cannot go on past the error).");
+            }
+        }
+
         if (options.PoolSize != LoaderOptions.Auto && options.PoolSize < 2)
         {
             problems.Add($"PoolSize {options.PoolSize} leaves no buffer to make the next batch while the consumer holds one: use at least 2.");

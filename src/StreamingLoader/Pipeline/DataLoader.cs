@@ -42,6 +42,12 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
     public abstract IReadOnlyList<string> AbandonedWork { get; }
 
     /// <summary>
+    /// Gets where the samples of each epoch begun went (read, delivered, skipped, failed, dropped, retried), so
+    /// that every sample is accounted for; the same totals are the <c>streamingloader.samples.*</c> metrics.
+    /// </summary>
+    public abstract IReadOnlyList<EpochStatistics> Statistics { get; }
+
+    /// <summary>
     /// Gets a task that completes when the source is exhausted and every batch was read, faults with the first
     /// error (a <see cref="DataLoaderException"/> naming the sample), or is canceled.
     /// </summary>

@@ -8,7 +8,13 @@ public sealed class DataLoaderException : Exception
 {
     /// <summary>Creates an exception for a failed sample.</summary>
     public DataLoaderException(string stage, long epoch, long sampleIndex, Exception innerException)
-        : base($"Stage '{stage}' failed on sample {sampleIndex} of epoch {epoch}: {innerException?.Message}", innerException)
+        : this(stage, epoch, sampleIndex, innerException, attempts: 1)
+    {
+    }
+
+    /// <summary>Creates an exception for a sample that failed <paramref name="attempts"/> times (see <see cref="RetryPolicy"/>).</summary>
+    internal DataLoaderException(string stage, long epoch, long sampleIndex, Exception innerException, int attempts)
+        : base($"Stage '{stage}' failed on sample {sampleIndex} of epoch {epoch}{(attempts > 1 ? $" after {attempts} attempts" : "")}: {innerException?.Message}", innerException)
     {
         Stage = stage;
         Epoch = epoch;
@@ -19,7 +25,7 @@ public sealed class DataLoaderException : Exception
     public DataLoaderException(string message, Exception? innerException = null)
         : base(message, innerException)
     {
-        Stage = "source";
+        Stage = PipelineStages.Source;
         SampleIndex = -1;
     }
 
@@ -27,7 +33,7 @@ public sealed class DataLoaderException : Exception
     internal DataLoaderException(long epoch, string message, Exception innerException)
         : base(message, innerException)
     {
-        Stage = "source";
+        Stage = PipelineStages.Source;
         Epoch = epoch;
         SampleIndex = -1;
     }
@@ -61,6 +67,9 @@ public sealed class DataLoaderException : Exception
 /// <param name="Error">The exception the stage threw.</param>
 public sealed record DeadLetter(string Stage, long Epoch, long SampleIndex, Exception Error)
 {
-    /// <summary>Gets the reason, as the error's message.</summary>
-    public string Reason => Error.Message;
+    /// <summary>Gets how many times the sample was tried: more than 1 when a <see cref="RetryPolicy"/> retried it.</summary>
+    public int Attempts { get; init; } = 1;
+
+    /// <summary>Gets the reason: the error's message, and the attempts when there were several.</summary>
+    public string Reason => Attempts > 1 ? $"{Error.Message} (after {Attempts} attempts)" : Error.Message;
 }

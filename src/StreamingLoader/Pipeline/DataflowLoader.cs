@@ -79,7 +79,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         _ledger = new EpochLedger(sourceWaits: !options.Ordered);
         _position = new EpochPosition(_start);
         _pool = new BatchPool(options.EffectivePoolSize, maxBatch);
-        _errors = new ErrorHandler(options, _lifetime.Token);
+        _errors = new ErrorHandler(options, _counters.Accounting, _time, _lifetime.Token);
 
         // Each of the (at most two) parallel blocks runs Workers chunks at once, the shuffle block one.
         _inFlight = new InFlightWork((2 * options.Workers) + 1);
@@ -92,6 +92,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     public override LoaderState State => Volatile.Read(ref _state);
 
     public override IReadOnlyList<DeadLetter> DeadLetters => _errors.DeadLetters;
+
+    public override IReadOnlyList<EpochStatistics> Statistics => _counters.Accounting.Snapshot();
 
     public override IReadOnlyList<string> AbandonedWork => Volatile.Read(ref _abandoned);
 
@@ -155,7 +157,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 // The previous epoch read stopped early: the rest of its epoch is not wanted.
                 while (await NextAsync(Volatile.Read(ref _state).Epoch, cancellationToken).ConfigureAwait(false) is { Kind: DeliveryKind.Batch } rest)
                 {
-                    rest.Batch!.Dispose();
+                    _counters.Accounting.Add(rest.Epoch, Tally.Dropped, rest.Batch!.Count);
+                    rest.Batch.Dispose();
                 }
 
                 _leftEarly = false;
@@ -203,6 +206,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         }
 
         _pool.MarkHandedOut(batch);
+        _counters.Accounting.Add(delivery.Epoch, Tally.Delivered, batch.Count);
+        _counters.Accounting.Add(delivery.Epoch, Tally.NonFinite, batch.NonFiniteValues);
         Interlocked.Add(ref _counters.Samples, batch.Count);
         Interlocked.Increment(ref _counters.Batches);
         Interlocked.Add(ref _counters.Bytes, batch.ByteLength);
@@ -294,7 +299,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             if (delivery.Kind is DeliveryKind.Batch or DeliveryKind.Empty)
             {
                 // The consumer passes this chunk: its dead letters become public and the position moves past it.
-                _errors.Publish(delivery.DeadLetters);
+                _errors.Publish(delivery.Epoch, delivery.DeadLetters);
                 _position.Deliver(delivery.Sequence);
                 Volatile.Write(ref _state, _position.Apply(Volatile.Read(ref _state)));
                 if (delivery.Kind == DeliveryKind.Batch)
@@ -317,7 +322,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             var ledger = _options.Ordered ? null : _ledger;
             var processor = new ChunkProcessor<TSource, T>(_source, _chain, _collator, _pool, _options, _counters, _errors, _lifetime, ledger, _inFlight);
-            var firstStage = _source is MapSource<TSource> ? Stages.Read : _chain.IsIdentity ? Stages.Collate : Stages.Transform;
+            var firstStage = _source is MapSource<TSource> ? PipelineStages.Read : _chain.IsIdentity ? PipelineStages.Collate : PipelineStages.Transform;
             var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime);
             var reserveAtSource = _options.ShuffleBufferSize == 0 ? _pool : null;
             ChunkProducer<TSource> producer = _source is MapSource<TSource> map

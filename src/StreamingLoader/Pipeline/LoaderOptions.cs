@@ -1,6 +1,6 @@
 namespace StreamingLoader;
 
-/// <summary>What the loader does with a sample whose read or transform throws.</summary>
+/// <summary>What the loader does with a sample whose read, transform or collation throws (after any retries).</summary>
 public enum ErrorPolicy
 {
     /// <summary>Fault the pipeline: the consumer gets the error with the sample's index (the default, as in PyTorch).</summary>
@@ -18,7 +18,7 @@ public enum ErrorPolicy
 /// Defaults: <see cref="BatchSize"/> 1, <see cref="Shuffle"/> false, <see cref="DropLast"/> false,
 /// <see cref="Workers"/> = processor count, <see cref="Ordered"/> true, <see cref="Prefetch"/> 4 batches,
 /// <see cref="PoolSize"/> derived (prefetch + 2 × workers + 2), <see cref="Seed"/> 0,
-/// <see cref="ShuffleBufferSize"/> 0 (off), <see cref="ErrorPolicy"/> Fail, <see cref="Name"/> "default",
+/// <see cref="ShuffleBufferSize"/> 0 (off), <see cref="ErrorPolicy"/> Fail in every stage, no <see cref="Retry"/>, <see cref="Name"/> "default",
 /// <see cref="TimeProvider"/> the system clock.
 /// </remarks>
 public sealed class LoaderOptions
@@ -124,8 +124,25 @@ public sealed class LoaderOptions
         }
     }
 
-    /// <summary>Gets or sets what happens to a sample whose read or transform throws.</summary>
+    /// <summary>
+    /// Gets or sets what happens to a sample whose read, transform or collation throws, in every stage that
+    /// <see cref="StageErrorPolicies"/> does not name.
+    /// </summary>
     public ErrorPolicy ErrorPolicy { get; set; } = ErrorPolicy.Fail;
+
+    /// <summary>
+    /// Gets the error policy of single stages, overriding <see cref="ErrorPolicy"/> for them: keys are
+    /// <see cref="PipelineStages.Read"/>, <see cref="PipelineStages.Transform"/> and <see cref="PipelineStages.Collate"/>
+    /// (the stages where one sample can fail without the others). For example, skip samples whose files are
+    /// unreadable but fail on a transform bug: <c>ErrorPolicy = Fail, StageErrorPolicies = { [PipelineStages.Read] = Skip }</c>.
+    /// </summary>
+    public IDictionary<string, ErrorPolicy> StageErrorPolicies { get; private set; } = new Dictionary<string, ErrorPolicy>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Gets or sets the retries of a sample's read or transform after a transient error, before the stage's error
+    /// policy decides; null (the default) retries nothing.
+    /// </summary>
+    public RetryPolicy? Retry { get; set; }
 
     /// <summary>Gets or sets the pipeline's name: the <c>pipeline</c> tag on its metrics.</summary>
     public string Name
@@ -204,5 +221,13 @@ public sealed class LoaderOptions
         return value;
     }
 
-    internal LoaderOptions Clone() => (LoaderOptions)MemberwiseClone();
+    /// <summary>The error policy of <paramref name="stage"/>: its entry in <see cref="StageErrorPolicies"/>, or <see cref="ErrorPolicy"/>.</summary>
+    internal ErrorPolicy PolicyFor(string stage) => StageErrorPolicies.TryGetValue(stage, out var policy) ? policy : ErrorPolicy;
+
+    internal LoaderOptions Clone()
+    {
+        var clone = (LoaderOptions)MemberwiseClone();
+        clone.StageErrorPolicies = new Dictionary<string, ErrorPolicy>(StageErrorPolicies, StringComparer.Ordinal);
+        return clone;
+    }
 }

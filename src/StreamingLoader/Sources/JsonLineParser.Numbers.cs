@@ -199,7 +199,12 @@ internal ref partial struct JsonLineParser
         if (!float.IsFinite(value) && _nonFinite == NonFiniteNumbers.Reject)
         {
             _position = start;
-            throw Error($"{System.Text.Encoding.UTF8.GetString(text)} is outside the Float32 range (NonFiniteNumbers.Allow makes it ±Infinity)");
+            throw Error($"{System.Text.Encoding.UTF8.GetString(text)} is outside the Float32 range (NonFiniteNumbers.Allow or Count makes it ±Infinity)");
+        }
+
+        if (!float.IsFinite(value))
+        {
+            NonFiniteValues++;
         }
 
         return value;
@@ -222,8 +227,10 @@ internal ref partial struct JsonLineParser
             : throw Error("expected a number");
         if (_nonFinite == NonFiniteNumbers.Reject)
         {
-            throw Error($"{token} is not a JSON number (NonFiniteNumbers.Allow accepts NaN, Infinity and -Infinity)");
+            throw Error($"{token} is not a JSON number (NonFiniteNumbers.Allow or Count accepts NaN, Infinity and -Infinity)");
         }
+
+        NonFiniteValues++;
 
         _position += token.Length;
         return value;

@@ -16,6 +16,9 @@ internal ref partial struct JsonLineParser
     private readonly ReadOnlySpan<byte> _text;
     private readonly NonFiniteNumbers _nonFinite;
     private int _position;
+
+    /// <summary>Gets the NaN and infinite values read so far (never more than 0 under <see cref="NonFiniteNumbers.Reject"/>).</summary>
+    public int NonFiniteValues { get; private set; }
     private int _stringStart; // the opening quote of the last string ReadString read, for KeyEquals
 
     public JsonLineParser(ReadOnlySpan<byte> text, NonFiniteNumbers nonFinite = NonFiniteNumbers.Reject)
@@ -158,7 +161,9 @@ internal ref partial struct JsonLineParser
         SkipWhitespace();
         if (StartsNonFinite())
         {
+            // The policy applies, but an ignored field's value is not training data: it is not counted.
             _ = ReadNonFinite();
+            NonFiniteValues--;
             return;
         }
 

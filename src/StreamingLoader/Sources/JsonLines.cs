@@ -104,7 +104,7 @@ public static class JsonLines
     /// <param name="labelField">The key of the integer label.</param>
     /// <param name="nonFiniteNumbers">
     /// What to do with <c>NaN</c>, <c>Infinity</c>, <c>-Infinity</c> and features beyond the Float32 range: reject the
-    /// line (the default) or write them.
+    /// line (the default), write them, or write and count them.
     /// </param>
     public static Collator<JsonLine> Collator(string featuresField, int features, string labelField, NonFiniteNumbers nonFiniteNumbers = NonFiniteNumbers.Reject)
     {
@@ -267,6 +267,11 @@ public static class JsonLines
                 if (!sawFeatures || !sawLabel)
                 {
                     throw new FormatException($"the object has no \"{(sawFeatures ? labelField : featuresField)}\" field");
+                }
+
+                if (nonFiniteNumbers == NonFiniteNumbers.Count && parser.NonFiniteValues > 0)
+                {
+                    batch.CountNonFinite(parser.NonFiniteValues);
                 }
             }
             catch (FormatException ex)

@@ -15,4 +15,10 @@ public enum NonFiniteNumbers
 
     /// <summary>The values are written as float NaN or ±Infinity; numbers beyond the Float32 range become ±Infinity.</summary>
     Allow = 1,
+
+    /// <summary>
+    /// As <see cref="Allow"/>, and each value is counted: <see cref="EpochStatistics.NonFiniteValues"/> and the
+    /// <c>streamingloader.values.nonfinite</c> metric say how many reached training.
+    /// </summary>
+    Count = 2,
 }

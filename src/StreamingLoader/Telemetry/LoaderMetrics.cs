@@ -78,6 +78,12 @@ public static class LoaderMetrics
         Meter.CreateObservableCounter("streamingloader.stage.items_out", () => ObserveStages(s => s.ItemsOut), "{sample}", "Samples that left a stage.");
         Meter.CreateObservableCounter("streamingloader.stage.blocked", () => ObserveStages(s => s.BlockedSeconds()), "s", "Time a stage waited for the next stage to accept its output (backpressure), summed over its workers; waits still in progress count up to now.");
         Meter.CreateObservableCounter("streamingloader.samples", () => ObservePipelines(c => c.Samples), "{sample}", "Samples delivered to the consumer.");
+        Meter.CreateObservableCounter("streamingloader.samples.read", () => ObservePipelines(c => c.Accounting.Total(Tally.Read)), "{sample}", "Samples read from the source; each ends delivered, skipped, failed or dropped.");
+        Meter.CreateObservableCounter("streamingloader.samples.skipped", () => ObservePipelines(c => c.Accounting.Total(Tally.Skipped)), "{sample}", "Samples dropped under the skip policy, each with a dead letter.");
+        Meter.CreateObservableCounter("streamingloader.samples.failed", () => ObservePipelines(c => c.Accounting.Total(Tally.Failed)), "{sample}", "Samples whose error stopped the loader under the fail policy.");
+        Meter.CreateObservableCounter("streamingloader.samples.dropped", () => ObservePipelines(c => c.Accounting.Total(Tally.Dropped)), "{sample}", "Samples read but not wanted: a dropped last partial batch, the rest of an epoch left early.");
+        Meter.CreateObservableCounter("streamingloader.retries", () => ObservePipelines(c => c.Accounting.Total(Tally.Retried)), "{retry}", "Attempts after the first at reading or transforming a sample (the retry policy).");
+        Meter.CreateObservableCounter("streamingloader.values.nonfinite", () => ObservePipelines(c => c.Accounting.Total(Tally.NonFinite)), "{value}", "NaN and infinite feature values delivered (NonFiniteNumbers.Count).");
         Meter.CreateObservableCounter("streamingloader.batches", () => ObservePipelines(c => c.Batches), "{batch}", "Batches delivered to the consumer.");
         Meter.CreateObservableCounter("streamingloader.bytes", () => ObservePipelines(c => c.Bytes), "By", "Bytes of batch data delivered to the consumer.");
         Meter.CreateObservableCounter("streamingloader.consumer.wait", () => ObservePipelines(c => TimeSpan.FromTicks(c.WaitTicks).TotalSeconds), "s", "Time the consumer waited for its next batch (starvation).");
@@ -92,6 +98,8 @@ public static class LoaderMetrics
     internal static void Register(IMetricsSource source) => Live.TryAdd(source, new ConcurrentDictionary<string, byte>(StringComparer.Ordinal));
 
     internal static void Unregister(IMetricsSource source) => Live.TryRemove(source, out _);
+
+    internal static string PolicyTagValue(ErrorPolicy policy) => policy == ErrorPolicy.Skip ? "skip" : "fail";
 
     internal static TagList PipelineTags(string pipeline) => new() { { PipelineTag, pipeline } };
 
@@ -122,7 +130,7 @@ public static class LoaderMetrics
     {
         foreach (var (source, errorStages) in Live)
         {
-            var policy = source is DataLoader { Options.ErrorPolicy: ErrorPolicy.Skip } ? "skip" : "fail";
+            var options = (source as DataLoader)?.Options;
             foreach (var shape in source.StageShapes())
             {
                 if (shape.Workers <= 0)
@@ -133,7 +141,7 @@ public static class LoaderMetrics
                 // Each working stage's error counter starts at zero, so "no errors" reads 0 rather than "no data".
                 if (errorStages.TryAdd(shape.Stage, 0))
                 {
-                    Errors.Add(0, new TagList { { PipelineTag, source.Name }, { StageTag, shape.Stage }, { PolicyTag, policy } });
+                    Errors.Add(0, new TagList { { PipelineTag, source.Name }, { StageTag, shape.Stage }, { PolicyTag, PolicyTagValue(options?.PolicyFor(shape.Stage) ?? ErrorPolicy.Fail) } });
                 }
 
                 yield return new Measurement<int>(shape.Workers, StageTags(source.Name, shape.Stage));
@@ -215,6 +223,9 @@ internal sealed class PipelineCounters
 #pragma warning restore CA1051
 
     private readonly ConcurrentDictionary<string, StageCounters> _stages = new();
+
+    /// <summary>Gets where each sample read went, per epoch.</summary>
+    public SampleAccounting Accounting { get; } = new();
 
     public IEnumerable<KeyValuePair<string, StageCounters>> Stages => _stages;
 

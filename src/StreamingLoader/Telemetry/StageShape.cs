@@ -26,11 +26,11 @@ internal readonly record struct StageShape(string Stage, int Workers, int QueueC
         var stages = source.Counters.Stages.Select(s => s.Key).Union(queued, StringComparer.Ordinal).Order(StringComparer.Ordinal);
         foreach (var stage in stages)
         {
-            var queue = queued.Contains(stage) ? (stage == Stages.Prefetch ? prefetch : capacity) : 0;
+            var queue = queued.Contains(stage) ? (stage == PipelineStages.Prefetch ? prefetch : capacity) : 0;
             yield return stage switch
             {
-                Stages.Source or Stages.Shuffle => new StageShape(stage, 1, queue),
-                Stages.Prefetch => new StageShape(stage, 0, queue),
+                PipelineStages.Source or PipelineStages.Shuffle => new StageShape(stage, 1, queue),
+                PipelineStages.Prefetch => new StageShape(stage, 0, queue),
                 _ => new StageShape(stage, workers, queue),
             };
         }
