@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.CommandLine;
+using System.Reactive.Linq;
 using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
@@ -7,7 +9,8 @@ namespace StreamingLoader.Cli;
 
 /// <summary>
 /// <c>streamingloader stress</c>: runs each error and shutdown path many times at several worker counts and counts
-/// the runs that did not end within a deadline. The hangs it looks for were intermittent (a few runs in a hundred).
+/// the runs that did not end within a deadline and those that ended wrong (a missing error, an inexact count). The
+/// hangs it looks for were intermittent (a few runs in a hundred).
 /// </summary>
 internal static class StressCommand
 {
@@ -21,6 +24,10 @@ internal static class StressCommand
         ("source ends with prefetch full, then dispose", SourceEndsPrefetchFullAsync),
         ("consumer throws mid-epoch", ConsumerThrowsAsync),
         ("dispose mid-epoch", DisposeMidEpochAsync),
+        ("random throws, skip policy (exact counts)", RandomThrowsSkippedAsync),
+        ("transient errors retried (exact counts)", TransientErrorsRetriedAsync),
+        ("observer's OnNext throws", OnNextThrowsAsync),
+        ("read canceled mid-epoch, then dispose", CancelMidEpochAsync),
     ];
 
     public static Command Create()
@@ -30,7 +37,7 @@ internal static class StressCommand
         var command = new Command("stress", "Runs every error and shutdown path many times; counts hangs.") { runs, workers };
         command.SetAction(async (result, ct) =>
         {
-            var hangs = 0;
+            int hangs = 0, wrong = 0;
             foreach (var (name, run) in Paths)
             {
                 foreach (var w in result.GetValue(workers)!)
@@ -38,12 +45,13 @@ internal static class StressCommand
                     var clock = Stopwatch.StartNew();
                     var (hung, failed) = await RepeatAsync(run, result.GetValue(runs), w, ct).ConfigureAwait(false);
                     hangs += hung;
+                    wrong += failed;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-48} workers {w}: {result.GetValue(runs)} runs, {hung} hangs, {failed} wrong outcomes, {clock.Elapsed.TotalSeconds:F1} s"));
                 }
             }
 
-            Console.WriteLine(hangs == 0 ? "no hangs" : $"{hangs} hangs");
-            return hangs == 0 ? 0 : 1;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{hangs} hangs, {wrong} wrong outcomes"));
+            return hangs == 0 && wrong == 0 ? 0 : 1;
         });
         return command;
     }
@@ -196,5 +204,113 @@ internal static class StressCommand
         }
 
         await loader.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>A random 5 % of samples throw under skip; every other sample arrives once and the counts are exact.</summary>
+    private static async Task RandomThrowsSkippedAsync(int run, int workers)
+    {
+        var random = new Random(run);
+        var failing = Enumerable.Range(0, 600).Where(_ => random.NextDouble() < 0.05).Select(i => (long)i).ToHashSet();
+        var options = Options(workers);
+        options.ErrorPolicy = ErrorPolicy.Skip;
+        options.Ordered = run % 2 == 0;
+        var loader = Pipeline.From(Dataset.FromFunc(600, Make))
+            .Transform((s, c) => failing.Contains(c.Index) ? throw new InvalidDataException("corrupt") : s)
+            .Build(options);
+        await using (loader.ConfigureAwait(false))
+        {
+            var labels = new List<long>();
+            await foreach (var batch in loader.ReadEpochAsync().ConfigureAwait(false))
+            {
+                using (batch)
+                {
+                    labels.AddRange(batch.Labels.AsSpan<long>().ToArray());
+                }
+            }
+
+            var expected = new EpochStatistics(0, 600, 600 - failing.Count, failing.Count, 0, 0, 0, 0);
+            Check(loader.Statistics[0] == expected, $"statistics {loader.Statistics[0]}, expected {expected}");
+            Check(labels.Order().SequenceEqual(Enumerable.Range(0, 600).Where(i => !failing.Contains(i)).Select(i => (long)i)), "delivered samples differ from the good ones");
+            Check(loader.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex).Order().SequenceEqual(failing.Order()), "dead letters differ from the failing samples");
+        }
+    }
+
+    /// <summary>Some reads fail once with a transient error; the retry heals each, and exactly those retries are counted.</summary>
+    private static async Task TransientErrorsRetriedAsync(int run, int workers)
+    {
+        // From sample 16 on: the layout agreement reads the first 8 samples once more.
+        var flaky = new HashSet<int> { 16 + (run % 100), 200 + (run % 50), 599 };
+        var attempts = new ConcurrentDictionary<int, int>();
+        var options = Options(workers);
+        options.Retry = new RetryPolicy { MaxAttempts = 3, InitialDelay = TimeSpan.Zero };
+        var loader = Pipeline.From(Dataset.FromFunc(600, i => flaky.Contains(i) && attempts.AddOrUpdate(i, 1, (_, n) => n + 1) == 1 ? throw new IOException("hiccup") : Make(i)))
+            .Build(options);
+        await using (loader.ConfigureAwait(false))
+        {
+            var samples = 0;
+            await foreach (var batch in loader.ReadEpochAsync().ConfigureAwait(false))
+            {
+                samples += batch.Count;
+                batch.Dispose();
+            }
+
+            var expected = new EpochStatistics(0, 600, 600, 0, 0, 0, flaky.Count, 0);
+            Check(samples == 600 && loader.Statistics[0] == expected, $"{samples} samples, statistics {loader.Statistics[0]}, expected {expected}");
+        }
+    }
+
+    private static async Task OnNextThrowsAsync(int run, int workers)
+    {
+        var loader = Pipeline.From(Dataset.FromFunc(2_000, Make)).Build(Options(workers));
+        await using (loader.ConfigureAwait(false))
+        {
+            try
+            {
+                await loader.AsObservable().ForEachAsync(batch =>
+                {
+                    if (batch.Index == run % 50)
+                    {
+                        throw new InvalidOperationException("observer failed");
+                    }
+                }).ConfigureAwait(false);
+                throw new InvalidOperationException("The observer's error did not arrive.");
+            }
+            catch (InvalidOperationException ex) when (ex.Message == "observer failed")
+            {
+            }
+        }
+    }
+
+    private static async Task CancelMidEpochAsync(int run, int workers)
+    {
+        var loader = Pipeline.From(Dataset.FromFunc(2_000, Make)).Build(Options(workers));
+        using var cancel = new CancellationTokenSource();
+        try
+        {
+            var read = 0;
+            await foreach (var batch in loader.ReadEpochAsync(cancel.Token).ConfigureAwait(false))
+            {
+                batch.Dispose();
+                if (++read > run % 20)
+                {
+                    await cancel.CancelAsync().ConfigureAwait(false);
+                }
+            }
+
+            throw new InvalidOperationException("The canceled read went on to the end of the epoch.");
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+        }
+
+        await loader.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static void Check(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException(message);
+        }
     }
 }
