@@ -71,8 +71,10 @@ internal static class SoakCommand
                 (minRss, maxRss) = (Math.Min(minRss, rss), Math.Max(maxRss, rss));
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed:mm\\:ss}  batches {batches,9:N0}  rss {rss / 1048576.0,7:F1} MB  pool leases {leases,3} of {options.EffectivePoolSize}"));
-            nextReport += TimeSpan.FromSeconds(duration.TotalSeconds >= 120 ? 30 : 1);
+            // What could grow besides the pool: the managed heap (and what the GC keeps committed) and threads.
+            var gc = GC.GetGCMemoryInfo();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed:mm\\:ss}  batches {batches,9:N0}  rss {rss / 1048576.0,7:F1} MB  pool leases {leases,3} of {options.EffectivePoolSize}  heap {GC.GetTotalMemory(false) / 1048576.0,6:F1} MB  committed {gc.TotalCommittedBytes / 1048576.0,6:F1} MB  gen2 GCs {GC.CollectionCount(2),4}  threads {Process.GetCurrentProcess().Threads.Count,3} (pool {ThreadPool.ThreadCount})"));
+            nextReport += TimeSpan.FromSeconds(Math.Clamp(duration.TotalSeconds / 20, 1, 30));
             if (clock.Elapsed >= duration)
             {
                 break;

@@ -166,6 +166,8 @@ public sealed class DashboardTests
             "streamingloader_pool_leases", "streamingloader_pool_capacity", "streamingloader_stage_duration_seconds_sum",
             "streamingloader_stage_workers", "streamingloader_stage_queue_capacity",
             "dotnet_process_cpu_time_seconds_total", "dotnet_process_memory_working_set_bytes", "dotnet_gc_collections_total",
+            "streamingloader_samples_read_total", "streamingloader_samples_skipped_total", "streamingloader_samples_failed_total",
+            "streamingloader_samples_dropped_total", "streamingloader_retries_total",
         })
         {
             Assert.Contains(series, all, StringComparison.Ordinal);
