@@ -44,6 +44,7 @@ internal static class SoakCommand
         listener.SetMeasurementEventCallback<int>((_, value, _, _) => leases = value);
         listener.Start();
 
+        var allocatedAtStart = GC.GetTotalAllocatedBytes();
         var clock = Stopwatch.StartNew();
         var nextReport = TimeSpan.Zero;
         long batches = 0, baseline = 0, minRss = long.MaxValue, maxRss = 0;
@@ -73,7 +74,7 @@ internal static class SoakCommand
 
             // What could grow besides the pool: the managed heap (and what the GC keeps committed) and threads.
             var gc = GC.GetGCMemoryInfo();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed:mm\\:ss}  batches {batches,9:N0}  rss {rss / 1048576.0,7:F1} MB  pool leases {leases,3} of {options.EffectivePoolSize}  heap {GC.GetTotalMemory(false) / 1048576.0,6:F1} MB  committed {gc.TotalCommittedBytes / 1048576.0,6:F1} MB  gen2 GCs {GC.CollectionCount(2),4}  threads {Process.GetCurrentProcess().Threads.Count,3} (pool {ThreadPool.ThreadCount})"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed:mm\\:ss}  batches {batches,9:N0}  rss {rss / 1048576.0,7:F1} MB  pool leases {leases,3} of {options.EffectivePoolSize}  heap {GC.GetTotalMemory(false) / 1048576.0,6:F1} MB  committed {gc.TotalCommittedBytes / 1048576.0,6:F1} MB  GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}  allocated/batch {(GC.GetTotalAllocatedBytes() - allocatedAtStart) / (double)Math.Max(1, batches),6:F0} B  threads {Process.GetCurrentProcess().Threads.Count,3} (pool {ThreadPool.ThreadCount})"));
             nextReport += TimeSpan.FromSeconds(Math.Clamp(duration.TotalSeconds / 20, 1, 30));
             if (clock.Elapsed >= duration)
             {
