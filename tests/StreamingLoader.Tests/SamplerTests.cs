@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -153,6 +154,32 @@ public class SamplerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Sampler.Distributed(10, 3, 3));
         Assert.Throws<ArgumentOutOfRangeException>(() => Sampler.Distributed(10, -1, 3));
         Assert.Throws<ArgumentOutOfRangeException>(() => Sampler.Distributed(10, 0, 0));
+    }
+
+    [Fact]
+    public void BatchSampler_ReusedStorageAcrossEpochs_SameBatchesAsFreshOnesAndNoNewArray()
+    {
+        Sampler[] samplers =
+        [
+            Sampler.Sequential(103), Sampler.Random(103), Sampler.Random(50, numSamples: 103), Sampler.Random(103, replacement: true),
+            Sampler.SubsetRandom([5, 9, 2, 77, 31]), Sampler.WeightedRandom([1, 0, 3, 2], 20), Sampler.Distributed(103, 1, 3),
+        ];
+        foreach (var sampler in samplers)
+        {
+            var batchSampler = BatchSampler.Create(sampler, 10, dropLast: false);
+            object? storage = null;
+            int[]? first = null;
+            for (var epoch = 0; epoch < 4; epoch++)
+            {
+                var reused = batchSampler.GetBatches(7, epoch, ref storage);
+                var fresh = batchSampler.GetBatches(7, epoch);
+                Assert.Equal(fresh.Count, reused.Count);
+                Assert.Equal(fresh.SelectMany(b => b.ToArray()), reused.SelectMany(b => b.ToArray()));
+                Assert.True(MemoryMarshal.TryGetArray(reused[0], out var segment));
+                first ??= segment.Array;
+                Assert.Same(first, segment.Array);
+            }
+        }
     }
 
     [Fact]

@@ -19,6 +19,9 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
 
     protected PipelineCounters Counters => counters;
 
+    /// <summary>Gets whether the layout is still to be agreed (so the samples to agree it from are worth gathering).</summary>
+    protected bool NeedsLayout => !_layoutAgreed && AgreeLayout is not null;
+
     protected LoaderLifetime Lifetime => lifetime;
 
     /// <summary>Gets the clock, for when samples were read.</summary>

@@ -18,10 +18,11 @@ internal sealed class MapChunkProducer<TSource>(
     {
         try
         {
+            object? storage = null;
             for (var epoch = start.Epoch; ; epoch++)
             {
                 Volatile.Write(ref _epoch, epoch);
-                var batches = sampler.GetBatches(seed, epoch);
+                var batches = sampler.GetBatches(seed, epoch, ref storage);
                 var sent = 0;
                 var resumed = epoch == start.Epoch;
                 for (var b = resumed ? start.NextBatch : 0; b < batches.Count; b++)
@@ -32,7 +33,11 @@ internal sealed class MapChunkProducer<TSource>(
                     }
 
                     Volatile.Write(ref _batch, b);
-                    await AgreeLayoutOnceAsync(FirstIndices(batches, b), ReadOnlyMemory<TSource>.Empty, epoch).ConfigureAwait(false);
+                    if (NeedsLayout)
+                    {
+                        await AgreeLayoutOnceAsync(FirstIndices(batches, b), ReadOnlyMemory<TSource>.Empty, epoch).ConfigureAwait(false);
+                    }
+
                     var chunk = ToChunk(batches[b].Span, epoch);
                     chunk.Sequence = b;
                     chunk.ReadAt = Time.GetTimestamp();

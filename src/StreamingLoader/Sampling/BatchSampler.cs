@@ -16,6 +16,12 @@ public abstract class BatchSampler
     /// <summary>Returns the batches of <paramref name="epoch"/>, each a list of dataset indices.</summary>
     public abstract IReadOnlyList<ReadOnlyMemory<int>> GetBatches(ulong seed, long epoch);
 
+    /// <summary>
+    /// <see cref="GetBatches(ulong, long)"/>, reusing <paramref name="storage"/> (null at first) from the previous epoch's call
+    /// where the batch sampler can: the loader asks for one epoch at a time and is done with the last one by then.
+    /// </summary>
+    internal virtual IReadOnlyList<ReadOnlyMemory<int>> GetBatches(ulong seed, long epoch, ref object? storage) => GetBatches(seed, epoch);
+
     /// <summary>Batches of <paramref name="batchSize"/> consecutive indices from <paramref name="sampler"/>.</summary>
     public static BatchSampler Create(Sampler sampler, int batchSize, bool dropLast) => new FixedSizeBatchSampler(sampler, batchSize, dropLast);
 
@@ -42,17 +48,46 @@ public abstract class BatchSampler
             ? _sampler.Length / (long)_batchSize
             : (_sampler.Length + (long)_batchSize - 1) / _batchSize);
 
-        public override IReadOnlyList<ReadOnlyMemory<int>> GetBatches(ulong seed, long epoch)
+        public override IReadOnlyList<ReadOnlyMemory<int>> GetBatches(ulong seed, long epoch) =>
+            new ConsecutiveBatches(_sampler.GetIndices(seed, epoch), _batchSize, BatchesPerEpoch);
+
+        internal override IReadOnlyList<ReadOnlyMemory<int>> GetBatches(ulong seed, long epoch, ref object? storage)
         {
-            var indices = _sampler.GetIndices(seed, epoch);
-            var batches = new ReadOnlyMemory<int>[BatchesPerEpoch];
-            for (var b = 0; b < batches.Length; b++)
+            if (storage is not ConsecutiveBatches batches)
             {
-                var start = (int)((long)b * _batchSize);
-                batches[b] = indices.AsMemory(start, Math.Min(_batchSize, indices.Length - start));
+                storage = batches = new ConsecutiveBatches(new int[_sampler.Length], _batchSize, BatchesPerEpoch);
             }
 
+            _sampler.FillIndices(seed, epoch, batches.Indices);
             return batches;
         }
+    }
+
+    /// <summary>An epoch's indices cut into batches of a size, without a list of slices.</summary>
+    private sealed class ConsecutiveBatches(int[] indices, int batchSize, int count) : IReadOnlyList<ReadOnlyMemory<int>>
+    {
+        public int[] Indices => indices;
+
+        public int Count => count;
+
+        public ReadOnlyMemory<int> this[int index]
+        {
+            get
+            {
+                ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)count, nameof(index));
+                var start = (int)((long)index * batchSize);
+                return indices.AsMemory(start, Math.Min(batchSize, indices.Length - start));
+            }
+        }
+
+        public IEnumerator<ReadOnlyMemory<int>> GetEnumerator()
+        {
+            for (var b = 0; b < count; b++)
+            {
+                yield return this[b];
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }

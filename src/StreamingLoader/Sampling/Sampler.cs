@@ -16,6 +16,21 @@ public abstract class Sampler
     /// <summary>Returns the indices of <paramref name="epoch"/>; an array of <see cref="Length"/> elements.</summary>
     public abstract int[] GetIndices(ulong seed, long epoch);
 
+    /// <summary>
+    /// Writes the indices of <paramref name="epoch"/> into <paramref name="destination"/> (<see cref="Length"/>
+    /// elements): the loader reuses one array for every epoch, where a new one per epoch would be a large object
+    /// that only a full collection frees. Built-in samplers write in place; others are copied.
+    /// </summary>
+    internal virtual void FillIndices(ulong seed, long epoch, Span<int> destination) => GetIndices(seed, epoch).CopyTo(destination);
+
+    /// <summary><see cref="GetIndices"/> for a sampler that implements <see cref="FillIndices"/>.</summary>
+    private protected int[] NewFilled(ulong seed, long epoch)
+    {
+        var result = new int[Length];
+        FillIndices(seed, epoch, result);
+        return result;
+    }
+
     /// <summary>0, 1, …, count-1 every epoch (PyTorch's <c>SequentialSampler</c>).</summary>
     public static Sampler Sequential(int count) => new SequentialSampler(count);
 
@@ -57,15 +72,14 @@ public abstract class Sampler
 
         public override int Length => _count;
 
-        public override int[] GetIndices(ulong seed, long epoch)
-        {
-            var result = new int[_count];
-            for (var i = 0; i < result.Length; i++)
-            {
-                result[i] = i;
-            }
+        public override int[] GetIndices(ulong seed, long epoch) => NewFilled(seed, epoch);
 
-            return result;
+        internal override void FillIndices(ulong seed, long epoch, Span<int> destination)
+        {
+            for (var i = 0; i < destination.Length; i++)
+            {
+                destination[i] = i;
+            }
         }
     }
 
@@ -91,10 +105,11 @@ public abstract class Sampler
 
         public override int Length => _numSamples;
 
-        public override int[] GetIndices(ulong seed, long epoch)
+        public override int[] GetIndices(ulong seed, long epoch) => NewFilled(seed, epoch);
+
+        internal override void FillIndices(ulong seed, long epoch, Span<int> result)
         {
             var random = new CounterRandom(seed, epoch, 0, CounterRandom.StreamSampler);
-            var result = new int[_numSamples];
             if (_replacement)
             {
                 for (var i = 0; i < result.Length; i++)
@@ -102,26 +117,26 @@ public abstract class Sampler
                     result[i] = random.NextInt32(_count);
                 }
 
-                return result;
+                return;
             }
 
             // Whole permutations, then the head of one more: PyTorch's RandomSampler without replacement.
+            var whole = _numSamples == _count;
+            var permutation = whole ? [] : new int[_count];
             for (var offset = 0; offset < _numSamples; offset += _count)
             {
-                var permutation = offset == 0 && _numSamples == _count ? result : new int[_count];
+                var target = whole ? result : permutation.AsSpan();
                 for (var i = 0; i < _count; i++)
                 {
-                    permutation[i] = i;
+                    target[i] = i;
                 }
 
-                Permutation.Shuffle(permutation.AsSpan(), ref random);
-                if (!ReferenceEquals(permutation, result))
+                Permutation.Shuffle(target, ref random);
+                if (!whole)
                 {
-                    permutation.AsSpan(0, Math.Min(_count, _numSamples - offset)).CopyTo(result.AsSpan(offset));
+                    permutation.AsSpan(0, Math.Min(_count, _numSamples - offset)).CopyTo(result[offset..]);
                 }
             }
-
-            return result;
         }
     }
 
@@ -246,12 +261,13 @@ public abstract class Sampler
 
         public override int Length => _indices.Length;
 
-        public override int[] GetIndices(ulong seed, long epoch)
+        public override int[] GetIndices(ulong seed, long epoch) => NewFilled(seed, epoch);
+
+        internal override void FillIndices(ulong seed, long epoch, Span<int> destination)
         {
-            var result = (int[])_indices.Clone();
+            _indices.CopyTo(destination);
             var random = new CounterRandom(seed, epoch, 0, CounterRandom.StreamSampler);
-            Permutation.Shuffle(result.AsSpan(), ref random);
-            return result;
+            Permutation.Shuffle(destination, ref random);
         }
     }
 
