@@ -43,10 +43,10 @@ internal static class StressCommand
                 foreach (var w in result.GetValue(workers)!)
                 {
                     var clock = Stopwatch.StartNew();
-                    var (hung, failed) = await RepeatAsync(run, result.GetValue(runs), w, ct).ConfigureAwait(false);
+                    var (ran, hung, failed) = await RepeatAsync(run, result.GetValue(runs), w, ct).ConfigureAwait(false);
                     hangs += hung;
                     wrong += failed;
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-48} workers {w}: {result.GetValue(runs)} runs, {hung} hangs, {failed} wrong outcomes, {clock.Elapsed.TotalSeconds:F1} s"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-48} workers {w}: {ran} runs, {hung} hangs, {failed} wrong outcomes, {clock.Elapsed.TotalSeconds:F1} s"));
                 }
             }
 
@@ -56,10 +56,10 @@ internal static class StressCommand
         return command;
     }
 
-    private static async Task<(int Hung, int Failed)> RepeatAsync(Func<int, int, Task> run, int runs, int workers, CancellationToken ct)
+    private static async Task<(int Ran, int Hung, int Failed)> RepeatAsync(Func<int, int, Task> run, int runs, int workers, CancellationToken ct)
     {
-        int hung = 0, failed = 0;
-        for (var i = 0; i < runs && !ct.IsCancellationRequested; i++)
+        int ran = 0, hung = 0, failed = 0;
+        for (var i = 0; i < runs && !ct.IsCancellationRequested; i++, ran++)
         {
             var task = run(i, workers);
             if (await Task.WhenAny(task, Task.Delay(Deadline, ct)).ConfigureAwait(false) != task)
@@ -84,7 +84,7 @@ internal static class StressCommand
             }
         }
 
-        return (hung, failed);
+        return (ran, hung, failed);
     }
 
     private static LoaderOptions Options(int workers) => new() { BatchSize = 8, Workers = workers, Prefetch = 2 };
