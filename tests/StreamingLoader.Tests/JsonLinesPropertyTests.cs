@@ -22,37 +22,17 @@ public sealed class JsonLinesPropertyTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private enum Mutation
-    {
-        FlipBit,
-        Truncate,
-        Insert,
-        Delete,
-    }
-
     [Fact]
     public void MutatedValidFile_EveryLineDeliveredOrDeadLetteredWithItsLine()
     {
-        var files =
-            from valid in ValidFile()
-            from mutations in Gen.ListOf(
-                from kind in Gen.Elements(Enum.GetValues<Mutation>())
-                from at in Gen.Choose(0, int.MaxValue)
-                from length in Gen.Frequency((3, Gen.Choose(1, 8)), (1, Gen.Choose(400, 2000)))
-                from seed in Gen.Choose(0, int.MaxValue)
-                select (kind, at, length, seed)).Resize(4)
-            select Mutate(valid, mutations);
+        var files = Mutations.Of(ValidFile());
         Prop.ForAll(files.ToArbitrary(), AccountsForEveryLine).Check(Config.QuickThrowOnFailure.WithMaxTest(200));
     }
 
     [Fact]
     public void RandomBytes_EveryLineDeliveredOrDeadLetteredWithItsLine()
     {
-        var files =
-            from length in Gen.Choose(0, 4000)
-            from seed in Gen.Choose(0, int.MaxValue)
-            from newlines in Gen.Choose(0, 3)
-            select RandomBytes(length, seed, newlines);
+        var files = Mutations.RandomBytes(4000);
         Prop.ForAll(files.ToArbitrary(), AccountsForEveryLine).Check(Config.QuickThrowOnFailure.WithMaxTest(200));
     }
 
@@ -131,7 +111,7 @@ public sealed class JsonLinesPropertyTests : IDisposable
     }
 
     /// <summary>The file's line number in a reason like "path:12: column 3: …".</summary>
-    private static long LineOf(string reason, string path)
+    internal static long LineOf(string reason, string path)
     {
         if (!reason.StartsWith(path + ":", StringComparison.Ordinal))
         {
@@ -180,49 +160,6 @@ public sealed class JsonLinesPropertyTests : IDisposable
         }
 
         return Encoding.UTF8.GetBytes(text.ToString());
-    }
-
-    private static byte[] Mutate(byte[] valid, IEnumerable<(Mutation Kind, int At, int Length, int Seed)> mutations)
-    {
-        var bytes = new List<byte>(valid);
-        foreach (var (kind, at, length, seed) in mutations)
-        {
-            var position = bytes.Count == 0 ? 0 : at % bytes.Count;
-            switch (kind)
-            {
-                case Mutation.FlipBit when bytes.Count > 0:
-                    bytes[position] ^= (byte)(1 << (seed % 8));
-                    break;
-                case Mutation.Truncate:
-                    bytes.RemoveRange(position, bytes.Count - position);
-                    break;
-                case Mutation.Insert:
-                    var inserted = new byte[length];
-                    new Random(seed).NextBytes(inserted);
-                    bytes.InsertRange(position, inserted);
-                    break;
-                case Mutation.Delete:
-                    bytes.RemoveRange(position, Math.Min(length, bytes.Count - position));
-                    break;
-                default:
-                    break;
-            }
-        }
-
-        return [.. bytes];
-    }
-
-    private static byte[] RandomBytes(int length, int seed, int newlines)
-    {
-        var bytes = new byte[length];
-        var random = new Random(seed);
-        random.NextBytes(bytes);
-        for (var i = 0; i < newlines * length / 64; i++)
-        {
-            bytes[random.Next(length)] = (byte)'\n';
-        }
-
-        return bytes;
     }
 }
 

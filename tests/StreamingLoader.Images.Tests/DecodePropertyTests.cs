@@ -1,0 +1,66 @@
+using FsCheck;
+using FsCheck.Fluent;
+using StreamingLoader.Tests;
+
+namespace StreamingLoader.Images.Tests;
+
+/// <summary>
+/// Random mutations of valid JPEG and PNG files, and files of random bytes, through the decoder and transforms: each
+/// file becomes an image or an <see cref="InvalidDataException"/> naming it; nothing else is thrown, the process does
+/// not crash in native code, and no file takes long.
+/// </summary>
+public sealed class DecodePropertyTests(TorchvisionReference reference) : IClassFixture<TorchvisionReference>, IDisposable
+{
+    private const int Size = 32;
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private readonly string _directory = Directory.CreateTempSubdirectory("image-props").FullName;
+    private readonly ImageProcessor _processor = ImageProcessor.Create(
+        ImageTransform.Compose(ImageTransform.RandomResizedCrop(Size), ImageTransform.RandomHorizontalFlip(), ImageTransform.ToTensor()),
+        new ImageFolderOptions { MaxPixels = 4_000_000 });
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Theory]
+    [InlineData("cat/a.jpg")]
+    [InlineData("dog/rgba.png")]
+    public void MutatedValidImage_DecodesOrThrowsInvalidDataNamingTheFile(string file)
+    {
+        var valid = File.ReadAllBytes(Path.Combine(reference.Folder, file));
+        var files = Mutations.Of(Gen.Constant(valid), maxMutations: 3);
+        Prop.ForAll(files.ToArbitrary(), bytes => DecodesOrNamesTheFile(bytes, Path.GetExtension(file))).Check(Config.QuickThrowOnFailure.WithMaxTest(150));
+    }
+
+    [Fact]
+    public void RandomBytes_ThrowInvalidDataNamingTheFile() =>
+        Prop.ForAll(Mutations.RandomBytes(4000).ToArbitrary(), bytes => DecodesOrNamesTheFile(bytes, ".jpg")).Check(Config.QuickThrowOnFailure.WithMaxTest(150));
+
+    private bool DecodesOrNamesTheFile(byte[] bytes, string extension)
+    {
+        var path = Path.Combine(_directory, $"{Guid.NewGuid():N}{extension}");
+        File.WriteAllBytes(path, bytes);
+        try
+        {
+            var destination = new float[3 * Size * Size];
+            var run = Task.Run(() => _processor.Process(path, default, destination, Size, Size));
+            try
+            {
+                if (!run.Wait(Bound))
+                {
+                    throw new TimeoutException($"decoding {bytes.Length} bytes took more than {Bound}: {Convert.ToBase64String(bytes)}");
+                }
+            }
+            catch (AggregateException ex) when (ex.InnerException is InvalidDataException invalid)
+            {
+                return invalid.Message.Contains(path, StringComparison.Ordinal)
+                    ? true
+                    : throw new InvalidOperationException($"the error does not name the file: {invalid.Message}");
+            }
+
+            return destination.All(float.IsFinite) ? true : throw new InvalidOperationException("a decoded image has non-finite values");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
