@@ -28,17 +28,19 @@ internal static class StressCommand
         ("transient errors retried (exact counts)", TransientErrorsRetriedAsync),
         ("observer's OnNext throws", OnNextThrowsAsync),
         ("read canceled mid-epoch, then dispose", CancelMidEpochAsync),
+        ("resume from a random save point (exact)", ResumeExactAsync),
     ];
 
     public static Command Create()
     {
         var runs = new Option<int>("--runs") { Description = "Runs of each path at each worker count.", DefaultValueFactory = _ => 1000 };
         var workers = new Option<int[]>("--workers") { Description = "Worker counts.", DefaultValueFactory = _ => [1, 2, 4, 8], AllowMultipleArgumentsPerToken = true };
-        var command = new Command("stress", "Runs every error and shutdown path many times; counts hangs.") { runs, workers };
+        var only = new Option<string?>("--path") { Description = "Only the paths whose name contains this text." };
+        var command = new Command("stress", "Runs every error and shutdown path many times; counts hangs and wrong outcomes.") { runs, workers, only };
         command.SetAction(async (result, ct) =>
         {
             int hangs = 0, wrong = 0;
-            foreach (var (name, run) in Paths)
+            foreach (var (name, run) in Paths.Where(p => p.Name.Contains(result.GetValue(only) ?? "", StringComparison.OrdinalIgnoreCase)))
             {
                 foreach (var w in result.GetValue(workers)!)
                 {
@@ -304,6 +306,70 @@ internal static class StressCommand
         }
 
         await loader.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Saves the state after a random batch and resumes from it (its JSON), cycling through ordered and unordered
+    /// delivery under the fail and skip policies: the two runs together deliver every good sample once and record
+    /// every bad one once.
+    /// </summary>
+    private static async Task ResumeExactAsync(int run, int workers)
+    {
+        const int Samples = 400;
+        var random = new Random(run);
+        var skip = run / 2 % 2 == 0;
+        var failing = skip ? Enumerable.Range(0, Samples).Where(_ => random.NextDouble() < 0.05).ToHashSet() : [];
+        var options = Options(workers);
+        (options.Ordered, options.Shuffle, options.Seed) = (run % 2 == 0, true, (ulong)run);
+        options.ErrorPolicy = skip ? ErrorPolicy.Skip : ErrorPolicy.Fail;
+        DataLoader Build(LoaderState? state) => Pipeline.From(Dataset.FromFunc(Samples, Make))
+            .Transform((s, c) => failing.Contains((int)c.Index) ? throw new InvalidDataException("corrupt") : s)
+            .Build(options, state);
+
+        var seen = new List<long>();
+        var dead = new List<long>();
+        var savePoint = random.Next(0, Samples / 8);
+        LoaderState saved;
+        var first = Build(null);
+        await using (first.ConfigureAwait(false))
+        {
+            var read = 0;
+            if (savePoint > 0)
+            {
+                await foreach (var batch in first.ReadEpochAsync().ConfigureAwait(false))
+                {
+                    using (batch)
+                    {
+                        seen.AddRange(batch.Labels.AsSpan<long>().ToArray());
+                    }
+
+                    if (++read == savePoint)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            saved = LoaderState.FromJson(first.State.ToJson());
+            dead.AddRange(first.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
+        }
+
+        var resumed = Build(saved);
+        await using (resumed.ConfigureAwait(false))
+        {
+            await foreach (var batch in resumed.ReadEpochAsync().ConfigureAwait(false))
+            {
+                using (batch)
+                {
+                    seen.AddRange(batch.Labels.AsSpan<long>().ToArray());
+                }
+            }
+
+            dead.AddRange(resumed.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
+        }
+
+        Check(seen.Order().SequenceEqual(Enumerable.Range(0, Samples).Where(i => !failing.Contains(i)).Select(i => (long)i)), $"resumed after batch {savePoint}: {seen.Count} samples delivered, {seen.Distinct().Count()} distinct, of {Samples - failing.Count}");
+        Check(dead.Order().SequenceEqual(failing.Order().Select(i => (long)i)), $"resumed after batch {savePoint}: {dead.Count} dead letters for {failing.Count} bad samples");
     }
 
     private static void Check(bool condition, string message)
