@@ -310,8 +310,8 @@ internal static class StressCommand
 
     /// <summary>
     /// Saves the state after a random batch and resumes from it (its JSON), cycling through ordered and unordered
-    /// delivery under the fail and skip policies: the two runs together deliver every good sample once and record
-    /// every bad one once.
+    /// delivery under the fail and skip policies, from a shuffled map-style dataset and from a stream: the two runs
+    /// together deliver every good sample once and record every bad one once.
     /// </summary>
     private static async Task ResumeExactAsync(int run, int workers)
     {
@@ -319,10 +319,12 @@ internal static class StressCommand
         var random = new Random(run);
         var skip = run / 2 % 2 == 0;
         var failing = skip ? Enumerable.Range(0, Samples).Where(_ => random.NextDouble() < 0.05).ToHashSet() : [];
+        var stream = run / 4 % 2 == 1;
         var options = Options(workers);
-        (options.Ordered, options.Shuffle, options.Seed) = (run % 2 == 0, true, (ulong)run);
+        (options.Ordered, options.Shuffle, options.Seed) = (run % 2 == 0, !stream, (ulong)run);
         options.ErrorPolicy = skip ? ErrorPolicy.Skip : ErrorPolicy.Fail;
-        DataLoader Build(LoaderState? state) => Pipeline.From(Dataset.FromFunc(Samples, Make))
+        var source = stream ? Pipeline.From(Enumerable.Range(0, Samples).Select(Make).ToAsyncEnumerable()) : Pipeline.From(Dataset.FromFunc(Samples, Make));
+        DataLoader Build(LoaderState? state) => source
             .Transform((s, c) => failing.Contains((int)c.Index) ? throw new InvalidDataException("corrupt") : s)
             .Build(options, state);
 

@@ -36,13 +36,15 @@ public class OptionsTests
     }
 
     [Fact]
-    public void Build_IterableWithShuffleResumeAndTinyPool_ReportsEveryProblemAtOnce()
+    public void Build_ChannelWithShuffleResumeBatchTimeoutAndTinyPool_ReportsEveryProblemAtOnce()
     {
-        var state = new LoaderState(0, 1, 0, 10, 100);
-        var error = Assert.Throws<ArgumentException>(() => Pipeline.From(AsyncEnumerable.Range(0, 10).Select(i => new Sample<float, long>(new float[1], i)))
-            .Build(new LoaderOptions { Shuffle = true, PoolSize = 1 }, state));
+        var state = new LoaderState(0, 1, 0, -1, -1);
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<Sample<float, long>>();
+        var error = Assert.Throws<ArgumentException>(() => Pipeline.From(channel.Reader)
+            .Build(new LoaderOptions { Shuffle = true, PoolSize = 1, BatchTimeout = TimeSpan.FromSeconds(1) }, state));
         Assert.Contains("ShuffleBufferSize", error.Message, StringComparison.Ordinal);
-        Assert.Contains("Resuming is supported for map-style datasets", error.Message, StringComparison.Ordinal);
+        Assert.Contains("A channel is read once", error.Message, StringComparison.Ordinal);
+        Assert.Contains("With BatchTimeout", error.Message, StringComparison.Ordinal);
         Assert.Contains("PoolSize 1", error.Message, StringComparison.Ordinal);
     }
 

@@ -51,6 +51,89 @@ public class ResumeTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task Resume_IterableSourceAtRandomSavePoints_ReadsItAnewAndPassesOverWhatWasDelivered(bool ordered, ErrorPolicy policy, int workers)
+    {
+        var random = new Random(13);
+        for (var trial = 0; trial < 20; trial++)
+        {
+            var options = new LoaderOptions { BatchSize = 10, Ordered = ordered, ErrorPolicy = policy, Workers = workers, DropLast = trial % 2 == 0 };
+            var savePoint = random.Next(0, Samples / 10);
+            var seen = new List<long>();
+            var dead = new List<long>();
+            LoaderState saved;
+            await using (var first = BuildStream(policy, options))
+            {
+                saved = await ReadAsync(first, savePoint, seen);
+                dead.AddRange(first.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
+            }
+
+            saved = LoaderState.FromJson(saved.ToJson());
+            Assert.Equal((-1, -1, 10), (saved.BatchesPerEpoch, saved.SamplesPerEpoch, saved.BatchSize));
+            await using (var resumed = BuildStream(policy, options, saved))
+            {
+                await ReadAsync(resumed, int.MaxValue, seen);
+                dead.AddRange(resumed.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
+                var counted = resumed.Statistics[0];
+                Assert.Equal(counted.Read, counted.Delivered + counted.Skipped + counted.Dropped);
+            }
+
+            var all = Enumerable.Range(0, Samples).Select(i => (long)i);
+            Assert.Equal(all.Where(i => policy == ErrorPolicy.Fail || !Fails(i)), seen.Order());
+            Assert.Equal(policy == ErrorPolicy.Skip ? all.Where(Fails) : [], dead.Order());
+        }
+    }
+
+    [Fact]
+    public async Task Resume_IterableSourceInALaterEpoch_ContinuesThatEpoch()
+    {
+        var options = new LoaderOptions { BatchSize = 10, Workers = 2 };
+        LoaderState saved;
+        var seen = new List<long>();
+        await using (var first = BuildStream(ErrorPolicy.Fail, options))
+        {
+            await ReadAsync(first, int.MaxValue, []);
+            saved = await ReadAsync(first, 37, seen);
+        }
+
+        Assert.Equal((1L, 37), (saved.Epoch, saved.NextBatch));
+        await using var resumed = BuildStream(ErrorPolicy.Fail, options, saved);
+        await foreach (var batch in resumed.ReadEpochAsync())
+        {
+            using (batch)
+            {
+                Assert.Equal(1, batch.Epoch);
+                seen.AddRange(batch.Labels.AsSpan<long>().ToArray());
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, Samples).Select(i => (long)i), seen.Order());
+    }
+
+    [Theory]
+    [InlineData("channel", "A channel is read once")]
+    [InlineData("batch timeout", "With BatchTimeout a stream's batches are cut by time")]
+    [InlineData("shuffle buffer", "A loader with a shuffle buffer cannot resume exactly")]
+    [InlineData("batch size", "was saved by a loader configured differently")]
+    public void Build_IterableResumeThatCannotBeExact_RefusedWithReason(string mode, string reason)
+    {
+        var state = new LoaderState(0, 3, 0, -1, -1, BatchSize: 10);
+        var options = new LoaderOptions
+        {
+            BatchSize = mode == "batch size" ? 16 : 10,
+            BatchTimeout = mode == "batch timeout" ? TimeSpan.FromSeconds(1) : Timeout.InfiniteTimeSpan,
+            ShuffleBufferSize = mode == "shuffle buffer" ? 100 : 0,
+        };
+        var builder = mode == "channel"
+            ? Pipeline.From(System.Threading.Channels.Channel.CreateUnbounded<Sample<float, long>>().Reader)
+            : Pipeline.From(Stream());
+
+        var error = Assert.ThrowsAny<ArgumentException>(() => builder.Build(options, state));
+
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Resume_WholeBatchSkipped_PositionCountsSamplerBatches()
     {
@@ -160,6 +243,25 @@ public class ResumeTests
         var dataset = Dataset.FromFunc(Samples, i => policy == ErrorPolicy.Skip && Fails(i) ? throw new InvalidDataException($"bad {i}") : new Sample<float, long>(new float[] { i }, i));
         return Pipeline.From(dataset).Build(options, resumeFrom);
     }
+
+    /// <summary>The samples as a stream that yields the same items in the same order each time it is read.</summary>
+    private static async IAsyncEnumerable<Sample<float, long>> Stream()
+    {
+        for (var i = 0; i < Samples; i++)
+        {
+            if (i % 64 == 0)
+            {
+                await Task.Yield();
+            }
+
+            yield return new Sample<float, long>(new float[] { i }, i);
+        }
+    }
+
+    private static DataLoader BuildStream(ErrorPolicy policy, LoaderOptions options, LoaderState? resumeFrom = null) =>
+        Pipeline.From(Stream())
+            .Transform((s, c) => policy == ErrorPolicy.Skip && Fails(c.Index) ? throw new InvalidDataException($"bad {c.Index}") : s)
+            .Build(options, resumeFrom);
 
     /// <summary>Reads up to <paramref name="batches"/> batches of the current epoch, adding their labels; returns the state after them.</summary>
     private static async Task<LoaderState> ReadAsync(DataLoader loader, int batches, List<long> seen)

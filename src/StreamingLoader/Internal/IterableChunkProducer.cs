@@ -6,10 +6,11 @@ namespace StreamingLoader.Internal;
 /// <summary>
 /// An iterable source read as it comes, cut into chunks of a batch's worth: each chunk goes to exactly one worker,
 /// so nothing is read twice. A re-enumerable source is read anew each epoch; a channel once. With drop-last, a last
-/// chunk smaller than a batch is dropped, as PyTorch drops it for an iterable dataset.
+/// chunk smaller than a batch is dropped, as PyTorch drops it for an iterable dataset. Resumed from a state, it reads
+/// the state's epoch anew and passes over the chunks the state says were delivered (their items are not sent again).
 /// </summary>
 internal sealed class IterableChunkProducer<TSource>(
-    IterableSource<TSource> source, int chunkSize, bool dropLast, TimeSpan batchTimeout, EpochLedger? ledger,
+    IterableSource<TSource> source, int chunkSize, bool dropLast, TimeSpan batchTimeout, LoaderState start, EpochLedger? ledger,
     PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime, BatchPool? pool) : ChunkProducer<TSource>(counters, time, lifetime, pool)
 {
     /// <summary>Items a chunk has room for at first: it grows to a batch as items come, so a huge batch size reserves nothing up front.</summary>
@@ -21,11 +22,19 @@ internal sealed class IterableChunkProducer<TSource>(
     public override string Describe() =>
         string.Create(CultureInfo.InvariantCulture, $"source (waiting for its next item after {Volatile.Read(ref _position)} items of epoch {Volatile.Read(ref _epoch)})");
 
-    private async ValueTask SendChunkAsync(ITargetBlock<Chunk<TSource>> target, Chunk<TSource> chunk, int sequence, long epoch, CancellationToken cancellationToken)
+    /// <summary>Sends chunk number <paramref name="sequence"/> of the epoch, unless the resume state says it was delivered: then it is emptied for reuse.</summary>
+    private async ValueTask<bool> SendChunkAsync(ITargetBlock<Chunk<TSource>> target, Chunk<TSource> chunk, int sequence, long epoch, CancellationToken cancellationToken)
     {
+        if (epoch == start.Epoch && start.Delivered(sequence))
+        {
+            chunk.Count = 0;
+            return false;
+        }
+
         await AgreeLayoutOnceAsync(chunk.Indices.AsMemory(0, chunk.Count), chunk.Items.AsMemory(0, chunk.Count), epoch).ConfigureAwait(false);
         chunk.Sequence = sequence;
         await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     public override async Task ProduceAsync(ITargetBlock<Chunk<TSource>> target, CancellationToken cancellationToken)
@@ -33,11 +42,11 @@ internal sealed class IterableChunkProducer<TSource>(
         Chunk<TSource>? chunk = null;
         try
         {
-            for (var epoch = 0L; ; epoch++)
+            for (var epoch = start.Epoch; ; epoch++)
             {
                 Volatile.Write(ref _epoch, epoch);
                 Volatile.Write(ref _position, 0);
-                var sent = 0;
+                int sequence = 0, sent = 0;
                 chunk = Chunk<TSource>.Rent(Math.Min(chunkSize, InitialChunkCapacity), epoch);
                 var items = source.Open(cancellationToken).GetAsyncEnumerator(cancellationToken);
                 await using var itemsScope = items.ConfigureAwait(false);
@@ -52,8 +61,11 @@ internal sealed class IterableChunkProducer<TSource>(
                         if (await Task.WhenAny(pending, Task.Delay(batchTimeout, cancellationToken)).ConfigureAwait(false) != pending)
                         {
                             cancellationToken.ThrowIfCancellationRequested();
-                            await SendChunkAsync(target, chunk, sent++, epoch, cancellationToken).ConfigureAwait(false);
-                            chunk = Chunk<TSource>.Rent(Math.Min(chunkSize, InitialChunkCapacity), epoch);
+                            if (await SendChunkAsync(target, chunk, sequence++, epoch, cancellationToken).ConfigureAwait(false))
+                            {
+                                sent++;
+                                chunk = Chunk<TSource>.Rent(Math.Min(chunkSize, InitialChunkCapacity), epoch);
+                            }
                         }
 
                         next = new ValueTask<bool>(pending);
@@ -78,16 +90,23 @@ internal sealed class IterableChunkProducer<TSource>(
                     chunk.Items[chunk.Count] = item;
                     chunk.Indices[chunk.Count] = _position;
                     Volatile.Write(ref _position, _position + 1);
-                    if (++chunk.Count == chunkSize)
+                    if (++chunk.Count == chunkSize && await SendChunkAsync(target, chunk, sequence++, epoch, cancellationToken).ConfigureAwait(false))
                     {
-                        await SendChunkAsync(target, chunk, sent++, epoch, cancellationToken).ConfigureAwait(false);
+                        sent++;
                         chunk = Chunk<TSource>.Rent(Math.Min(chunkSize, InitialChunkCapacity), epoch);
                     }
                 }
 
                 if (chunk.Count > 0 && !dropLast)
                 {
-                    await SendChunkAsync(target, chunk, sent++, epoch, cancellationToken).ConfigureAwait(false);
+                    if (await SendChunkAsync(target, chunk, sequence++, epoch, cancellationToken).ConfigureAwait(false))
+                    {
+                        sent++;
+                    }
+                    else
+                    {
+                        chunk.Return();
+                    }
                 }
                 else
                 {

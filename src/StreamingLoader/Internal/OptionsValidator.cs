@@ -28,10 +28,6 @@ internal static class OptionsValidator
                 problems.Add("Shuffle cannot be combined with a sampler: the sampler decides the order.");
             }
 
-            if (resumeFrom is not null && options.ShuffleBufferSize > 0)
-            {
-                problems.Add("A loader with a shuffle buffer cannot resume exactly: the buffer mixes samples across batches, so a batch position does not say which samples were delivered. Resume without ShuffleBufferSize (the sampler's Shuffle resumes exactly).");
-            }
         }
         else
         {
@@ -40,10 +36,20 @@ internal static class OptionsValidator
                 problems.Add("Shuffle orders a map-style dataset through its sampler; an iterable source is read as it comes: set ShuffleBufferSize to mix it instead.");
             }
 
-            if (resumeFrom is not null)
+            if (resumeFrom is not null && source is IterableSourceBase { Reenumerable: false })
             {
-                problems.Add("Resuming is supported for map-style datasets; an iterable source has no replayable order.");
+                problems.Add("A channel is read once, so a resumed loader cannot read it again up to the saved position: resume from the producer's own position (TailPosition, FolderWatchState, broker acknowledgements).");
             }
+
+            if (resumeFrom is not null && options.BatchTimeout != Timeout.InfiniteTimeSpan)
+            {
+                problems.Add("With BatchTimeout a stream's batches are cut by time, so a batch position does not say how many items were delivered: resume without BatchTimeout, or from the source's own position (TailPosition, FolderWatchState, broker acknowledgements).");
+            }
+        }
+
+        if (resumeFrom is not null && options.ShuffleBufferSize > 0)
+        {
+            problems.Add("A loader with a shuffle buffer cannot resume exactly: the buffer mixes samples across batches, so a batch position does not say which samples were delivered. Resume without ShuffleBufferSize (a map-style dataset's Shuffle resumes exactly).");
         }
 
         foreach (var stage in options.StageErrorPolicies.Keys)

@@ -56,25 +56,28 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         if (resumeFrom is not null)
         {
-            if (resumeFrom.Seed != options.Seed || resumeFrom.BatchesPerEpoch != batchesPerEpoch || resumeFrom.SamplesPerEpoch != samplesPerEpoch)
+            if (resumeFrom.Seed != options.Seed || resumeFrom.BatchesPerEpoch != batchesPerEpoch || resumeFrom.SamplesPerEpoch != samplesPerEpoch
+                || (resumeFrom.BatchSize != 0 && resumeFrom.BatchSize != maxBatch))
             {
                 throw new ArgumentException(
-                    $"The state (seed {resumeFrom.Seed}, {resumeFrom.BatchesPerEpoch} batches of {resumeFrom.SamplesPerEpoch} samples per epoch) was saved by a loader configured differently from this one (seed {options.Seed}, {batchesPerEpoch} batches of {samplesPerEpoch} samples).",
+                    $"The state (seed {resumeFrom.Seed}, {resumeFrom.BatchesPerEpoch} batches of {resumeFrom.SamplesPerEpoch} samples per epoch, batch size {resumeFrom.BatchSize}) was saved by a loader configured differently from this one (seed {options.Seed}, {batchesPerEpoch} batches of {samplesPerEpoch} samples, batch size {maxBatch}).",
                     nameof(resumeFrom));
             }
 
-            if (resumeFrom.Epoch < 0 || resumeFrom.NextBatch < 0 || resumeFrom.NextBatch > batchesPerEpoch)
+            // An iterable source has no epoch size (-1): its position is bounded only below.
+            var mapStyle = batchesPerEpoch >= 0;
+            if (resumeFrom.Epoch < 0 || resumeFrom.NextBatch < 0 || (mapStyle && resumeFrom.NextBatch > batchesPerEpoch))
             {
                 throw new ArgumentOutOfRangeException(nameof(resumeFrom), $"The state's position (epoch {resumeFrom.Epoch}, batch {resumeFrom.NextBatch}) is outside an epoch of {batchesPerEpoch} batches.");
             }
 
-            if (resumeFrom.DeliveredAhead?.Any(b => b <= resumeFrom.NextBatch || b >= batchesPerEpoch) == true)
+            if (resumeFrom.DeliveredAhead?.Any(b => b <= resumeFrom.NextBatch || (mapStyle && b >= batchesPerEpoch)) == true)
             {
                 throw new ArgumentOutOfRangeException(nameof(resumeFrom), $"The state's batches delivered ahead ({string.Join(", ", resumeFrom.DeliveredAhead)}) are not between batch {resumeFrom.NextBatch} and the end of an epoch of {batchesPerEpoch} batches.");
             }
         }
 
-        _start = resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch);
+        _start = resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch, BatchSize: maxBatch);
         _state = _start;
         _ledger = new EpochLedger(sourceWaits: !options.Ordered);
         _position = new EpochPosition(_start);
@@ -327,7 +330,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             var reserveAtSource = _options.ShuffleBufferSize == 0 ? _pool : null;
             ChunkProducer<TSource> producer = _source is MapSource<TSource> map
                 ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, _start, _options.Seed, ledger, _counters, _time, _lifetime, reserveAtSource)
-                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, _options.BatchTimeout, ledger, _counters, _time, _lifetime, reserveAtSource);
+                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, _options.BatchTimeout, _start, ledger, _counters, _time, _lifetime, reserveAtSource);
             producer.AgreeLayout = processor.AgreeLayoutAsync;
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);

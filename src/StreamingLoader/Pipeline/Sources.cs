@@ -40,12 +40,18 @@ internal sealed class MapSource<T>(IDataset<T> dataset, Sampler? sampler, BatchS
     }
 }
 
-internal sealed class IterableSource<T>(Func<CancellationToken, IAsyncEnumerable<T>> open, bool reenumerable) : SourceSpec
+/// <summary>What the option checks need to know of an iterable source, whatever its item type.</summary>
+internal abstract class IterableSourceBase : SourceSpec
+{
+    /// <summary>Gets whether each epoch reads the source anew; a channel is read once.</summary>
+    public abstract bool Reenumerable { get; }
+}
+
+internal sealed class IterableSource<T>(Func<CancellationToken, IAsyncEnumerable<T>> open, bool reenumerable) : IterableSourceBase
 {
     public override IShapedDataset? Shape => null;
 
-    /// <summary>Gets whether each epoch reads the source anew; a channel is read once.</summary>
-    public bool Reenumerable => reenumerable;
+    public override bool Reenumerable => reenumerable;
 
     public IAsyncEnumerable<T> Open(CancellationToken cancellationToken) => open(cancellationToken);
 }
