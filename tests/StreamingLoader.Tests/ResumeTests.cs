@@ -114,7 +114,6 @@ public class ResumeTests
     [Theory]
     [InlineData("channel", "A channel is read once")]
     [InlineData("batch timeout", "With BatchTimeout a stream's batches are cut by time")]
-    [InlineData("shuffle buffer", "A loader with a shuffle buffer cannot resume exactly")]
     [InlineData("batch size", "was saved by a loader configured differently")]
     public void Build_IterableResumeThatCannotBeExact_RefusedWithReason(string mode, string reason)
     {
@@ -123,7 +122,6 @@ public class ResumeTests
         {
             BatchSize = mode == "batch size" ? 16 : 10,
             BatchTimeout = mode == "batch timeout" ? TimeSpan.FromSeconds(1) : Timeout.InfiniteTimeSpan,
-            ShuffleBufferSize = mode == "shuffle buffer" ? 100 : 0,
         };
         var builder = mode == "channel"
             ? Pipeline.From(System.Threading.Channels.Channel.CreateUnbounded<Sample<float, long>>().Reader)
@@ -153,12 +151,68 @@ public class ResumeTests
         Assert.Equal(Enumerable.Range(0, 100).Where(i => i is < 20 or >= 30).Select(i => (long)i), seen.Order());
     }
 
-    [Fact]
-    public void Build_ResumeWithShuffleBuffer_RefusedWithReason()
+    public static TheoryData<bool, bool, ErrorPolicy> ShuffleBufferModes()
     {
-        var state = new LoaderState(0, 3, 0, 10, 100);
-        var error = Assert.Throws<ArgumentException>(() => Pipeline.From(TestData.Tensor(100)).Build(new LoaderOptions { BatchSize = 10, ShuffleBufferSize = 50 }, state));
-        Assert.Contains("shuffle buffer cannot resume exactly", error.Message, StringComparison.Ordinal);
+        var data = new TheoryData<bool, bool, ErrorPolicy>();
+        foreach (var stream in new[] { false, true })
+        {
+            data.Add(stream, true, ErrorPolicy.Fail);
+            data.Add(stream, false, ErrorPolicy.Fail);
+            data.Add(stream, true, ErrorPolicy.Skip);
+            data.Add(stream, false, ErrorPolicy.Skip);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ShuffleBufferModes))]
+    public async Task Resume_ShuffleBufferAtRandomSavePoints_ReplaysTheEpochAndDeliversExactlyTheRest(bool stream, bool ordered, ErrorPolicy policy)
+    {
+        var random = new Random(17);
+        for (var trial = 0; trial < 12; trial++)
+        {
+            var options = new LoaderOptions { BatchSize = 10, ShuffleBufferSize = 64, Seed = (ulong)trial, Ordered = ordered, ErrorPolicy = policy, Workers = 3 };
+            DataLoader Make(LoaderState? state) => stream ? BuildStream(policy, options, state) : Build(policy, options, state);
+            var savePoint = random.Next(0, Samples / 10);
+            var seen = new List<long>();
+            var dead = new List<long>();
+            LoaderState saved;
+            List<long> uninterrupted;
+            await using (var whole = Make(null))
+            {
+                uninterrupted = await TestData.ReadEpochLabelsAsync(whole);
+            }
+
+            await using (var first = Make(null))
+            {
+                saved = await ReadAsync(first, savePoint, seen);
+                dead.AddRange(first.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
+            }
+
+            await using (var resumed = Make(LoaderState.FromJson(saved.ToJson())))
+            {
+                // A save point past the epoch's last batch (skipped samples make fewer batches) saved the next epoch's start.
+                var before = seen.Count;
+                await ReadAsync(resumed, saved.Epoch == 0 ? int.MaxValue : 0, seen);
+                dead.AddRange(resumed.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
+                if (saved.Epoch == 0)
+                {
+                    var counted = resumed.Statistics[0];
+                    Assert.Equal((long)seen.Count - before, counted.Delivered);
+                    Assert.Equal(0, counted.InFlight);
+                }
+            }
+
+            var all = Enumerable.Range(0, Samples).Select(i => (long)i);
+            Assert.Equal(all.Where(i => policy == ErrorPolicy.Fail || !Fails(i)), seen.Order());
+            Assert.Equal(policy == ErrorPolicy.Skip ? all.Where(Fails) : [], dead.Order());
+            if (ordered)
+            {
+                // The same batches in the same order as a run never interrupted.
+                Assert.Equal(uninterrupted, seen);
+            }
+        }
     }
 
     [Fact]

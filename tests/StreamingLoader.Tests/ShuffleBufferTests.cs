@@ -7,7 +7,7 @@ public class ShuffleBufferTests
 {
     private static List<long> Run(int items, int bufferSize, int batchSize, int chunkSize, ulong seed, long epoch)
     {
-        var buffer = new ShuffleBuffer<int>(bufferSize, batchSize, seed);
+        var buffer = new ShuffleBuffer<int>(bufferSize, batchSize, seed, new LoaderState(0, 0, seed, -1, -1), new SampleAccounting());
         var output = new List<long>();
         void Take(List<Chunk<int>> chunks)
         {

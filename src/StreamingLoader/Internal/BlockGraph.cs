@@ -16,7 +16,7 @@ internal sealed class BlockGraph<TSource, T>
     private readonly List<(string Stage, Func<int> Depth)> _queues = [];
     private readonly BatchPool _pool;
 
-    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, string firstStage, PipelineCounters counters, LoaderLifetime lifetime)
+    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, string firstStage, PipelineCounters counters, LoaderLifetime lifetime, LoaderState start)
     {
         _pool = pool;
         var poolCapacity = pool.Capacity;
@@ -31,7 +31,7 @@ internal sealed class BlockGraph<TSource, T>
         Prefetch = new BufferBlock<Delivery>(new DataflowBlockOptions { BoundedCapacity = options.Prefetch });
         if (options.ShuffleBufferSize > 0)
         {
-            var buffer = new ShuffleBuffer<T>(options.ShuffleBufferSize, options.BatchSize, options.Seed);
+            var buffer = new ShuffleBuffer<T>(options.ShuffleBufferSize, options.BatchSize, options.Seed, start, counters.Accounting);
             _prepare = processor.Synchronous
                 ? new TransformBlock<Chunk<TSource>, Chunk<T>>(processor.Prepare, Parallel(workers, capacity, true, token))
                 : new TransformBlock<Chunk<TSource>, Chunk<T>>(chunk => processor.PrepareAsync(chunk).AsTask(), Parallel(workers, capacity, true, token));

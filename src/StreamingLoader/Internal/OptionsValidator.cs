@@ -47,10 +47,6 @@ internal static class OptionsValidator
             }
         }
 
-        if (resumeFrom is not null && options.ShuffleBufferSize > 0)
-        {
-            problems.Add("A loader with a shuffle buffer cannot resume exactly: the buffer mixes samples across batches, so a batch position does not say which samples were delivered. Resume without ShuffleBufferSize (a map-style dataset's Shuffle resumes exactly).");
-        }
 
         foreach (var stage in options.StageErrorPolicies.Keys)
         {

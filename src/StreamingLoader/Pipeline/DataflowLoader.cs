@@ -326,11 +326,15 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             var ledger = _options.Ordered ? null : _ledger;
             var processor = new ChunkProcessor<TSource, T>(_source, _chain, _collator, _pool, _options, _counters, _errors, _lifetime, ledger, _inFlight);
             var firstStage = _source is MapSource<TSource> ? PipelineStages.Read : _chain.IsIdentity ? PipelineStages.Collate : PipelineStages.Transform;
-            var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime);
+            var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime, _start);
             var reserveAtSource = _options.ShuffleBufferSize == 0 ? _pool : null;
+
+            // A shuffle buffer's batches mix the whole epoch so far: a resumed source reads its epoch from the start
+            // and the buffer passes over the batches the state says were delivered (ShuffleBuffer).
+            var sourceStart = _options.ShuffleBufferSize > 0 ? _start with { NextBatch = 0, DeliveredAhead = null } : _start;
             ChunkProducer<TSource> producer = _source is MapSource<TSource> map
-                ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, _start, _options.Seed, ledger, _counters, _time, _lifetime, reserveAtSource)
-                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, _options.BatchTimeout, _start, ledger, _counters, _time, _lifetime, reserveAtSource);
+                ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, sourceStart, _options.Seed, ledger, _counters, _time, _lifetime, reserveAtSource)
+                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, _options.BatchTimeout, sourceStart, ledger, _counters, _time, _lifetime, reserveAtSource);
             producer.AgreeLayout = processor.AgreeLayoutAsync;
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);

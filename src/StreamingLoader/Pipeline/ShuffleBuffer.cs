@@ -3,10 +3,17 @@ namespace StreamingLoader;
 /// <summary>
 /// tf.data's shuffle buffer: keep <c>size</c> samples; each new sample replaces a randomly chosen one, which is
 /// emitted. At an epoch's end the rest leave in random order. Draws are keyed on (seed, epoch), so the output is
-/// a seed-determined permutation of the input.
+/// a seed-determined permutation of the input (which arrives in source order whatever <see cref="LoaderOptions.Ordered"/>).
 /// </summary>
+/// <remarks>
+/// A resumed loader replays its epoch from the start through the buffer, which drops the batches the state says
+/// were delivered (and their dead letters, published before): the rest are exactly the batches the saved run had
+/// still to deliver, given the same source and the same failures. The replayed samples are not counted as read.
+/// </remarks>
 internal sealed class ShuffleBuffer<T>
 {
+    private readonly LoaderState _start;
+    private readonly SampleAccounting _accounting;
     private readonly T[] _items;
     private readonly long[] _indices;
     private readonly int _batchSize;
@@ -16,10 +23,13 @@ internal sealed class ShuffleBuffer<T>
     private int _filled;
     private Chunk<T>? _pending;
     private int _emitted;
+    private int _sent;
     private long _firstReadAt;
 
-    public ShuffleBuffer(int size, int batchSize, ulong seed)
+    public ShuffleBuffer(int size, int batchSize, ulong seed, LoaderState start, SampleAccounting accounting)
     {
+        _start = start;
+        _accounting = accounting;
         _items = new T[size];
         _indices = new long[size];
         _batchSize = batchSize;
@@ -57,14 +67,14 @@ internal sealed class ShuffleBuffer<T>
 
             if (_pending is { Count: > 0 } or { DeadLetters: not null })
             {
-                _pending.Sequence = _emitted++;
-                output.Add(_pending);
+                Send(_pending, output);
             }
 
             // The buffer re-chunks, so the epoch's chunk count is its own.
-            output.Add(Chunk<T>.EpochEnd(_epoch, _emitted));
+            output.Add(Chunk<T>.EpochEnd(_epoch, _sent));
             _pending = null;
             _emitted = 0;
+            _sent = 0;
             return output;
         }
 
@@ -106,9 +116,23 @@ internal sealed class ShuffleBuffer<T>
         _pending.Indices[_pending.Count++] = index;
         if (_pending.Count == _batchSize)
         {
-            _pending.Sequence = _emitted++;
-            output.Add(_pending);
+            Send(_pending, output);
             _pending = null;
         }
+    }
+
+    /// <summary>Numbers a finished batch and sends it on, unless a resume replays it (then it is dropped).</summary>
+    private void Send(Chunk<T> chunk, List<Chunk<T>> output)
+    {
+        chunk.Sequence = _emitted++;
+        if (_epoch == _start.Epoch && _start.Delivered(chunk.Sequence))
+        {
+            _accounting.Add(_epoch, Tally.Read, -(chunk.Count + (chunk.DeadLetters?.Count ?? 0)));
+            chunk.Return();
+            return;
+        }
+
+        _sent++;
+        output.Add(chunk);
     }
 }
