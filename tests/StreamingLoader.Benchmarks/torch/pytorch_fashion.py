@@ -15,6 +15,8 @@ time.perf_counter, as the sample times its TrainEpochAsync.
 Prints one line per epoch and, last, `RESULT {json}` with the per-epoch seconds and test accuracies.
 """
 import argparse
+import ctypes
+import ctypes.util
 import gzip
 import json
 import os
@@ -61,6 +63,22 @@ class FashionMNIST(Dataset):
         return image, int(self.labels[index])
 
 
+def set_blas_threads(threads: int) -> int:
+    """Debian's torch runs its matrix products in OpenBLAS (libblas.so.3 -> openblas-pthread), whose own thread pool
+    torch.set_num_threads does not reach (one thread per core by default): without this, --threads 1 still ran every
+    GEMM on two cores here (CPU time / wall time 2.0). Returns OpenBLAS's thread count, or 0 where it is not loaded."""
+    for name in ("openblas", "blas"):
+        path = ctypes.util.find_library(name)
+        if path is None:
+            continue
+        lib = ctypes.CDLL(path)
+        if hasattr(lib, "openblas_set_num_threads"):
+            if threads > 0:
+                lib.openblas_set_num_threads(threads)
+            return lib.openblas_get_num_threads()
+    return 0
+
+
 def mlp(hidden):
     layers, width = [nn.Flatten()], 28 * 28
     for size in hidden:
@@ -95,6 +113,7 @@ def main() -> None:
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    blas_threads = set_blas_threads(args.threads)
     torch.manual_seed(args.seed)
     train_data, test_data = FashionMNIST(args.root, True), FashionMNIST(args.root, False)
     train_loader = DataLoader(train_data, batch_size=args.batch_size, shuffle=True, num_workers=args.num_workers,
@@ -108,7 +127,7 @@ def main() -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=args.lr_decay)
     loss_fn = nn.CrossEntropyLoss()
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s), DataLoader num_workers="
+    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s), {blas_threads} OpenBLAS thread(s), DataLoader num_workers="
           f"{args.num_workers}, {args.model}, batch size {args.batch_size}", flush=True)
 
     seconds, accuracies = [], []
@@ -117,7 +136,7 @@ def main() -> None:
         start = time.perf_counter()
         loss_sum, samples = 0.0, 0
         for x, y in train_loader:
-            optimizer.zero_grad()
+            optimizer.zero_grad(set_to_none=True)  # PyTorch 2's default; TorchEpochs does the same
             loss = loss_fn(model(x), y)
             loss.backward()
             optimizer.step()
