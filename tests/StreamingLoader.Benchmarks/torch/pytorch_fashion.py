@@ -12,7 +12,11 @@ without torchvision (Debian has no python3-torchvision here) and without PIL, wh
 than torchvision's own would be. Each epoch's training loop (loading included, evaluation excluded) is timed with
 time.perf_counter, as the sample times its TrainEpochAsync.
 
-Prints one line per epoch and, last, `RESULT {json}` with the per-epoch seconds and test accuracies.
+Threads as the .NET side: --threads sets torch.set_num_threads and OpenBLAS's own pool (set_blas_threads); gradients
+are set to none as PyTorch 2 does by default and as TorchEpochs does.
+
+Prints one line per epoch and, last, `RESULT {json}` with the per-epoch seconds, CPU seconds (this process: with
+num_workers > 0 the workers' loading is left out) and test accuracies.
 """
 import argparse
 import ctypes
