@@ -46,13 +46,13 @@ public static class Program
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(output);
 
-        if (options.Threads is { } threads)
+        var device = options.Device == "auto" ? null : new Device(options.Device);
+        await using var feed = TorchFeed.Create(device);
+        if ((options.Threads ?? DefaultThreads(feed.Device)) is { } threads)
         {
             torch.set_num_threads(threads);
         }
 
-        var device = options.Device == "auto" ? null : new Device(options.Device);
-        await using var feed = TorchFeed.Create(device);
         output.WriteLine(Invariant($"TorchSharp (libtorch {torch.__version__}) on {feed.Device}, {torch.get_num_threads()} intra-op thread(s)"));
 
         var load = Stopwatch.StartNew();
@@ -89,12 +89,15 @@ public static class Program
         var total = Stopwatch.StartNew();
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
+            // CPU time beside the wall time: on a shared machine it shows the work done, whatever else ran.
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var train = await TrainEpochAsync(trainLoader, model, criterion, optimizer, feed, options.Feed, cancellationToken);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
             var test = await testLoader.EvaluateEpochAsync(model, criterion, feed, cancellationToken);
             scheduler.step();
             epochs.Add(new FashionTorchEpoch(epoch, train.MeanLoss, train.Accuracy, test.MeanLoss, test.Accuracy, train.Elapsed, test.Elapsed, train.InputWait));
             output.WriteLine(Invariant(
-                $"Epoch {epoch}/{options.Epochs}: train loss {train.MeanLoss:F4}, train accuracy {train.Accuracy:F4}, test loss {test.MeanLoss:F4}, test accuracy {test.Accuracy:F4} ({train.Elapsed.TotalSeconds:F2} s training, {train.SamplesPerSecond:N0} samples/s, input wait {train.InputWaitFraction:P1}; {test.Elapsed.TotalSeconds:F2} s testing)"));
+                $"Epoch {epoch}/{options.Epochs}: train loss {train.MeanLoss:F4}, train accuracy {train.Accuracy:F4}, test loss {test.MeanLoss:F4}, test accuracy {test.Accuracy:F4} ({train.Elapsed.TotalSeconds:F2} s training, {cpu.TotalSeconds:F2} s CPU, {train.SamplesPerSecond:N0} samples/s, input wait {train.InputWaitFraction:P1}; {test.Elapsed.TotalSeconds:F2} s testing)"));
         }
 
         if (options.SavePath is not null)
@@ -106,6 +109,14 @@ public static class Program
         output.WriteLine(Invariant($"Done in {total.Elapsed.TotalSeconds:F1} s"));
         return new FashionTorchResult(epochs, total.Elapsed, parameters, feed.Device.ToString());
     }
+
+    /// <summary>
+    /// On the CPU, one core is left to the loader's workers: libtorch's own default (a thread per core) made the MLP's
+    /// epoch about twice as slow on a 2-core machine (tests/StreamingLoader.Benchmarks/torch/README.md). On a GPU
+    /// libtorch's default stays.
+    /// </summary>
+    private static int? DefaultThreads(Device device) =>
+        device.type == DeviceType.CPU ? Math.Max(1, Environment.ProcessorCount - 1) : null;
 
     /// <summary>The MLP 784-hidden-10 or the two-convolution CNN, as a PyTorch tutorial writes them with nn.Sequential.</summary>
     private static nn.Module<Tensor, Tensor> CreateModel(FashionTorchOptions options)
@@ -207,7 +218,7 @@ public sealed record FashionTorchOptions
           --device D         auto (CUDA if available, default), cpu, cuda or cuda:N
           --feed F           pull (ReadEpochAsync, default), subscribe (ForEachAsync) or observable (AsObservable)
           --workers N        loader threads (default: processor count)
-          --threads N        libtorch intra-op threads (default: libtorch's, one per core)
+          --threads N        libtorch intra-op threads (default on the CPU: one per core but one, left to the loader; on a GPU libtorch's)
           --seed N           seeds the shuffle order and the initial weights (default 0)
           --root DIR         folder of the IDX files (default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)
           --save FILE        save the weights after training

@@ -81,6 +81,50 @@ public class TorchEpochsTests
     }
 
     [Fact]
+    public async Task TrainStep_StaleGradients_NeitherAddedNorApplied()
+    {
+        await using var loader = RegressionLoader(seed: 4);
+        using var model = Model();
+        using var reference = Model();
+        using var outside = nn.Parameter(ones(2)); // a parameter the optimizer holds outside the model
+        using var criterion = nn.MSELoss();
+        using var optimizer = optim.SGD(model.parameters().Append(outside), learningRate: 0.1);
+        using var referenceOptimizer = optim.SGD(reference.parameters(), learningRate: 0.1);
+        using (NewDisposeScope())
+        {
+            // Gradients left over from earlier work, in the model and outside it.
+            model.call(ones(4, 3)).sum().backward();
+            (outside * 5).sum().backward();
+        }
+
+        await using var feed = TorchFeed.Create(CPU);
+        var stepped = false;
+        await foreach (var batch in feed.ReadEpochAsync(loader))
+        {
+            using (batch)
+            {
+                if (!stepped)
+                {
+                    using var loss = TorchEpochs.TrainStep(batch, model, criterion, optimizer);
+                    using var referenceLoss = TorchEpochs.TrainStep(batch, reference, criterion, referenceOptimizer);
+                    stepped = true;
+                }
+            }
+        }
+
+        // The same step as a model that had no stale gradient; the outside parameter's stale gradient was zeroed.
+        var weights = ((global::TorchSharp.Modules.Linear)model).weight!.data<float>().ToArray();
+        var expected = ((global::TorchSharp.Modules.Linear)reference).weight!.data<float>().ToArray();
+        for (var j = 0; j < 3; j++)
+        {
+            Assert.Equal(expected[j], weights[j], 1e-6f);
+        }
+
+        Assert.Equal([1f, 1f], outside.data<float>().ToArray());
+        Assert.Equal([0f, 0f], outside.grad!.data<float>().ToArray());
+    }
+
+    [Fact]
     public async Task EvaluateEpochAsync_Classifier_CountsCorrectArgMaxWithoutTouchingTheWeights()
     {
         // Two classes separated by the sign of x0; a linear layer whose weights pick x0 classifies all of them.
