@@ -11,8 +11,9 @@ namespace StreamingLoader.TorchSharp;
 /// (<see cref="TorchSharpMetrics"/>).
 /// </summary>
 /// <remarks>
-/// Each step runs synchronously inside its own dispose scope and grad mode (both are per thread in TorchSharp, and an
-/// <c>await</c> may resume on another thread), so every temporary of a step is freed when the step ends. The loss and
+/// A pass runs on a thread of its own from its first step to its last, waiting there for input: libtorch's OpenMP team,
+/// MKL's buffers, TorchSharp's dispose scopes and grad mode are all per thread. Each step runs inside its own dispose
+/// scope, so every temporary of a step is freed when the step ends. The loss and
 /// accuracy are summed on the device and read once at the end of the pass: no per-step host synchronization on CUDA.
 /// Gradients are dropped before each step rather than zeroed (PyTorch 2's <c>zero_grad(set_to_none=True)</c>, its
 /// default): backward writes each gradient instead of adding it to zeros, and no zeroing kernel runs. A parameter that
@@ -69,7 +70,12 @@ public static class TorchEpochs
         return loss.detach().MoveToOuterDisposeScope();
     }
 
-    private static async Task<EpochResult> RunAsync(
+    /// <summary>
+    /// Runs the pass on a thread of its own, start to end. libtorch's OpenMP team and MKL's buffers belong to the
+    /// thread that calls them: a loop that resumed on whichever pool thread had the next batch ready made a new team per
+    /// thread, and with two intra-op threads a step took twice as long, in context switches.
+    /// </summary>
+    private static Task<EpochResult> RunAsync(
         DataLoader loader,
         nn.Module<Tensor, Tensor> model,
         nn.Module<Tensor, Tensor, Tensor> criterion,
@@ -80,6 +86,21 @@ public static class TorchEpochs
         ArgumentNullException.ThrowIfNull(loader);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(criterion);
+        return Task.Factory.StartNew(
+            () => Run(loader, model, criterion, optimizer, feed, cancellationToken),
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+    }
+
+    private static EpochResult Run(
+        DataLoader loader,
+        nn.Module<Tensor, Tensor> model,
+        nn.Module<Tensor, Tensor, Tensor> criterion,
+        optim.Optimizer? optimizer,
+        TorchFeed? feed,
+        CancellationToken cancellationToken)
+    {
         var train = optimizer is not null;
         var ownFeed = feed is null ? TorchFeed.Create(CPU) : null;
         var source = feed ?? ownFeed!;
@@ -93,8 +114,11 @@ public static class TorchEpochs
         {
             model.train(train);
             var waitStart = Stopwatch.GetTimestamp();
-            await foreach (var batch in source.ReadEpochAsync(loader, cancellationToken).ConfigureAwait(false))
+            var reader = source.ReadEpochAsync(loader, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            using var close = new Finally(() => Wait(reader.DisposeAsync()));
+            while (Wait(reader.MoveNextAsync()))
             {
+                var batch = reader.Current;
                 using (batch)
                 {
                     var stepStart = Stopwatch.GetTimestamp();
@@ -118,9 +142,25 @@ public static class TorchEpochs
             correct.Dispose();
             if (ownFeed is not null)
             {
-                await ownFeed.DisposeAsync().ConfigureAwait(false);
+                Wait(ownFeed.DisposeAsync());
             }
         }
+    }
+
+    /// <summary>Waits on this thread (the pass's own), so the next step runs where the last one did.</summary>
+    private static T Wait<T>(ValueTask<T> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+
+    private static void Wait(ValueTask pending)
+    {
+        if (!pending.IsCompletedSuccessfully)
+        {
+            pending.AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private sealed class Finally(Action action) : IDisposable
+    {
+        public void Dispose() => action();
     }
 
     /// <summary>

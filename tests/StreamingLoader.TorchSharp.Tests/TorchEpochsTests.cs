@@ -170,7 +170,43 @@ public class TorchEpochsTests
         Assert.Equal(DeviceType.CPU, TorchFeed.Create().Device.type);
     }
 
-    internal static DataLoader RegressionLoader(ulong seed)
+    [Fact]
+    public async Task TrainEpochAsync_InputWaitsResumeOnOtherThreads_EveryStepRunsOnTheSameThread()
+    {
+        // A slow sample every 32 makes the pass wait for input, and a wait completes on whichever loader thread
+        // delivered: the steps must still all run on one thread (libtorch's OpenMP team and MKL's buffers are per thread).
+        var data = RegressionData();
+        await using var loader = Pipeline.From(Dataset.FromFunc(512, data.GetItem))
+            .Transform((s, c) =>
+            {
+                if (c.Index % 32 == 0)
+                {
+                    Thread.Sleep(5);
+                }
+
+                return s;
+            })
+            .Build(new LoaderOptions { BatchSize = 16, Workers = 2, Prefetch = 1, Seed = 5 });
+        using var inner = Model();
+        using var model = new ThreadRecorder(inner);
+        using var criterion = nn.MSELoss();
+        using var optimizer = optim.SGD(inner.parameters(), learningRate: 0.1);
+
+        for (var epoch = 0; epoch < 3; epoch++)
+        {
+            var threads = new HashSet<int>();
+            model.Threads = threads;
+            var result = await loader.TrainEpochAsync(model, criterion, optimizer);
+            Assert.Equal(32, result.Batches);
+            Assert.Single(threads);
+        }
+    }
+
+    internal static DataLoader RegressionLoader(ulong seed) =>
+        Pipeline.From(RegressionData()).Build(new LoaderOptions { BatchSize = 32, Shuffle = true, Seed = seed, Workers = 2 });
+
+    /// <summary>512 samples of the linear map, with their targets.</summary>
+    private static TensorDataset<float, float> RegressionData()
     {
         var random = new Random(42);
         var x = new float[512 * 3];
@@ -187,8 +223,7 @@ public class TorchEpochsTests
             y[i] = target;
         }
 
-        var dataset = new TensorDataset<float, float>(x, [3], y, [1]);
-        return Pipeline.From(dataset).Build(new LoaderOptions { BatchSize = 32, Shuffle = true, Seed = seed, Workers = 2 });
+        return new TensorDataset<float, float>(x, [3], y, [1]);
     }
 
     internal static nn.Module<Tensor, Tensor> Model()
@@ -207,5 +242,26 @@ public class TorchEpochsTests
         }
 
         Assert.InRange(linear.bias!.item<float>(), Bias - 0.01f, Bias + 0.01f);
+    }
+
+    /// <summary>Records the threads its forward runs on.</summary>
+    private sealed class ThreadRecorder : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor> _inner;
+
+        public ThreadRecorder(nn.Module<Tensor, Tensor> inner)
+            : base(nameof(ThreadRecorder))
+        {
+            _inner = inner;
+            RegisterComponents();
+        }
+
+        public HashSet<int> Threads { get; set; } = [];
+
+        public override Tensor forward(Tensor input)
+        {
+            Threads.Add(Environment.CurrentManagedThreadId);
+            return _inner.call(input);
+        }
     }
 }
