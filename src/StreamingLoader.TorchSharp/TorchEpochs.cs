@@ -72,8 +72,8 @@ public static class TorchEpochs
 
     /// <summary>
     /// Runs the pass on a thread of its own, start to end. libtorch's OpenMP team and MKL's buffers belong to the
-    /// thread that calls them: a loop that resumed on whichever pool thread had the next batch ready made a new team per
-    /// thread, and with two intra-op threads a step took twice as long, in context switches.
+    /// thread that calls them: a loop that resumed on whichever pool thread had the next batch ready made a new OpenMP
+    /// team for each thread it ran on.
     /// </summary>
     private static Task<EpochResult> RunAsync(
         DataLoader loader,
@@ -86,63 +86,53 @@ public static class TorchEpochs
         ArgumentNullException.ThrowIfNull(loader);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(criterion);
-        return Task.Factory.StartNew(
-            () => Run(loader, model, criterion, optimizer, feed, cancellationToken),
-            cancellationToken,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default);
-    }
+        return Task.Factory.StartNew(Run, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private static EpochResult Run(
-        DataLoader loader,
-        nn.Module<Tensor, Tensor> model,
-        nn.Module<Tensor, Tensor, Tensor> criterion,
-        optim.Optimizer? optimizer,
-        TorchFeed? feed,
-        CancellationToken cancellationToken)
-    {
-        var train = optimizer is not null;
-        var ownFeed = feed is null ? TorchFeed.Create(CPU) : null;
-        var source = feed ?? ownFeed!;
-        var lossSum = zeros(1, ScalarType.Float64, source.Device).DetachFromDisposeScope();
-        var correct = zeros(1, ScalarType.Int64, source.Device).DetachFromDisposeScope();
-        var batches = 0;
-        var samples = 0L;
-        var inputWait = TimeSpan.Zero;
-        var started = Stopwatch.GetTimestamp();
-        try
+        EpochResult Run()
         {
-            model.train(train);
-            var waitStart = Stopwatch.GetTimestamp();
-            var reader = source.ReadEpochAsync(loader, cancellationToken).GetAsyncEnumerator(cancellationToken);
-            using var close = new Finally(() => Wait(reader.DisposeAsync()));
-            while (Wait(reader.MoveNextAsync()))
+            var train = optimizer is not null;
+            var ownFeed = feed is null ? TorchFeed.Create(CPU) : null;
+            var source = feed ?? ownFeed!;
+            var lossSum = zeros(1, ScalarType.Float64, source.Device).DetachFromDisposeScope();
+            var correct = zeros(1, ScalarType.Int64, source.Device).DetachFromDisposeScope();
+            var batches = 0;
+            var samples = 0L;
+            var inputWait = TimeSpan.Zero;
+            var started = Stopwatch.GetTimestamp();
+            try
             {
-                var batch = reader.Current;
-                using (batch)
+                model.train(train);
+                var waitStart = Stopwatch.GetTimestamp();
+                var reader = source.ReadEpochAsync(loader, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                using var close = new Finally(() => Wait(reader.DisposeAsync()));
+                while (Wait(reader.MoveNextAsync()))
                 {
-                    var stepStart = Stopwatch.GetTimestamp();
-                    var waited = Stopwatch.GetElapsedTime(waitStart, stepStart);
-                    inputWait += waited;
-                    Step(batch, model, criterion, optimizer, lossSum, correct);
-                    batches++;
-                    samples += batch.Count;
-                    waitStart = Stopwatch.GetTimestamp();
-                    TorchSharpMetrics.Step(train, waited, Stopwatch.GetElapsedTime(stepStart, waitStart));
+                    var batch = reader.Current;
+                    using (batch)
+                    {
+                        var stepStart = Stopwatch.GetTimestamp();
+                        var waited = Stopwatch.GetElapsedTime(waitStart, stepStart);
+                        inputWait += waited;
+                        Step(batch, model, criterion, optimizer, lossSum, correct);
+                        batches++;
+                        samples += batch.Count;
+                        waitStart = Stopwatch.GetTimestamp();
+                        TorchSharpMetrics.Step(train, waited, Stopwatch.GetElapsedTime(stepStart, waitStart));
+                    }
                 }
-            }
 
-            // The one host synchronization of the pass.
-            var meanLoss = samples == 0 ? 0 : lossSum.item<double>() / samples;
-            return new EpochResult(batches, samples, meanLoss, correct.item<long>(), Stopwatch.GetElapsedTime(started), inputWait);
-        }
-        finally
-        {
-            lossSum.Dispose();
-            correct.Dispose();
-            if (ownFeed is not null)
+                // The one host synchronization of the pass.
+                var meanLoss = samples == 0 ? 0 : lossSum.item<double>() / samples;
+                return new EpochResult(batches, samples, meanLoss, correct.item<long>(), Stopwatch.GetElapsedTime(started), inputWait);
+            }
+            finally
             {
-                Wait(ownFeed.DisposeAsync());
+                lossSum.Dispose();
+                correct.Dispose();
+                if (ownFeed is not null)
+                {
+                    Wait(ownFeed.DisposeAsync());
+                }
             }
         }
     }
