@@ -28,7 +28,7 @@ public class ShuffleBufferBenchmarks
         var indices = Sampler.Sequential(ItemsPerEpoch).GetIndices(0, 0);
         _samples = new Sample<float, long>[ItemsPerEpoch];
         dataset.GetItems(indices, _samples);
-        _buffer = new ShuffleBuffer<Sample<float, long>>(BufferSize, BatchSize, seed: 42);
+        _buffer = new ShuffleBuffer<Sample<float, long>>(BufferSize, BatchSize, seed: 42, new LoaderState(0, 0, 0, -1, -1), new SampleAccounting());
     }
 
     [Benchmark(OperationsPerInvoke = ItemsPerEpoch, Description = "Process, per item (buffer 10 000, batch 256)")]
