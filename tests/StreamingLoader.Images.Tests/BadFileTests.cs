@@ -57,6 +57,41 @@ public sealed class BadFileTests : IClassFixture<TorchvisionReference>, IDisposa
     }
 
     [Fact]
+    public void Process_GoodFilesAfterEachBadOne_OnTheSameThread_StillDecode()
+    {
+        // One decoder per thread: a bad file must not leave it broken for the next, good one.
+        var processor = ImageProcessor.Create(ImageTransform.Compose(ImageTransform.CenterCrop(32), ImageTransform.ToTensor()), new ImageFolderOptions());
+        var destination = new float[3 * 32 * 32];
+        var bytes = File.ReadAllBytes(Path.Combine(_root, "fine", "good0.jpg"));
+        var random = new Random(3);
+        for (var trial = 0; trial < 200; trial++)
+        {
+            var bad = Path.Combine(_root, "bad", trial < s_bad.Length ? s_bad[trial] : $"mutated{trial}.jpg");
+            if (trial >= s_bad.Length)
+            {
+                var mutated = (byte[])bytes.Clone();
+                for (var i = 0; i < 1 + random.Next(8); i++)
+                {
+                    mutated[random.Next(mutated.Length)] ^= (byte)(1 << random.Next(8));
+                }
+
+                File.WriteAllBytes(bad, random.Next(4) == 0 ? mutated[..random.Next(mutated.Length)] : mutated);
+            }
+
+            try
+            {
+                processor.Process(bad, default, destination, 32, 32);
+            }
+            catch (InvalidDataException)
+            {
+            }
+
+            processor.Process(Path.Combine(_root, "fine", "good0.jpg"), default, destination, 32, 32);
+            processor.Process(Path.Combine(_root, "fine", "good.png"), default, destination, 32, 32);
+        }
+    }
+
+    [Fact]
     public void Process_ImageAboveConfiguredPixelLimit_IsRefusedBeforeDecoding()
     {
         var processor = ImageProcessor.Create(ImageTransform.Compose(ImageTransform.CenterCrop(8), ImageTransform.ToTensor()), new ImageFolderOptions { MaxPixels = 10_000 });

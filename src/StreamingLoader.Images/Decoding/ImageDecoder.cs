@@ -35,7 +35,7 @@ internal static class ImageDecoder
             {
                 if (TurboJpeg.DecompressHeader3(workspace.TurboJpeg, bytes, (nuint)length, out width, out height, out _, out colorspace) != 0)
                 {
-                    throw new InvalidDataException($"'{path}' is not a valid JPEG: {TurboJpeg.ErrorText(workspace.TurboJpeg)}.");
+                    throw new InvalidDataException($"'{path}' is not a valid JPEG: {workspace.TurboJpegFailed()}.");
                 }
             }
 
@@ -90,7 +90,7 @@ internal static class ImageDecoder
         {
             if (TurboJpeg.Decompress2(workspace.TurboJpeg, source, (nuint)length, destination, width, width * channels, height, format, TurboFlags) != 0)
             {
-                throw new InvalidDataException($"'{path}' is a truncated or corrupt JPEG: {TurboJpeg.ErrorText(workspace.TurboJpeg)}.");
+                throw new InvalidDataException($"'{path}' is a truncated or corrupt JPEG: {workspace.TurboJpegFailed()}.");
             }
         }
 

@@ -51,6 +51,18 @@ internal sealed class Workspace
     /// <summary>Gets this thread's TurboJPEG decompressor (TurboJPEG handles are not thread-safe).</summary>
     public nint TurboJpeg => (_turboJpeg ??= TurboJpegHandle.Create()).DangerousGetHandle();
 
+    /// <summary>
+    /// Takes the decompressor's error message and replaces the decompressor: after an error libjpeg-turbo's state is
+    /// not reset, and the next, valid file failed with the bad one's error ("Bogus marker length").
+    /// </summary>
+    public string TurboJpegFailed()
+    {
+        var message = Decoding.TurboJpeg.ErrorText(TurboJpeg);
+        _turboJpeg?.Dispose();
+        _turboJpeg = null;
+        return message;
+    }
+
     /// <summary>Reads the whole file into <see cref="File"/> and returns its length.</summary>
     public int ReadFile(string path)
     {
