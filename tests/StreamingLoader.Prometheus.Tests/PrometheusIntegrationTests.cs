@@ -189,19 +189,21 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
             Assert.True(PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync(query.Promql)).Count == 0, $"not scoped by instance and job: {query}");
         }
 
-        // One process selected: its own working set and samples/s, not the sum of both processes'.
+        // One process selected: its own working set and samples/s, not the sum of both processes'. All compared
+        // queries are evaluated at one time, so a scrape landing between two of them cannot make them differ.
         var queries = await DashboardQueriesAsync("streamingloader", fixture.Instance);
+        var at = DateTimeOffset.UtcNow;
         var memory = queries.Single(q => q.Panel == "Process memory" && q.RefId == "A");
-        var panelMemory = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync(memory.Promql)).Single().Value;
-        var ownMemory = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync($"dotnet_process_memory_working_set_bytes{{instance=\"{fixture.Instance}\"}}")).Single().Value;
-        var allMemory = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync("sum(dotnet_process_memory_working_set_bytes)")).Single().Value;
+        var panelMemory = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync(memory.Promql, at)).Single().Value;
+        var ownMemory = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync($"dotnet_process_memory_working_set_bytes{{instance=\"{fixture.Instance}\"}}", at)).Single().Value;
+        var allMemory = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync("sum(dotnet_process_memory_working_set_bytes)", at)).Single().Value;
         Assert.Equal(ownMemory, panelMemory);
         Assert.True(allMemory > ownMemory, "the demo process has a working set too");
 
         var samples = queries.Single(q => q.Panel == "Samples/s now");
-        var ours = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync(samples.Promql)).Single().Value;
-        var direct = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync($"sum(rate(streamingloader_samples_total{{{fixture.Selector}}}[{Repository.RateInterval}]))")).Single().Value;
-        var both = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync($"sum(rate(streamingloader_samples_total{{pipeline=\"{fixture.PipelineName}\"}}[{Repository.RateInterval}]))")).Single().Value;
+        var ours = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync(samples.Promql, at)).Single().Value;
+        var direct = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync($"sum(rate(streamingloader_samples_total{{{fixture.Selector}}}[{Repository.RateInterval}]))", at)).Single().Value;
+        var both = PrometheusProcess.Vector(await fixture.Prometheus.QueryAsync($"sum(rate(streamingloader_samples_total{{pipeline=\"{fixture.PipelineName}\"}}[{Repository.RateInterval}]))", at)).Single().Value;
         output.WriteLine($"samples/s: panel {ours:F0}, this process {direct:F0}, both processes {both:F0}");
         Assert.True(Math.Abs(ours - direct) <= 0.05 * Math.Max(direct, 1), $"panel {ours} vs this process {direct}");
         Assert.True(both > direct, "the demo process delivers samples too");

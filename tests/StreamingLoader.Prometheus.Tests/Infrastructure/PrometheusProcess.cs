@@ -89,9 +89,12 @@ internal sealed class PrometheusProcess : IAsyncDisposable
     }
 
     /// <summary>Runs an instant query; returns the whole response (<c>status</c>, <c>data</c> or <c>error</c>).</summary>
-    public async Task<JsonElement> QueryAsync(string promql, CancellationToken cancellationToken = default)
+    /// <summary>Runs an instant query, now or at <paramref name="at"/> (queries compared with each other need one time: a scrape may land between them).</summary>
+    public async Task<JsonElement> QueryAsync(string promql, DateTimeOffset? at = null, CancellationToken cancellationToken = default)
     {
-        using var content = new FormUrlEncodedContent([new("query", promql)]);
+        using var content = new FormUrlEncodedContent(at is { } time
+            ? [new("query", promql), new("time", (time.ToUnixTimeMilliseconds() / 1000.0).ToString(System.Globalization.CultureInfo.InvariantCulture))]
+            : [new("query", promql)]);
         using var response = await _http.PostAsync("api/v1/query", content, cancellationToken);
         return await ReadJsonAsync(response, cancellationToken);
     }
