@@ -183,6 +183,9 @@ public sealed class PrometheusIntegrationTests(PrometheusFixture fixture, ITestO
         await EventuallyAllReturnDataAsync("streamingloader", fixture.Instance);
         await fixture.EventuallyAsync($"dotnet_process_memory_working_set_bytes{{instance=\"{fixture.DemoInstance}\"}}");
 
+        // The demo's samples/s needs two of its scrapes in the rate window, which its working set does not.
+        await fixture.EventuallyAsync($"sum(rate(streamingloader_samples_total{{instance=\"{fixture.DemoInstance}\", pipeline=\"{fixture.PipelineName}\"}}[{Repository.RateInterval}]))", rate => rate > 0);
+
         // Another instance of the same job, or the other process's instance under this job: no panel shows anything.
         foreach (var query in await DashboardQueriesAsync("streamingloader", fixture.DemoInstance))
         {
