@@ -284,7 +284,15 @@ public sealed class FaultInjectionTests
         }
 
         Assert.Equal(0, Leases(loader));
-        Assert.Equal(7 * 8, loader.Statistics[0].Delivered);
+        Assert.Equal(7, batches);
+        if (consumer != "OnNext")
+        {
+            Assert.Equal(7 * 8, loader.Statistics[0].Delivered);
+        }
+
+        // With Rx's ForEachAsync the thrown error ends the subscription through a disposable Rx assigns only after
+        // Subscribe returns: until then the observable may push a few more batches, which Rx drops (the observer is not
+        // called again; 212 batches were pushed once under load).
     }
 
     public static TheoryData<string> StagesWithUserCode() => [PipelineStages.Source, PipelineStages.Read, PipelineStages.Transform, "transform async", PipelineStages.Collate];
