@@ -3,16 +3,6 @@ using System.Runtime.CompilerServices;
 
 namespace StreamingLoader.CpuTraining;
 
-/// <summary>The loss on a <see cref="DenseNetwork"/>'s last layer.</summary>
-internal enum LossKind
-{
-    /// <summary>Softmax then cross-entropy against Int64 class labels (PyTorch's <c>nn.CrossEntropyLoss</c>).</summary>
-    SoftmaxCrossEntropy,
-
-    /// <summary>Mean squared error against Float32 targets (PyTorch's <c>nn.MSELoss</c>, mean over every element).</summary>
-    MeanSquaredError,
-}
-
 /// <summary>
 /// Fully connected layers with ReLU between them and a loss on top, trained by SGD. Softmax regression, linear
 /// regression and the MLP are all this class with different layer sizes and losses.
@@ -134,7 +124,7 @@ internal sealed class DenseNetwork : ICpuModel
         var top = _activations[^1].AsSpan(0, OutputSize);
         if (_loss == LossKind.SoftmaxCrossEntropy)
         {
-            Softmax(top, outputs);
+            Losses.Softmax(top, outputs);
         }
         else
         {
@@ -274,79 +264,16 @@ internal sealed class DenseNetwork : ICpuModel
     /// Returns the sum of the samples' losses and, when <paramref name="gradient"/> is given, writes the gradient of
     /// the batch's mean loss with respect to the top layer's outputs into it.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private double LossAndGradient(Batch batch, int n, float[]? gradient, out int correct)
     {
-        var outSize = OutputSize;
-        var top = _activations[^1].AsSpan(0, n * outSize);
-        var lossSum = 0.0;
-        correct = 0;
+        var top = _activations[^1].AsSpan(0, n * OutputSize);
         if (_loss == LossKind.SoftmaxCrossEntropy)
         {
-            var labels = batch.Labels.AsSpan<long>();
-            for (var i = 0; i < n; i++)
-            {
-                var label = labels[i];
-                if ((ulong)label >= (ulong)outSize)
-                {
-                    var index = batch.SampleIndices[i];
-                    throw new InvalidDataException($"Sample {index} has class label {label}, outside the model's {outSize} classes [0, {outSize}).");
-                }
-
-                var logits = top.Slice(i * outSize, outSize);
-                var max = TensorPrimitives.Max(logits);
-                if (TensorPrimitives.IndexOfMax(logits) == label)
-                {
-                    correct++;
-                }
-
-                // Cross-entropy: log Σ exp(z − max) − (z_label − max).
-                var probabilities = gradient is null ? default : gradient.AsSpan(i * outSize, outSize);
-                double sum;
-                if (gradient is null)
-                {
-                    sum = 0;
-                    foreach (var z in logits)
-                    {
-                        sum += Math.Exp(z - max);
-                    }
-                }
-                else
-                {
-                    TensorPrimitives.Subtract(logits, max, probabilities);
-                    TensorPrimitives.Exp(probabilities, probabilities);
-                    sum = TensorPrimitives.Sum(probabilities);
-                }
-
-                lossSum += Math.Log(sum) - (logits[(int)label] - max);
-                if (gradient is not null)
-                {
-                    // d(mean loss)/dz = (softmax(z) − onehot(label)) / n.
-                    TensorPrimitives.Multiply(probabilities, (float)(1.0 / (sum * n)), probabilities);
-                    probabilities[(int)label] -= 1f / n;
-                }
-            }
-        }
-        else
-        {
-            var targets = batch.Labels.AsSpan<float>();
-            var elements = n * outSize;
-            for (var i = 0; i < elements; i++)
-            {
-                var error = (double)top[i] - targets[i];
-                lossSum += error * error;
-                if (gradient is not null)
-                {
-                    // d(mean over n·outputs of e²)/dz = 2e / (n·outputs).
-                    gradient[i] = (float)(2.0 * error / elements);
-                }
-            }
-
-            // Per-sample loss is the mean over its outputs, so LossSum / n is PyTorch's MSELoss.
-            lossSum /= outSize;
+            return Losses.SoftmaxCrossEntropy(batch, top, n, OutputSize, gradient, out correct);
         }
 
-        return lossSum;
+        correct = 0;
+        return Losses.MeanSquaredError(batch, top, n, OutputSize, gradient);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -410,14 +337,5 @@ internal sealed class DenseNetwork : ICpuModel
 
             (_gradient, _gradientBelow) = (_gradientBelow, _gradient);
         }
-    }
-
-    private static void Softmax(ReadOnlySpan<float> logits, Span<float> destination)
-    {
-        var max = TensorPrimitives.Max(logits);
-        var probabilities = destination[..logits.Length];
-        TensorPrimitives.Subtract(logits, max, probabilities);
-        TensorPrimitives.Exp(probabilities, probabilities);
-        TensorPrimitives.Divide(probabilities, TensorPrimitives.Sum(probabilities), probabilities);
     }
 }
