@@ -94,13 +94,18 @@ def main():
         print(json.dumps(run_one(args, args.single)))
         return
 
+    best_of_workers(args.workers, lambda w, run: f"num_workers={w}: {run['samples_per_s']:.0f} samples/s, "
+                                                 f"first batch {run['first_batch_ms']:.1f} ms")
+
+
+def best_of_workers(workers, describe):
+    """Runs this script again once per num_workers setting, each in a fresh process (as --single W), reports each run
+    on stderr as describe(w, run) says, and prints the fastest as JSON with every run under "runs"."""
     runs = []
-    for w in (int(s) for s in args.workers.split(",")):
-        cmd = [sys.executable, *sys.argv, "--single", str(w)]
-        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    for w in (int(s) for s in workers.split(",")):
+        out = subprocess.run([sys.executable, *sys.argv, "--single", str(w)], check=True, stdout=subprocess.PIPE, text=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
-        print(f"# num_workers={w}: {runs[-1]['samples_per_s']:.0f} samples/s, "
-              f"first batch {runs[-1]['first_batch_ms']:.1f} ms", file=sys.stderr)
+        print(f"# {describe(w, runs[-1])}", file=sys.stderr)
     best = max(runs, key=lambda r: r["samples_per_s"])
     print(json.dumps({**best, "runs": runs}))
 

@@ -14,14 +14,12 @@ import argparse
 import csv
 import json
 import resource
-import subprocess
-import sys
 import time
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from pytorch_bench import epoch  # the same timed pass as the other anchors
+from pytorch_bench import best_of_workers, epoch  # the same timed pass as the other anchors
 
 
 def shard():
@@ -102,13 +100,7 @@ def main():
     if args.single is not None:
         print(json.dumps(run_one(args, args.single)))
         return
-    runs = []
-    for w in (int(s) for s in args.workers.split(",")):
-        out = subprocess.run([sys.executable, *sys.argv, "--single", str(w)], check=True, stdout=subprocess.PIPE, text=True).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1]))
-        print(f"# {args.workload} num_workers={w}: {runs[-1]['samples_per_s']:.0f} samples/s", file=sys.stderr)
-    best = max(runs, key=lambda r: r["samples_per_s"])
-    print(json.dumps({**best, "runs": runs}))
+    best_of_workers(args.workers, lambda w, run: f"{args.workload} num_workers={w}: {run['samples_per_s']:.0f} samples/s")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
-import sys
 import time
 
 import torch
@@ -23,7 +21,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision import transforms as T
 
-from pytorch_bench import epoch  # the same timed pass: every value read
+from pytorch_bench import best_of_workers, epoch  # the same timed pass: every value read
 
 
 def make_loader(args, workers):
@@ -80,13 +78,7 @@ def main():
     if args.single is not None:
         print(json.dumps(run_one(args, args.single)))
         return
-    runs = []
-    for w in (int(s) for s in args.workers.split(",")):
-        out = subprocess.run([sys.executable, *sys.argv, "--single", str(w)], check=True, stdout=subprocess.PIPE, text=True).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1]))
-        print(f"# num_workers={w}: {runs[-1]['samples_per_s']:.0f} images/s", file=sys.stderr)
-    best = max(runs, key=lambda r: r["samples_per_s"])
-    print(json.dumps({**best, "runs": runs}))
+    best_of_workers(args.workers, lambda w, run: f"num_workers={w}: {run['samples_per_s']:.0f} images/s")
 
 
 if __name__ == "__main__":
