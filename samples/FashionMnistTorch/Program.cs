@@ -19,9 +19,6 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        // Before the first TorchSharp call: libtorch's OpenMP threads sleep instead of spinning next to the loader.
-        TorchThreads.ApplyDefaults();
-
         if (SampleCommandLine.ParseOrExit(() => FashionTorchOptions.Parse(args), o => o.Help, FashionTorchOptions.Usage, out var options) is { } exit)
         {
             return exit;
@@ -48,12 +45,9 @@ public static class Program
 
         var device = options.Device == "auto" ? null : new Device(options.Device);
         await using var feed = TorchFeed.Create(device);
-        if ((options.Threads ?? DefaultThreads(feed.Device)) is { } threads)
-        {
-            torch.set_num_threads(threads);
-        }
-
-        output.WriteLine(Invariant($"TorchSharp (libtorch {torch.__version__}) on {feed.Device}, {torch.get_num_threads()} intra-op thread(s)"));
+        // libtorch's intra-op threads go to the training thread, where TrainEpochAsync runs: one OpenMP team.
+        TorchThreads.ApplyDefaults(options.Threads);
+        output.WriteLine(Invariant($"TorchSharp (libtorch {torch.__version__}) on {feed.Device}, {TorchThreads.IntraOpThreads} intra-op thread(s)"));
 
         var load = Stopwatch.StartNew();
         var trainData = FashionMnist.Load(options.Root, train: true);
@@ -109,14 +103,6 @@ public static class Program
         output.WriteLine(Invariant($"Done in {total.Elapsed.TotalSeconds:F1} s"));
         return new FashionTorchResult(epochs, total.Elapsed, parameters, feed.Device.ToString());
     }
-
-    /// <summary>
-    /// On the CPU, one core is left to the loader's workers: libtorch's own default (a thread per core) made the MLP's
-    /// epoch about twice as slow on a 2-core machine (tests/StreamingLoader.Benchmarks/torch/README.md). On a GPU
-    /// libtorch's default stays.
-    /// </summary>
-    private static int? DefaultThreads(Device device) =>
-        device.type == DeviceType.CPU ? Math.Max(1, Environment.ProcessorCount - 1) : null;
 
     /// <summary>The MLP 784-hidden-10 or the two-convolution CNN, as a PyTorch tutorial writes them with nn.Sequential.</summary>
     private static nn.Module<Tensor, Tensor> CreateModel(FashionTorchOptions options)
@@ -218,7 +204,7 @@ public sealed record FashionTorchOptions
           --device D         auto (CUDA if available, default), cpu, cuda or cuda:N
           --feed F           pull (ReadEpochAsync, default), subscribe (ForEachAsync) or observable (AsObservable)
           --workers N        loader threads (default: processor count)
-          --threads N        libtorch intra-op threads (default on the CPU: one per core but one, left to the loader; on a GPU libtorch's)
+          --threads N        libtorch intra-op threads of the training thread (default: libtorch's, one per core)
           --seed N           seeds the shuffle order and the initial weights (default 0)
           --root DIR         folder of the IDX files (default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)
           --save FILE        save the weights after training

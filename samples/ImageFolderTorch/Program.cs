@@ -20,7 +20,7 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
-        // Before the first TorchSharp call: libtorch's OpenMP threads sleep instead of spinning next to the loader.
+        // libtorch's intra-op threads go to the training thread, where the epochs run: one OpenMP team.
         TorchThreads.ApplyDefaults();
         var epochs = SampleCommandLine.Positive("--epochs", new TrainingOptions().Epochs, "Epochs to train.");
         bool help;

@@ -18,8 +18,6 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
-        // Before the first TorchSharp call (only --torch makes one): libtorch's idle threads sleep instead of spinning.
-        StreamingLoader.TorchSharp.TorchThreads.ApplyDefaults();
         if (SampleCommandLine.ParseOrExit(() => LinearRegressionOptions.Parse(args), o => o.Help, LinearRegressionOptions.Usage, out var options) is { } exit)
         {
             return exit;

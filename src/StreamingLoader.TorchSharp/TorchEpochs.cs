@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using StreamingLoader.TorchSharp.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -11,8 +12,9 @@ namespace StreamingLoader.TorchSharp;
 /// (<see cref="TorchSharpMetrics"/>).
 /// </summary>
 /// <remarks>
-/// A pass runs on a thread of its own from its first step to its last, waiting there for input: libtorch's OpenMP team,
-/// MKL's buffers, TorchSharp's dispose scopes and grad mode are all per thread. Each step runs inside its own dispose
+/// Every pass and every <see cref="TrainStep"/> runs on one thread, the training thread, waiting there for input:
+/// libtorch's OpenMP team, MKL's buffers, TorchSharp's dispose scopes and grad mode are all per thread
+/// (<see cref="TorchThreads"/>). Passes started together run one after the other. Each step runs inside its own dispose
 /// scope, so every temporary of a step is freed when the step ends. The loss and
 /// accuracy are summed on the device and read once at the end of the pass: no per-step host synchronization on CUDA.
 /// Gradients are dropped before each step rather than zeroed (PyTorch 2's <c>zero_grad(set_to_none=True)</c>, its
@@ -21,6 +23,9 @@ namespace StreamingLoader.TorchSharp;
 /// </remarks>
 public static class TorchEpochs
 {
+    /// <summary>The alpha of an in-place sum, held for the process: an implicit Scalar's handle is passed without keeping it alive.</summary>
+    private static readonly Scalar One = 1.ToScalar();
+
     /// <summary>Reads the loader's next epoch and trains on every batch.</summary>
     /// <param name="loader">The loader.</param>
     /// <param name="model">The model, on the feed's device.</param>
@@ -52,7 +57,8 @@ public static class TorchEpochs
     /// <summary>
     /// One training step on a staged batch (for <see cref="DataLoader.ForEachAsync"/> handlers and observers): returns
     /// the loss tensor, detached, on the batch's device (read it with <c>item&lt;float&gt;()</c> when needed; that waits
-    /// for the device). The caller disposes the returned tensor.
+    /// for the device). The caller disposes the returned tensor. The step runs on the training thread, and the caller
+    /// waits for it.
     /// </summary>
     public static Tensor TrainStep(TorchBatch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer optimizer)
     {
@@ -60,6 +66,11 @@ public static class TorchEpochs
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(criterion);
         ArgumentNullException.ThrowIfNull(optimizer);
+        return TrainingThread.Shared.Invoke(() => TrainStepHere(batch, model, criterion, optimizer));
+    }
+
+    private static Tensor TrainStepHere(TorchBatch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer optimizer)
+    {
         using var scope = NewDisposeScope();
         using var grad = enable_grad();
         model.train();
@@ -71,7 +82,7 @@ public static class TorchEpochs
     }
 
     /// <summary>
-    /// Runs the pass on a thread of its own, start to end. libtorch's OpenMP team and MKL's buffers belong to the
+    /// Runs the pass on the training thread, start to end. libtorch's OpenMP team and MKL's buffers belong to the
     /// thread that calls them: a loop that resumed on whichever pool thread had the next batch ready made a new OpenMP
     /// team for each thread it ran on.
     /// </summary>
@@ -86,7 +97,7 @@ public static class TorchEpochs
         ArgumentNullException.ThrowIfNull(loader);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(criterion);
-        return Task.Factory.StartNew(Run, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return TrainingThread.Shared.RunAsync(Run, cancellationToken);
 
         EpochResult Run()
         {
@@ -137,7 +148,7 @@ public static class TorchEpochs
         }
     }
 
-    /// <summary>Waits on this thread (the pass's own), so the next step runs where the last one did.</summary>
+    /// <summary>Waits on this thread (the training thread), so the next step runs where the last one did.</summary>
     private static T Wait<T>(ValueTask<T> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
 
     private static void Wait(ValueTask pending)
@@ -181,11 +192,14 @@ public static class TorchEpochs
             optimizer.step();
         }
 
-        // Summed into a Float64 tensor on the device (in-place promotion): no host synchronization per step.
-        lossSum.add_(loss.detach(), batch.Count);
+        // Summed into a Float64 tensor on the device (in-place promotion): no host synchronization per step. The
+        // Scalar is disposed, not left to its finalizer: TorchSharp passes its handle without keeping it alive, and
+        // a collection during the call could free it under libtorch.
+        using var count = batch.Count.ToScalar();
+        lossSum.add_(loss.detach(), count);
         if (output.dim() == 2 && batch.Labels.dim() == 1 && !batch.Labels.is_floating_point())
         {
-            correct.add_(output.argmax(1).eq(batch.Labels).sum());
+            correct.add_(output.argmax(1).eq(batch.Labels).sum(), One);
         }
     }
 }

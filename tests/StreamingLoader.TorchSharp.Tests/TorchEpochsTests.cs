@@ -44,8 +44,15 @@ public class TorchEpochsTests
         using var model = Model();
         using var criterion = nn.MSELoss();
         using var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
-        await using var feed = TorchFeed.Create(CPU);
+        await TrainInHandlerAsync(loader, model, criterion, optimizer, epochs: 8);
 
+        AssertLearned(model);
+    }
+
+    /// <summary>Trains with <see cref="TorchEpochs.TrainStep"/> on batches staged inside a ForEachAsync handler.</summary>
+    internal static async Task TrainInHandlerAsync(DataLoader loader, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer optimizer, int epochs)
+    {
+        await using var feed = TorchFeed.Create(CPU);
         await loader.ForEachAsync(
             (batch, _) =>
             {
@@ -53,9 +60,7 @@ public class TorchEpochsTests
                 using var loss = TorchEpochs.TrainStep(staged, model, criterion, optimizer);
                 return ValueTask.CompletedTask;
             },
-            epochs: 8);
-
-        AssertLearned(model);
+            epochs);
     }
 
     [Fact]
@@ -245,7 +250,8 @@ public class TorchEpochsTests
     }
 
     /// <summary>Records the threads its forward runs on.</summary>
-    private sealed class ThreadRecorder : nn.Module<Tensor, Tensor>
+    /// <summary>Records the managed thread and libtorch's intra-op thread count of every forward call.</summary>
+    internal sealed class ThreadRecorder : nn.Module<Tensor, Tensor>
     {
         private readonly nn.Module<Tensor, Tensor> _inner;
 
@@ -258,9 +264,16 @@ public class TorchEpochsTests
 
         public HashSet<int> Threads { get; set; } = [];
 
+        public HashSet<int> IntraOpThreads { get; } = [];
+
         public override Tensor forward(Tensor input)
         {
-            Threads.Add(Environment.CurrentManagedThreadId);
+            lock (Threads)
+            {
+                Threads.Add(Environment.CurrentManagedThreadId);
+                IntraOpThreads.Add(get_num_threads());
+            }
+
             return _inner.call(input);
         }
     }

@@ -1,24 +1,64 @@
-using System.Runtime.InteropServices;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace StreamingLoader.TorchSharp.Tests;
 
-public partial class TorchThreadsTests
+/// <summary>
+/// One OpenMP team in the process: the training thread has the intra-op threads, every other thread runs libtorch on
+/// one, and every pass and step runs on the training thread.
+/// </summary>
+public class TorchThreadsTests
 {
     [Fact]
-    public void ApplyDefaults_BeforeLibTorchLoaded_SetsPassiveWaitWhereNativeCodeReadsIt()
+    public async Task ApplyDefaults_TrainingThreadGetsTheCount_EveryOtherThreadOne()
     {
-        // The module initializer (ThreadDefaults) called ApplyDefaults before any test loaded libtorch.
-        using var ones = torch.ones(2);
+        try
+        {
+            TorchThreads.ApplyDefaults(intraOpThreads: 3);
+            Assert.Equal(3, TorchThreads.IntraOpThreads);
 
-        Assert.True(TorchThreads.IsLibTorchLoaded);
-        Assert.Equal(ThreadDefaults.WaitPolicyBefore ?? "PASSIVE", Marshal.PtrToStringUTF8(getenv(TorchThreads.WaitPolicyVariable)));
+            // Main's thread, a thread libtorch has not seen yet and a pool thread all run single-threaded.
+            Assert.Equal(1, get_num_threads());
+            var fresh = 0;
+            var thread = new Thread(() => fresh = get_num_threads());
+            thread.Start();
+            thread.Join();
+            Assert.Equal(1, fresh);
+            Assert.Equal(1, await Task.Run(get_num_threads));
 
-        // Once set, a later call changes nothing and does not throw although libtorch is loaded.
-        TorchThreads.ApplyDefaults();
-        Assert.Throws<ArgumentOutOfRangeException>(() => TorchThreads.ApplyDefaults(intraOpThreads: 0));
+            // Passes, and steps called from pool threads, run on the one training thread with its 3.
+            await using var loader = TorchEpochsTests.RegressionLoader(seed: 9);
+            using var inner = TorchEpochsTests.Model();
+            using var model = new TorchEpochsTests.ThreadRecorder(inner);
+            using var criterion = nn.MSELoss();
+            using var optimizer = optim.SGD(inner.parameters(), learningRate: 0.1);
+            await loader.TrainEpochAsync(model, criterion, optimizer);
+            await loader.EvaluateEpochAsync(model, criterion);
+            await TorchEpochsTests.TrainInHandlerAsync(loader, model, criterion, optimizer, epochs: 1);
+
+            Assert.Single(model.Threads);
+            Assert.NotEqual(Environment.CurrentManagedThreadId, model.Threads.Single());
+            Assert.Equal([3], model.IntraOpThreads);
+
+            // A second call changes the count.
+            TorchThreads.ApplyDefaults(intraOpThreads: 2);
+            model.IntraOpThreads.Clear();
+            await loader.EvaluateEpochAsync(model, criterion);
+            Assert.Equal([2], model.IntraOpThreads);
+        }
+        finally
+        {
+            TorchThreads.ApplyDefaults();
+        }
     }
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint getenv(string name);
+    [Fact]
+    public void ApplyDefaults_WithoutACount_GivesTheTrainingThreadOnePerCore()
+    {
+        TorchThreads.ApplyDefaults();
+
+        Assert.InRange(TorchThreads.IntraOpThreads!.Value, 1, Environment.ProcessorCount);
+        Assert.Equal(1, get_num_threads());
+        Assert.Throws<ArgumentOutOfRangeException>(() => TorchThreads.ApplyDefaults(intraOpThreads: 0));
+    }
 }
