@@ -130,6 +130,9 @@ public static class TorchEpochs
                         waitStart = Stopwatch.GetTimestamp();
                         TorchSharpMetrics.Step(train, waited, Stopwatch.GetElapsedTime(stepStart, waitStart));
                     }
+
+                    // A cancellation asked for during a step ends the pass after it, the last step's included.
+                    cancellationToken.ThrowIfCancellationRequested();
                 }
 
                 // The one host synchronization of the pass.

@@ -193,7 +193,7 @@ public class TorchEpochsTests
             })
             .Build(new LoaderOptions { BatchSize = 16, Workers = 2, Prefetch = 1, Seed = 5 });
         using var inner = Model();
-        using var model = new ThreadRecorder(inner);
+        using var model = new ProbeModel(inner);
         using var criterion = nn.MSELoss();
         using var optimizer = optim.SGD(inner.parameters(), learningRate: 0.1);
 
@@ -247,34 +247,5 @@ public class TorchEpochsTests
         }
 
         Assert.InRange(linear.bias!.item<float>(), Bias - 0.01f, Bias + 0.01f);
-    }
-
-    /// <summary>Records the threads its forward runs on.</summary>
-    /// <summary>Records the managed thread and libtorch's intra-op thread count of every forward call.</summary>
-    internal sealed class ThreadRecorder : nn.Module<Tensor, Tensor>
-    {
-        private readonly nn.Module<Tensor, Tensor> _inner;
-
-        public ThreadRecorder(nn.Module<Tensor, Tensor> inner)
-            : base(nameof(ThreadRecorder))
-        {
-            _inner = inner;
-            RegisterComponents();
-        }
-
-        public HashSet<int> Threads { get; set; } = [];
-
-        public HashSet<int> IntraOpThreads { get; } = [];
-
-        public override Tensor forward(Tensor input)
-        {
-            lock (Threads)
-            {
-                Threads.Add(Environment.CurrentManagedThreadId);
-                IntraOpThreads.Add(get_num_threads());
-            }
-
-            return _inner.call(input);
-        }
     }
 }

@@ -29,7 +29,7 @@ public class TorchThreadsTests
             // Passes, and steps called from pool threads, run on the one training thread with its 3.
             await using var loader = TorchEpochsTests.RegressionLoader(seed: 9);
             using var inner = TorchEpochsTests.Model();
-            using var model = new TorchEpochsTests.ThreadRecorder(inner);
+            using var model = new ProbeModel(inner);
             using var criterion = nn.MSELoss();
             using var optimizer = optim.SGD(inner.parameters(), learningRate: 0.1);
             await loader.TrainEpochAsync(model, criterion, optimizer);
