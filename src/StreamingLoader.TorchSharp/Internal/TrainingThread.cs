@@ -10,7 +10,7 @@ namespace StreamingLoader.TorchSharp.Internal;
 /// per pass, a loop that resumes on pool threads), libgomp sees more threads than cores and stops spinning between
 /// operations (at most 1,000 spins), so every parallel operation pays for waking its team. Measured on 2 cores with
 /// 2 intra-op threads: a 200,704-element <c>mul_</c> took 50 µs with a second team against 5 µs with one, and the
-/// Fashion-MNIST MLP's epoch 2.3 s against 0.9 s. One thread doing the work keeps one team, MKL's buffers and
+/// Fashion-MNIST MLP's epoch 2.3 s against 0.75–0.89 s. One thread doing the work keeps one team, MKL's buffers and
 /// TorchSharp's per-thread state in one place.
 /// </summary>
 internal sealed class TrainingThread
