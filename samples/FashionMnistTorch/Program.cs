@@ -262,7 +262,7 @@ public sealed record FashionTorchOptions
         var lr = SampleCommandLine.Number("--lr", d.LearningRate, "Learning rate.");
         var momentum = SampleCommandLine.Number("--momentum", d.Momentum, "SGD momentum.");
         var lrDecay = SampleCommandLine.Number("--lr-decay", d.LearningRateDecay, "Learning-rate factor after every epoch.");
-        var device = SampleCommandLine.Text("--device", d.Device, "auto, cpu, cuda or cuda:N.");
+        var device = SampleCommandLine.Device(d.Device, "auto, cpu, cuda or cuda:N.");
         var feed = SampleCommandLine.OneOf("--feed", d.Feed, "pull, subscribe or observable.", "pull", "subscribe", "observable");
         var workers = SampleCommandLine.Positive("--workers", d.Workers, "Loader threads.");
         var threads = SampleCommandLine.OptionalPositive("--threads", "libtorch intra-op threads.");
@@ -294,10 +294,6 @@ public sealed record FashionTorchOptions
             LoadPath = result.GetValue(load),
             Help = help,
         };
-        if (options.Device is not ("auto" or "cpu" or "cuda") && !options.Device.StartsWith("cuda:", StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"--device takes auto, cpu, cuda or cuda:N; '{options.Device}' is none of them.");
-        }
 
         if (options.Conv.Count != 2)
         {

@@ -180,7 +180,7 @@ public sealed record LinearRegressionOptions
         var defaults = new LinearRegressionOptions();
         var custom = SampleCommandLine.Flag("--custom", "Read the data through a custom IDataset class.");
         var torch = SampleCommandLine.Flag("--torch", "Train nn.Linear(3, 1) with SGD on TorchSharp.");
-        var device = SampleCommandLine.Text("--device", defaults.Device, "With --torch: auto, cpu, cuda or cuda:N.");
+        var device = SampleCommandLine.Device(defaults.Device, "With --torch: auto, cpu, cuda or cuda:N.");
         var epochs = SampleCommandLine.PositiveList("--epochs", [.. defaults.Epochs], "Training phases, comma-separated.");
         var lr = SampleCommandLine.Number("--lr", defaults.LearningRate, "SGD learning rate.");
         var seed = SampleCommandLine.Number("--seed", defaults.Seed, "Seeds the weights and the shuffle order.");

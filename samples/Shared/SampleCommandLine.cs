@@ -94,6 +94,17 @@ internal static class SampleCommandLine
         return option;
     }
 
+    /// <summary>A libtorch device: <c>auto</c> (CUDA if available), <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    public static Option<string> Device(string defaultValue, string description) =>
+        new("--device")
+        {
+            Description = description,
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = r => r.Tokens[0].Value is var text && (text is "auto" or "cpu" or "cuda" || (text.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+                ? text
+                : Error<string>(r, $"--device takes auto, cpu, cuda or cuda:N; '{text}' is none of them."),
+        };
+
     private static int PositiveValue(ArgumentResult result, string text, string name) =>
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0
             ? value

@@ -91,5 +91,11 @@ public class SampleTests
         Assert.Equal("cpu", options.Device);
         Assert.False(LinearRegressionOptions.Parse([]).Torch);
         Assert.Throws<ArgumentException>(() => LinearRegressionOptions.Parse(["--device", "cpu"]));
+
+        // A device libtorch has no name for is refused when parsing, with the names it takes (it crashed in libtorch).
+        Assert.Equal("cuda:2", LinearRegressionOptions.Parse(["--torch", "--device", "cuda:2"]).Device);
+        var error = Assert.Throws<ArgumentException>(() => LinearRegressionOptions.Parse(["--torch", "--device", "gpu"]));
+        Assert.Equal("--device takes auto, cpu, cuda or cuda:N; 'gpu' is none of them.", error.Message);
+        Assert.Throws<ArgumentException>(() => LinearRegressionOptions.Parse(["--torch", "--device", "cuda:x"]));
     }
 }
