@@ -174,34 +174,35 @@ internal sealed class DenseNetwork : ICpuModel
     private int Validate(Batch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var layout = batch.Layout;
-        if (layout.FeatureType != ElementType.Float32)
+        var features = batch.Features.Spec;
+        var labels = batch.Labels.Spec;
+        if (features.ElementType != ElementType.Float32)
         {
             throw new ArgumentException(
-                $"The model takes Float32 features; the batch holds {layout.FeatureType}{Shapes.Format(layout.FeatureShape)} (collate bytes with Collate.BytesToFloat).",
+                $"The model takes Float32 features; the batch holds {features.ElementType}{Shapes.Format(features.Shape)} (collate bytes with Collate.BytesToFloat).",
                 nameof(batch));
         }
 
-        if (layout.FeatureElements != InputSize)
+        if (features.ElementsPerStep != InputSize)
         {
             throw new ArgumentException(
-                $"The model takes {InputSize} feature values per sample; the batch's samples have {layout.FeatureElements} (shape {Shapes.Format(layout.FeatureShape)}).",
+                $"The model takes {InputSize} feature values per sample; the batch's samples have {features.ElementsPerStep} (shape {Shapes.Format(features.Shape)}).",
                 nameof(batch));
         }
 
         if (_loss == LossKind.SoftmaxCrossEntropy)
         {
-            if (layout.LabelType != ElementType.Int64 || layout.LabelElements != 1)
+            if (labels.ElementType != ElementType.Int64 || labels.ElementsPerStep != 1)
             {
                 throw new ArgumentException(
-                    $"A classifier takes one Int64 class index per sample; the batch's labels are {layout.LabelType}{Shapes.Format(layout.LabelShape)}.",
+                    $"A classifier takes one Int64 class index per sample; the batch's labels are {labels.ElementType}{Shapes.Format(labels.Shape)}.",
                     nameof(batch));
             }
         }
-        else if (layout.LabelType != ElementType.Float32 || layout.LabelElements != OutputSize)
+        else if (labels.ElementType != ElementType.Float32 || labels.ElementsPerStep != OutputSize)
         {
             throw new ArgumentException(
-                $"A regression with {OutputSize} output(s) takes {OutputSize} Float32 target(s) per sample; the batch's labels are {layout.LabelType}{Shapes.Format(layout.LabelShape)}.",
+                $"A regression with {OutputSize} output(s) takes {OutputSize} Float32 target(s) per sample; the batch's labels are {labels.ElementType}{Shapes.Format(labels.Shape)}.",
                 nameof(batch));
         }
 

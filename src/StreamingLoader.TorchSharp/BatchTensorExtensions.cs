@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace StreamingLoader.TorchSharp;
 
 /// <summary>
-/// A batch as TorchSharp tensors without a copy: the tensors' storage is the batch's pinned buffer, with the batch's
-/// shape and dtype (like <c>torch.from_numpy</c>).
+/// A batch as TorchSharp tensors without a copy: each tensor's storage is the batch's pinned buffer, with the batch
+/// tensor's shape and dtype (like <c>torch.from_numpy</c>).
 /// </summary>
 /// <remarks>
 /// The buffer stays out of the loader's pool until libtorch frees the storage (its deleter), not only until the batch
@@ -16,39 +16,42 @@ namespace StreamingLoader.TorchSharp;
 /// </remarks>
 public static class BatchTensorExtensions
 {
-    /// <summary>Wraps the features, shape [Count, ..sample shape], on the CPU without a copy.</summary>
+    /// <summary>Wraps one tensor of a batch (<c>batch["input_ids"].AsTensor()</c>) on the CPU without a copy.</summary>
     /// <exception cref="ObjectDisposedException">The batch was disposed.</exception>
-    public static Tensor FeaturesAsTensor(this Batch batch)
+    public static Tensor AsTensor(this BatchTensor tensor)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        return ZeroCopy.Wrap(batch, batch.Features);
+        ArgumentNullException.ThrowIfNull(tensor);
+        return ZeroCopy.Wrap(tensor.Batch, tensor);
     }
 
-    /// <summary>Wraps the labels, shape [Count, ..label shape], on the CPU without a copy.</summary>
+    /// <summary>Wraps every tensor of a batch, by name, on the CPU without a copy.</summary>
     /// <exception cref="ObjectDisposedException">The batch was disposed.</exception>
-    public static Tensor LabelsAsTensor(this Batch batch)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        return ZeroCopy.Wrap(batch, batch.Labels);
-    }
-
-    /// <summary>Wraps features and labels on the CPU without a copy.</summary>
-    /// <exception cref="ObjectDisposedException">The batch was disposed.</exception>
-    public static (Tensor Features, Tensor Labels) AsTensors(this Batch batch)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        var features = ZeroCopy.Wrap(batch, batch.Features);
-        try
-        {
-            return (features, ZeroCopy.Wrap(batch, batch.Labels));
-        }
-        catch
-        {
-            features.Dispose();
-            throw;
-        }
-    }
+    public static IReadOnlyDictionary<string, Tensor> AsTensors(this Batch batch) => Wrap(batch);
 
     /// <summary>Gets the torch dtype that holds <paramref name="type"/>.</summary>
     public static ScalarType ToScalarType(this ElementType type) => ZeroCopy.ToScalarType(type);
+
+    internal static Dictionary<string, Tensor> Wrap(Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var tensors = new Dictionary<string, Tensor>(batch.Tensors.Count, StringComparer.Ordinal);
+        try
+        {
+            foreach (var tensor in batch.Tensors)
+            {
+                tensors.Add(tensor.Name, ZeroCopy.Wrap(batch, tensor));
+            }
+
+            return tensors;
+        }
+        catch
+        {
+            foreach (var wrapped in tensors.Values)
+            {
+                wrapped.Dispose();
+            }
+
+            throw;
+        }
+    }
 }

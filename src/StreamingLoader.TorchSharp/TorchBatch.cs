@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 namespace StreamingLoader.TorchSharp;
 
 /// <summary>
-/// A batch as tensors on the feed's device: <see cref="Features"/> and <see cref="Labels"/> with the batch's shape
-/// and dtype. Dispose it when the step that reads it has been issued.
+/// A batch as tensors on the feed's device: every named tensor of the loader's batch (<see cref="Tensors"/>,
+/// <c>batch["input_ids"]</c>) with its shape and dtype. Dispose it when the step that reads it has been issued.
 /// </summary>
 /// <remarks>
 /// On the CPU the tensors are the loader's batch memory itself (no copy; the buffer goes back to the pool when libtorch
@@ -13,23 +13,33 @@ namespace StreamingLoader.TorchSharp;
 /// </remarks>
 public sealed class TorchBatch : IDisposable
 {
+    private readonly Dictionary<string, Tensor> _tensors;
     private Action? _onDispose;
 
-    internal TorchBatch(Tensor features, Tensor labels, int count, long epoch, int index, Action? onDispose)
+    internal TorchBatch(Dictionary<string, Tensor> tensors, int count, long epoch, int index, Action? onDispose)
     {
-        Features = features;
-        Labels = labels;
+        _tensors = tensors;
         Count = count;
         Epoch = epoch;
         Index = index;
         _onDispose = onDispose;
     }
 
-    /// <summary>Gets the features: shape [Count, ..sample shape].</summary>
-    public Tensor Features { get; }
+    /// <summary>Gets every tensor of the batch by name.</summary>
+    public IReadOnlyDictionary<string, Tensor> Tensors => _tensors;
 
-    /// <summary>Gets the labels: shape [Count, ..label shape].</summary>
-    public Tensor Labels { get; }
+    /// <summary>Gets the tensor named <paramref name="name"/>.</summary>
+    /// <exception cref="KeyNotFoundException">The batch has no such tensor; the message lists the ones it has.</exception>
+    public Tensor this[string name] =>
+        _tensors.TryGetValue(name, out var tensor)
+            ? tensor
+            : throw new KeyNotFoundException($"The batch has no tensor '{name}'; its tensors are {string.Join(", ", _tensors.Keys.Select(k => "'" + k + "'"))}.");
+
+    /// <summary>Gets the <c>features</c> tensor of a features/labels batch: shape [Count, ..sample shape].</summary>
+    public Tensor Features => this["features"];
+
+    /// <summary>Gets the <c>labels</c> tensor of a features/labels batch: shape [Count, ..label shape].</summary>
+    public Tensor Labels => this["labels"];
 
     /// <summary>Gets the number of samples.</summary>
     public int Count { get; }
@@ -45,8 +55,11 @@ public sealed class TorchBatch : IDisposable
     {
         if (Interlocked.Exchange(ref _onDispose, null) is { } onDispose)
         {
-            Features.Dispose();
-            Labels.Dispose();
+            foreach (var tensor in _tensors.Values)
+            {
+                tensor.Dispose();
+            }
+
             onDispose();
         }
     }

@@ -37,16 +37,19 @@ public class TorchWrapBenchmarks
         }
 
         _scratch = new float[features.Length];
-        using var warm = _batch.FeaturesAsTensor();
+        using var warm = _batch.Features.AsTensor();
     }
 
     [Benchmark(Baseline = true, Description = "wrap features + labels (zero copy), free both")]
     public long Wrap()
     {
-        var (features, labels) = _batch.AsTensors();
-        var elements = features.numel() + labels.numel();
-        features.Dispose();
-        labels.Dispose();
+        var tensors = _batch.AsTensors();
+        var elements = tensors["features"].numel() + tensors["labels"].numel();
+        foreach (var tensor in tensors.Values)
+        {
+            tensor.Dispose();
+        }
+
         return elements;
     }
 

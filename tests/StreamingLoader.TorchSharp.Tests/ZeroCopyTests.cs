@@ -12,7 +12,9 @@ public class ZeroCopyTests
         using var pool = TestBatches.Pool(batchSize: 4, featureShape: [2, 3]);
         using var batch = TestBatches.Rent(pool, count: 3);
 
-        var (features, labels) = batch.AsTensors();
+        var tensors = batch.AsTensors();
+        Assert.Equal(["features", "labels"], tensors.Keys.Order());
+        var (features, labels) = (tensors["features"], tensors["labels"]);
         using (features)
         using (labels)
         {
@@ -36,7 +38,7 @@ public class ZeroCopyTests
     {
         using var pool = TestBatches.Pool(batchSize: 4, featureShape: [5]);
         var batch = TestBatches.Rent(pool, count: 4);
-        var features = batch.FeaturesAsTensor();
+        var features = batch.Features.AsTensor();
         var expected = batch.Features.AsSpan<float>().ToArray();
 
         batch.Dispose();
@@ -56,7 +58,7 @@ public class ZeroCopyTests
         using var pool = TestBatches.Pool(batchSize: 8, featureShape: [3]);
         var batch = TestBatches.Rent(pool, count: 8);
         using var linear = nn.Linear(3, 1);
-        var x = batch.FeaturesAsTensor();
+        var x = batch.Features.AsTensor();
         var output = linear.call(x);
 
         // linear saved x for the weight's gradient: freeing our handle and the batch must not free the memory.
@@ -78,8 +80,8 @@ public class ZeroCopyTests
     {
         using var pool = TestBatches.Pool(batchSize: 2, featureShape: [1]);
         var batch = TestBatches.Rent(pool, count: 2);
-        var first = batch.FeaturesAsTensor();
-        var second = batch.FeaturesAsTensor();
+        var first = batch.Features.AsTensor();
+        var second = batch.Features.AsTensor();
         batch.Dispose();
 
         first.Dispose();
@@ -95,7 +97,7 @@ public class ZeroCopyTests
         var batch = TestBatches.Rent(pool, count: 1);
         batch.Dispose();
 
-        Assert.Throws<ObjectDisposedException>(() => batch.FeaturesAsTensor());
+        Assert.Throws<ObjectDisposedException>(() => batch.Features.AsTensor());
         Assert.Equal(0, pool.Outstanding);
     }
 

@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace StreamingLoader.TorchSharp.Internal;
@@ -12,13 +11,16 @@ internal sealed class CpuFeed() : TorchFeed(CPU)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var (features, labels) = batch.AsTensors();
+        var tensors = BatchTensorExtensions.Wrap(batch);
 
         // The TorchBatch owns them, not a dispose scope that happens to be open on this thread.
-        features.DetachFromDisposeScope();
-        labels.DetachFromDisposeScope();
+        foreach (var tensor in tensors.Values)
+        {
+            tensor.DetachFromDisposeScope();
+        }
+
         TorchSharpMetrics.Staged(batch, "cpu");
-        return new TorchBatch(features, labels, batch.Count, batch.Epoch, batch.Index, static () => { });
+        return new TorchBatch(tensors, batch.Count, batch.Epoch, batch.Index, static () => { });
     }
 
     public override ValueTask DisposeAsync()

@@ -58,16 +58,25 @@ internal sealed class CudaFeed : TorchFeed
 
             // Not before the compute work that read the slot's previous batch (or that used its memory before it was allocated).
             _cuda.StreamWaitEvent(_copyStream, slot.Released);
-            _cuda.CopyToDeviceAsync(slot.FeaturesData, batch.Features.Pointer, batch.Features.ByteLength, _copyStream);
-            _cuda.CopyToDeviceAsync(slot.LabelsData, batch.Labels.Pointer, batch.Labels.ByteLength, _copyStream);
+            var tensors = new Dictionary<string, Tensor>(batch.Tensors.Count, StringComparer.Ordinal);
+            for (var i = 0; i < batch.Tensors.Count; i++)
+            {
+                var source = batch.Tensors[i];
+                _cuda.CopyToDeviceAsync(slot.Data[i], source.Pointer, source.ByteLength, _copyStream);
+                var shape = new long[source.Shape.Length];
+                for (var d = 0; d < shape.Length; d++)
+                {
+                    shape[d] = source.Shape[d];
+                }
+
+                tensors.Add(source.Name, slot.Buffers[i].narrow(0, 0, source.ElementCount).view(shape).DetachFromDisposeScope());
+            }
+
             _cuda.RecordEvent(slot.CopyDone, _copyStream);
             _cuda.StreamWaitEvent(ComputeStream, slot.CopyDone);
             _inFlight.Enqueue((slot.CopyDone, batch.Retain()));
-
-            var features = slot.Features.narrow(0, 0, batch.Count).DetachFromDisposeScope();
-            var labels = slot.Labels.narrow(0, 0, batch.Count).DetachFromDisposeScope();
             TorchSharpMetrics.Staged(batch, pinned ? "cuda" : "cuda-pageable");
-            return new TorchBatch(features, labels, batch.Count, batch.Epoch, batch.Index, () => Release(slot));
+            return new TorchBatch(tensors, batch.Count, batch.Epoch, batch.Index, () => Release(slot));
         }
     }
 
@@ -133,17 +142,29 @@ internal sealed class CudaFeed : TorchFeed
         }
     }
 
-    /// <summary>Page-locks the pooled buffer the first time it is seen: features and labels are one allocation.</summary>
+    /// <summary>
+    /// Page-locks the pooled buffer the first time it is seen: a batch's tensors are one allocation, laid out in order.
+    /// A buffer that grows for longer sequences is a new allocation, locked when it is first seen.
+    /// </summary>
     private bool EnsurePageLocked(Batch batch)
     {
-        var start = batch.Features.Pointer;
+        var start = batch.Tensors[0].Pointer;
         if (_registered.TryGetValue(start, out var known))
         {
             return known.Pinned;
         }
 
-        var contiguous = batch.Labels.Pointer == start + (nint)batch.Features.CapacityBytes;
-        var bytes = contiguous ? batch.Features.CapacityBytes + batch.Labels.CapacityBytes : batch.Features.CapacityBytes;
+        long bytes = 0;
+        foreach (var tensor in batch.Tensors)
+        {
+            if (tensor.Pointer != start + (nint)bytes)
+            {
+                break;
+            }
+
+            bytes += tensor.CapacityBytes;
+        }
+
         var status = _cuda.HostRegister(start, bytes);
         var pinned = status is CudaRuntime.Success or CudaRuntime.HostMemoryAlreadyRegistered;
         _registered[start] = (pinned, status == CudaRuntime.Success);
@@ -170,17 +191,15 @@ internal sealed class CudaFeed : TorchFeed
         return created;
     }
 
-    /// <summary>Device buffers for one full batch, and the events that order their reuse.</summary>
+    /// <summary>Device buffers for one batch (a flat one per tensor, as large as its host room), and the events that order their reuse.</summary>
     private sealed class DeviceSlot
     {
         public DeviceSlot(Batch batch, Device device, CudaRuntime cuda)
         {
             Layout = batch.Layout;
-            Capacity = batch.Capacity;
-            Features = empty([Capacity, .. Layout.FeatureShape.Select(d => (long)d)], Layout.FeatureType.ToScalarType(), device).DetachFromDisposeScope();
-            Labels = empty([Capacity, .. Layout.LabelShape.Select(d => (long)d)], Layout.LabelType.ToScalarType(), device).DetachFromDisposeScope();
-            FeaturesData = LibTorchSharp.THSTensor_data(Features.Handle);
-            LabelsData = LibTorchSharp.THSTensor_data(Labels.Handle);
+            Capacities = [.. batch.Tensors.Select(t => t.CapacityBytes)];
+            Buffers = [.. batch.Tensors.Select(t => empty([t.CapacityBytes / ElementTypes.SizeOf(t.ElementType)], t.ElementType.ToScalarType(), device).DetachFromDisposeScope())];
+            Data = [.. Buffers.Select(b => LibTorchSharp.THSTensor_data(b.Handle))];
             CopyDone = cuda.CreateEvent();
             Released = cuda.CreateEvent();
 
@@ -190,26 +209,42 @@ internal sealed class CudaFeed : TorchFeed
 
         public BatchLayout Layout { get; }
 
-        public int Capacity { get; }
+        public long[] Capacities { get; }
 
-        public Tensor Features { get; }
+        public Tensor[] Buffers { get; }
 
-        public Tensor Labels { get; }
-
-        public nint FeaturesData { get; }
-
-        public nint LabelsData { get; }
+        public nint[] Data { get; }
 
         public nint CopyDone { get; }
 
         public nint Released { get; }
 
-        public bool Fits(Batch batch) => ReferenceEquals(batch.Layout, Layout) && batch.Capacity == Capacity;
+        /// <summary>Whether this slot has room for every tensor of <paramref name="batch"/>.</summary>
+        public bool Fits(Batch batch)
+        {
+            if (!ReferenceEquals(batch.Layout, Layout))
+            {
+                return false;
+            }
+
+            for (var i = 0; i < Capacities.Length; i++)
+            {
+                if (batch.Tensors[i].ByteLength > Capacities[i])
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
 
         public void Dispose(CudaRuntime cuda)
         {
-            Features.Dispose();
-            Labels.Dispose();
+            foreach (var buffer in Buffers)
+            {
+                buffer.Dispose();
+            }
+
             _ = cuda.DestroyEvent(CopyDone);
             _ = cuda.DestroyEvent(Released);
         }

@@ -1,7 +1,8 @@
 namespace StreamingLoader;
 
 /// <summary>
-/// A batch of samples: features and labels in pooled, pinned memory, with the epoch and position it came from.
+/// A batch of samples: named tensors in pooled, pinned memory (<see cref="Tensors"/>, <c>batch["input_ids"]</c>), with
+/// the epoch and position it came from.
 /// A batch is a lease on its buffer: dispose it when done (<c>using var batch = …</c>) and the buffer goes back to
 /// the pool for a later batch.
 /// </summary>
@@ -16,6 +17,7 @@ public sealed unsafe class Batch : IDisposable
 {
     private readonly BatchPool _pool;
     private readonly long[] _indices;
+    private readonly BatchTensor[] _tensors;
     private int _leased;
     private List<(Action<object?, bool> Callback, object? State)>? _releaseCallbacks;
 
@@ -32,19 +34,49 @@ public sealed unsafe class Batch : IDisposable
         _indices = buffer.Indices;
         _holds = 1;
         _leased = 1;
-        Features = new BatchTensor(this, layout.FeatureType, layout.FeatureShape, layout.FeatureElements, buffer.Features, buffer.FeatureBytes);
-        Labels = new BatchTensor(this, layout.LabelType, layout.LabelShape, layout.LabelElements, buffer.Labels, buffer.LabelBytes);
+        _tensors = new BatchTensor[layout.Tensors.Count];
+        for (var i = 0; i < _tensors.Length; i++)
+        {
+            _tensors[i] = new BatchTensor(this, layout.Tensors[i], buffer.Data(i), buffer.Capacities[i], buffer.Lengths[i]);
+        }
     }
 
     internal BatchBuffer Buffer { get; }
 
-    /// <summary>Gets the features: shape [Count, ..feature shape].</summary>
-    public BatchTensor Features { get; }
+    /// <summary>Gets every tensor of the batch, in the layout's order.</summary>
+    public IReadOnlyList<BatchTensor> Tensors
+    {
+        get
+        {
+            ThrowIfNotLeased();
+            return _tensors;
+        }
+    }
 
-    /// <summary>Gets the labels: shape [Count, ..label shape].</summary>
-    public BatchTensor Labels { get; }
+    /// <summary>Gets the tensor named <paramref name="name"/> (<c>batch["input_ids"]</c>).</summary>
+    /// <exception cref="KeyNotFoundException">The batch has no such tensor; the message lists the ones it has.</exception>
+    public BatchTensor this[string name]
+    {
+        get
+        {
+            ThrowIfNotLeased();
+            var index = Layout.IndexOf(name);
+            return index >= 0
+                ? _tensors[index]
+                : throw new KeyNotFoundException($"The batch has no tensor '{name}'; its tensors are {string.Join(", ", Layout.Tensors.Select(t => "'" + t.Name + "'"))}.");
+        }
+    }
 
-    /// <summary>Gets the layout of one sample.</summary>
+    /// <summary>
+    /// Gets the <c>features</c> tensor of a features/labels batch, shape [Count, ..feature shape]: the tensor the
+    /// built-in two-tensor collators write (<see cref="Collate.Tensors{TFeature, TLabel}"/>, JSON Lines, CSV, images).
+    /// </summary>
+    public BatchTensor Features => this[BatchLayout.FeaturesName];
+
+    /// <summary>Gets the <c>labels</c> tensor of a features/labels batch, shape [Count, ..label shape].</summary>
+    public BatchTensor Labels => this[BatchLayout.LabelsName];
+
+    /// <summary>Gets the tensors' names, element types and shapes.</summary>
     public BatchLayout Layout { get; }
 
     /// <summary>Gets the number of samples in this batch (smaller than the batch size for a last, partial batch).</summary>
@@ -71,10 +103,25 @@ public sealed unsafe class Batch : IDisposable
         }
     }
 
-    /// <summary>Gets the bytes of features and labels this batch holds.</summary>
-    public long ByteLength => Features.ByteLength + Labels.ByteLength;
+    /// <summary>Gets the bytes this batch's tensors hold.</summary>
+    public long ByteLength
+    {
+        get
+        {
+            long bytes = 0;
+            foreach (var tensor in _tensors)
+            {
+                bytes += tensor.ByteLength;
+            }
+
+            return bytes;
+        }
+    }
 
     internal Span<long> IndexBuffer => _indices;
+
+    /// <summary>The tensor at <paramref name="index"/> of the layout, for the loader's own writes.</summary>
+    internal BatchTensor TensorAt(int index) => _tensors[index];
 
     /// <summary>
     /// Registers <paramref name="callback"/> to run once when this lease ends, just before the buffer goes back to
@@ -181,8 +228,10 @@ public sealed unsafe class Batch : IDisposable
     internal void SetCount(int count)
     {
         Count = count;
-        Features.SetCount(count);
-        Labels.SetCount(count);
+        foreach (var tensor in _tensors)
+        {
+            tensor.SetCount(count);
+        }
     }
 
     internal void ThrowIfNotLeased()

@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Runtime.InteropServices;
 
 namespace StreamingLoader;
 
@@ -9,10 +8,9 @@ namespace StreamingLoader;
 /// </summary>
 internal sealed class BatchPool : IDisposable
 {
-    private const int Alignment = 64;
     private readonly Lock _lock = new();
     private readonly Stack<BatchBuffer> _free = new();
-    private readonly List<nint> _allocations = [];
+    private readonly List<BatchBuffer> _allocations = [];
     private readonly HashSet<Batch> _leased = [];
     private readonly SemaphoreSlim _available;
     private readonly int _capacity;
@@ -22,6 +20,7 @@ internal sealed class BatchPool : IDisposable
     private long _handedOut;
     private long _returnedAfterHandOut;
     private bool _disposed;
+    private long _allocatedBytes;
 
     public BatchPool(int capacity, int batchSize)
     {
@@ -41,7 +40,10 @@ internal sealed class BatchPool : IDisposable
     public long HeldByConsumer => Interlocked.Read(ref _handedOut) - Interlocked.Read(ref _returnedAfterHandOut);
 
     /// <summary>Gets the native bytes allocated now.</summary>
-    public long AllocatedBytes { get; private set; }
+    public long AllocatedBytes => Interlocked.Read(ref _allocatedBytes);
+
+    /// <summary>Gets the samples a buffer holds.</summary>
+    public int BatchSize => _batchSize;
 
     public BatchLayout? Layout => _layout;
 
@@ -65,37 +67,64 @@ internal sealed class BatchPool : IDisposable
     /// <summary>As <see cref="ReserveAsync"/>, blocking (the shuffle block's own thread).</summary>
     public void Reserve(CancellationToken cancellationToken) => _available.Wait(cancellationToken);
 
-    /// <summary>Takes the buffer a chunk reserved.</summary>
-    public Batch TakeReserved() => Take();
+    /// <summary>Takes the buffer a chunk reserved, with room for <paramref name="required"/> bytes per tensor (empty: a full fixed-shape batch).</summary>
+    public Batch TakeReserved(ReadOnlySpan<long> required = default) => Take(required);
 
     /// <summary>Gives back a reservation whose chunk made no batch (all samples skipped, an error, a stop).</summary>
     public void CancelReservation() => _available.Release();
 
     /// <summary>Takes a free buffer if one is free now.</summary>
-    public bool TryRent([NotNullWhen(true)] out Batch? batch)
+    public bool TryRent([NotNullWhen(true)] out Batch? batch, ReadOnlySpan<long> required = default)
     {
-        batch = _available.Wait(0, CancellationToken.None) ? Take() : null;
+        batch = _available.Wait(0, CancellationToken.None) ? Take(required) : null;
         return batch is not null;
     }
 
     /// <summary>Takes a free buffer, blocking while none is free.</summary>
-    public Batch Rent(CancellationToken cancellationToken)
+    public Batch Rent(CancellationToken cancellationToken, ReadOnlySpan<long> required = default)
     {
         _available.Wait(cancellationToken);
-        return Take();
+        return Take(required);
     }
 
-    private Batch Take()
+    private Batch Take(ReadOnlySpan<long> required)
     {
+        BatchBuffer buffer;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            // A new Batch per lease: a reference kept from an earlier lease of this buffer stays disposed.
-            var batch = new Batch(this, _layout!, _batchSize, _free.Count > 0 ? _free.Pop() : Allocate());
-            _leased.Add(batch);
+            buffer = _free.Count > 0 ? _free.Pop() : Allocate();
             _outstanding++;
-            return batch;
         }
+
+        // Grown outside the lock: the buffer is this lease's alone, and the other workers need not wait for the allocation.
+        try
+        {
+            if (!required.IsEmpty)
+            {
+                Interlocked.Add(ref _allocatedBytes, buffer.EnsureCapacity(required));
+            }
+        }
+        catch
+        {
+            lock (_lock)
+            {
+                _outstanding--;
+                _free.Push(buffer);
+            }
+
+            _available.Release();
+            throw;
+        }
+
+        // A new Batch per lease: a reference kept from an earlier lease of this buffer stays disposed.
+        var batch = new Batch(this, _layout!, _batchSize, buffer);
+        lock (_lock)
+        {
+            _leased.Add(batch);
+        }
+
+        return batch;
     }
 
     /// <summary>Marks a batch as delivered to the consumer, for leak detection.</summary>
@@ -129,31 +158,14 @@ internal sealed class BatchPool : IDisposable
         _available.Release();
     }
 
-    private unsafe BatchBuffer Allocate()
+    private BatchBuffer Allocate()
     {
         var layout = _layout ?? throw new InvalidOperationException("The batch layout is not known yet.");
-        var featureBytes = AlignUp((long)_batchSize * layout.FeatureElements * ElementTypes.SizeOf(layout.FeatureType));
-        var labelBytes = AlignUp((long)_batchSize * layout.LabelElements * ElementTypes.SizeOf(layout.LabelType));
-        byte* memory = null;
-        BatchBuffer buffer;
-        try
-        {
-            memory = (byte*)NativeMemory.AlignedAlloc((nuint)(featureBytes + labelBytes), Alignment);
-            buffer = new BatchBuffer(memory, featureBytes, memory + featureBytes, labelBytes, _batchSize);
-        }
-        catch (OutOfMemoryException ex)
-        {
-            NativeMemory.AlignedFree(memory);
-            throw new InvalidOperationException(
-                $"A batch buffer of {_batchSize} samples × {layout.BytesPerSample} bytes ({featureBytes + labelBytes:N0} bytes) could not be allocated: lower LoaderOptions.BatchSize.", ex);
-        }
-
-        _allocations.Add((nint)memory);
-        AllocatedBytes += featureBytes + labelBytes;
+        var buffer = new BatchBuffer(layout, _batchSize);
+        _allocations.Add(buffer);
+        Interlocked.Add(ref _allocatedBytes, buffer.BlockBytes);
         return buffer;
     }
-
-    private static long AlignUp(long bytes) => Math.Max(Alignment, (bytes + Alignment - 1) / Alignment * Alignment);
 
     /// <summary>
     /// Frees the native memory once no buffer is leased; a buffer still held by the consumer frees it when disposed.
@@ -193,20 +205,20 @@ internal sealed class BatchPool : IDisposable
         }
     }
 
-    private unsafe void FreeIfIdle()
+    private void FreeIfIdle()
     {
         if (_outstanding != 0)
         {
             return;
         }
 
-        foreach (var allocation in _allocations)
+        foreach (var buffer in _allocations)
         {
-            NativeMemory.AlignedFree((void*)allocation);
+            buffer.Free();
         }
 
         _allocations.Clear();
         _free.Clear();
-        AllocatedBytes = 0;
+        Interlocked.Exchange(ref _allocatedBytes, 0);
     }
 }

@@ -2,21 +2,34 @@ using System.Runtime.CompilerServices;
 namespace StreamingLoader;
 
 /// <summary>
-/// Writes samples into a batch's buffers (PyTorch's <c>collate_fn</c>). Subclass it for a custom layout, for
-/// example padding variable-length sequences to a fixed length; <see cref="Collate"/> has the default tensor
-/// collation.
+/// Writes samples into a batch's tensors (PyTorch's <c>collate_fn</c>). <see cref="Collate"/> has the built-in ones:
+/// fixed-shape tensors, and <see cref="Collate.Fields{T}"/> for any named tensors with variable-length fields;
+/// subclass it for a layout of your own.
 /// </summary>
 /// <typeparam name="T">The sample type.</typeparam>
-/// <remarks>Implementations run on several threads at once, each on its own batch, and must not allocate per sample.</remarks>
+/// <remarks>
+/// Implementations run on several threads at once, each on its own batch, and must not allocate per sample. With
+/// variable-length fields the loader first asks each sample's lengths (<see cref="MeasureLengths"/>), pads the batch
+/// to them, then asks for each sample to be written: write a variable-length field with
+/// <see cref="BatchTensor.WriteSequence{T}"/>, which truncates and pads as the field's <see cref="SequencePadding"/> says.
+/// </remarks>
 public abstract class Collator<T>
 {
     /// <summary>Returns the layout of every batch, given the first sample the loader sees.</summary>
     public abstract BatchLayout GetLayout(T firstSample);
 
     /// <summary>
+    /// Writes <paramref name="sample"/>'s length in each variable-length field of the layout (in the layout's order,
+    /// counted in steps of the variable dimension) into <paramref name="lengths"/>. Only called when the layout has
+    /// variable-length fields. Throw to reject the sample, as in <see cref="Write"/>.
+    /// </summary>
+    public virtual void MeasureLengths(in T sample, Span<int> lengths) =>
+        throw new NotSupportedException($"{GetType().Name} declares variable-length fields but does not override MeasureLengths.");
+
+    /// <summary>
     /// Writes <paramref name="sample"/> into slot <paramref name="slot"/> of <paramref name="batch"/>
-    /// (<c>batch.Features.Sample&lt;float&gt;(slot)</c>). Throw to reject a sample: the loader reports it with the
-    /// sample's index, or drops it under <see cref="ErrorPolicy.Skip"/>.
+    /// (<c>batch["image"].Sample&lt;float&gt;(slot)</c>, <c>batch["input_ids"].WriteSequence(slot, ids)</c>). Throw to
+    /// reject a sample: the loader reports it with the sample's index, or drops it under <see cref="ErrorPolicy.Skip"/>.
     /// </summary>
     public abstract void Write(in T sample, int slot, Batch batch);
 
@@ -37,6 +50,27 @@ public static class Collate
         where TFeature : unmanaged
         where TLabel : unmanaged =>
         new TensorCollator<TFeature, TLabel>(featureShape, labelShape);
+
+    /// <summary>
+    /// Starts a collator of named fields read from each sample: fixed-shape tensors, scalars and variable-length
+    /// sequences padded per batch. Add fields with <see cref="FieldCollator{T}.Tensor{TElement}"/>,
+    /// <see cref="FieldCollator{T}.Sequence{TElement}"/> and <see cref="FieldCollator{T}.Scalar{TElement}"/>.
+    /// </summary>
+    public static FieldCollator<T> Fields<T>() => new([]);
+
+    /// <summary>
+    /// Packs documents into rows of <see cref="SequencePacking.Length"/> tokens for language-model pretraining: each
+    /// document's tokens and an end-of-text token, one stream cut into rows, so no row is padded but the epoch's last.
+    /// Batches hold <c>input_ids</c>, <c>position_ids</c>, <c>document_ids</c> and <c>attention_mask</c>, Int64
+    /// [rows, length]; <see cref="LoaderOptions.BatchSize"/> counts rows. Resumes exactly, in the middle of a document too.
+    /// </summary>
+    /// <param name="tokens">A document's token ids.</param>
+    /// <param name="packing">The row length, the end-of-text token and the tensor names; null for the defaults.</param>
+    public static Collator<T> Packed<T>(Func<T, ReadOnlySpan<int>> tokens, SequencePacking? packing = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        return new Internal.PackingCollator<T>(document => tokens(document), (packing ?? new SequencePacking()).Clone());
+    }
 
     /// <summary>
     /// Converts byte features (images) to float straight into the batch: <c>(x × scale − mean) / std</c>, which with
@@ -70,21 +104,22 @@ public static class Collate
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public sealed override void Write(in Sample<TIn, TLabel> sample, int slot, Batch batch)
         {
-            var layout = batch.Layout;
-            if (sample.Features.Length != layout.FeatureElements)
+            var features = batch.TensorAt(0);
+            var labels = batch.TensorAt(1);
+            if (sample.Features.Length != features.Spec.ElementsPerStep)
             {
                 throw new InvalidDataException(
-                    $"The sample has {sample.Features.Length} feature elements; the batch layout expects {layout.FeatureElements} ({Shapes.Format(layout.FeatureShape)}).");
+                    $"The sample has {sample.Features.Length} feature elements; the batch layout expects {features.Spec.ElementsPerStep} ({Shapes.Format(features.Spec.Shape)}).");
             }
 
-            if (sample.LabelLength != layout.LabelElements)
+            if (sample.LabelLength != labels.Spec.ElementsPerStep)
             {
                 throw new InvalidDataException(
-                    $"The sample has {sample.LabelLength} label elements; the batch layout expects {layout.LabelElements} ({Shapes.Format(layout.LabelShape)}).");
+                    $"The sample has {sample.LabelLength} label elements; the batch layout expects {labels.Spec.ElementsPerStep} ({Shapes.Format(labels.Spec.Shape)}).");
             }
 
-            WriteFeatures(sample.Features.Span, batch.Features.SlotUnchecked<TOut>(slot));
-            sample.CopyLabelTo(batch.Labels.SlotUnchecked<TLabel>(slot));
+            WriteFeatures(sample.Features.Span, features.SlotUnchecked<TOut>(slot));
+            sample.CopyLabelTo(labels.SlotUnchecked<TLabel>(slot));
         }
 
         protected abstract void WriteFeatures(ReadOnlySpan<TIn> source, Span<TOut> destination);

@@ -91,16 +91,15 @@ public sealed class TensorDataset<TFeature, TLabel> : IBatchedDataset<Sample<TFe
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void IGatherDataset.Gather(ReadOnlySpan<long> indices, Batch batch)
     {
-        var layout = batch.Layout;
-        if (layout.FeatureElements != _featureSize || layout.LabelElements != _labelSize
-            || layout.FeatureType != ElementTypes.Of<TFeature>() || layout.LabelType != ElementTypes.Of<TLabel>())
+        var features = batch.TensorAt(0);
+        var labels = batch.TensorAt(1);
+        if (features.Spec.ElementsPerStep != _featureSize || labels.Spec.ElementsPerStep != _labelSize
+            || features.ElementType != ElementTypes.Of<TFeature>() || labels.ElementType != ElementTypes.Of<TLabel>())
         {
-            throw new InvalidOperationException($"The batch layout ({layout}) does not hold this dataset's samples.");
+            throw new InvalidOperationException($"The batch layout ({batch.Layout}) does not hold this dataset's samples.");
         }
 
         const int Ahead = 16;
-        var features = batch.Features;
-        var labels = batch.Labels;
         for (var i = 0; i < indices.Length; i++)
         {
             if (i + Ahead < indices.Length)

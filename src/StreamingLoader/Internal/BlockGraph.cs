@@ -4,7 +4,7 @@ namespace StreamingLoader.Internal;
 
 /// <summary>
 /// The Dataflow blocks between the source and the consumer. Reading, transforming and collating a chunk run as one
-/// parallel block (a hand-off per stage saved); a shuffle buffer splits it into prepare → shuffle → collate. Every
+/// parallel block (a hand-off per stage saved); a shuffle buffer splits it into prepare → regroup (shuffle buffer, buckets, packing) → collate. Every
 /// block is bounded; the prefetch queue keeps the batches finished before an error, so the consumer reads them
 /// before it sees the error.
 /// </summary>
@@ -16,7 +16,7 @@ internal sealed class BlockGraph<TSource, T>
     private readonly List<(string Stage, Func<int> Depth)> _queues = [];
     private readonly BatchPool _pool;
 
-    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, string firstStage, PipelineCounters counters, LoaderLifetime lifetime, LoaderState start)
+    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, string firstStage, PipelineCounters counters, LoaderLifetime lifetime, Regrouper<T>? regroup, string regroupStage)
     {
         _pool = pool;
         var poolCapacity = pool.Capacity;
@@ -29,17 +29,27 @@ internal sealed class BlockGraph<TSource, T>
         (Workers, Capacity) = (workers, capacity);
         var propagate = new DataflowLinkOptions { PropagateCompletion = true };
         Prefetch = new BufferBlock<Delivery>(new DataflowBlockOptions { BoundedCapacity = options.Prefetch });
-        if (options.ShuffleBufferSize > 0)
+        if (regroup is not null)
         {
-            var buffer = new ShuffleBuffer<T>(options.ShuffleBufferSize, options.BatchSize, options.Seed, start, counters.Accounting);
             _prepare = processor.Synchronous
                 ? new TransformBlock<Chunk<TSource>, Chunk<T>>(processor.Prepare, Parallel(workers, capacity, true, token))
                 : new TransformBlock<Chunk<TSource>, Chunk<T>>(chunk => processor.PrepareAsync(chunk).AsTask(), Parallel(workers, capacity, true, token));
             _shuffle = new TransformManyBlock<Chunk<T>, Chunk<T>>(
                 chunk =>
                 {
-                    var timer = StageTimer.Start(options.Name, PipelineStages.Shuffle, counters.Stage(PipelineStages.Shuffle), chunk.Count);
-                    var output = buffer.Process(chunk);
+                    var timer = StageTimer.Start(options.Name, regroupStage, counters.Stage(regroupStage), chunk.Count);
+                    var output = new List<Chunk<T>>();
+                    try
+                    {
+                        regroup.Process(chunk, output);
+                    }
+                    catch (DataLoaderException error)
+                    {
+                        // A sample's error under the fail policy: it travels on in order, after the batches before it.
+                        lifetime.StopSource();
+                        output.Add(Chunk<T>.Failed(error));
+                    }
+
                     timer.Stop(output.Sum(c => c.Count));
 
                     // Buffers are reserved here, in the order the collate block keeps (see BatchPool.ReserveAsync).
@@ -56,7 +66,7 @@ internal sealed class BlockGraph<TSource, T>
             _prepare.LinkTo(_shuffle, propagate);
             _shuffle.LinkTo(collate, propagate);
             _queues.Add((firstStage, () => _prepare.InputCount));
-            _queues.Add((PipelineStages.Shuffle, () => _shuffle.InputCount));
+            _queues.Add((regroupStage, () => _shuffle.InputCount));
             _queues.Add((PipelineStages.Collate, () => collate.InputCount));
             (Head, _last) = (_prepare, collate);
         }

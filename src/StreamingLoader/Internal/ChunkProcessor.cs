@@ -10,9 +10,6 @@ namespace StreamingLoader.Internal;
 /// </summary>
 internal sealed class ChunkProcessor<TSource, T>
 {
-    /// <summary>How many samples ahead collation asks the CPU to fetch: random reads hide their latency.</summary>
-    private const int PrefetchDistance = 16;
-
     private readonly IDataset<TSource>? _dataset;
     private readonly IGatherDataset? _gather;
     private readonly Func<TSource, SampleContext, CancellationToken, ValueTask<T>>? _transform;
@@ -26,6 +23,7 @@ internal sealed class ChunkProcessor<TSource, T>
     private readonly LoaderLifetime _lifetime;
     private readonly EpochLedger? _ledger;
     private readonly InFlightWork _inFlight;
+    private readonly BatchWriter<T> _writer;
 
     public ChunkProcessor(
         SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, BatchPool pool, LoaderOptions options,
@@ -44,6 +42,7 @@ internal sealed class ChunkProcessor<TSource, T>
         _lifetime = lifetime;
         _ledger = ledger;
         _inFlight = inFlight;
+        _writer = new BatchWriter<T>(collator, pool, errors, counters);
 
         // Fast path: untransformed samples, copied as they are, from a dataset that can gather its own rows.
         if (chain.IsIdentity && collator is ICopyCollator && _dataset is IGatherDataset gather)
@@ -307,59 +306,64 @@ internal sealed class ChunkProcessor<TSource, T>
             }
         }
 
-        Batch? batch;
-        if (chunk.HasReservation)
+        var measured = _writer.Measure(chunk, slot);
+        if (chunk.Count == 0)
         {
-            chunk.HasReservation = false;
-            batch = _pool.TakeReserved();
-        }
-        else if (!_pool.TryRent(out batch))
-        {
-            var blocked = _counters.Stage(PipelineStages.Collate).StartBlocked(_time);
-            try
-            {
-                batch = _pool.Rent(_lifetime.Token);
-            }
-            finally
-            {
-                blocked.Stop();
-            }
+            // Every sample was rejected while measuring.
+            measured?.Return();
+            CancelReservation(chunk);
+            chunk.Return();
+            return new Delivery(null, chunk.Epoch, DeliveryKind.Empty, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters);
         }
 
+        try
+        {
+            var required = measured is null ? default : measured.Required.AsSpan();
+            Batch? batch;
+            if (chunk.HasReservation)
+            {
+                chunk.HasReservation = false;
+                batch = _pool.TakeReserved(required);
+            }
+            else if (!_pool.TryRent(out batch, required))
+            {
+                var blocked = _counters.Stage(PipelineStages.Collate).StartBlocked(_time);
+                try
+                {
+                    batch = _pool.Rent(_lifetime.Token, required);
+                }
+                finally
+                {
+                    blocked.Stop();
+                }
+            }
+
+            return Fill(chunk, batch, measured, slot);
+        }
+        finally
+        {
+            measured?.Return();
+        }
+    }
+
+    private Delivery Fill(Chunk<T> chunk, Batch batch, BatchWriter<T>.Measured? measured, InFlightWork.Slot slot)
+    {
         var timer = StartStage(PipelineStages.Collate, chunk.Count);
         try
         {
-            batch.Reset(chunk.Epoch, chunk.Count);
-            var indices = batch.IndexBuffer;
-            var items = chunk.Items;
-            var filled = 0;
+            int filled;
             if (_gather is not null)
             {
+                batch.Reset(chunk.Epoch, chunk.Count);
                 _gather.Gather(chunk.IndexSpan, batch);
-                chunk.IndexSpan.CopyTo(indices);
+                chunk.IndexSpan.CopyTo(batch.IndexBuffer);
                 filled = chunk.Count;
             }
-
-            for (var i = filled; i < chunk.Count; i++)
+            else
             {
-                try
-                {
-                    if (i + PrefetchDistance < chunk.Count)
-                    {
-                        _collator.Prefetch(in items[i + PrefetchDistance]);
-                    }
-
-                    slot.At(PipelineStages.Collate, chunk.Indices[i]);
-                    _collator.Write(in items[i], filled, batch);
-                    indices[filled++] = chunk.Indices[i];
-                }
-                catch (Exception ex) when (_errors.IsSampleError(ex))
-                {
-                    _errors.Reject(chunk, PipelineStages.Collate, chunk.Indices[i], ex);
-                }
+                filled = _writer.Write(chunk, batch, measured, slot);
             }
 
-            batch.SetCount(filled);
             chunk.Return();
             timer.Stop(filled);
             if (filled == 0)

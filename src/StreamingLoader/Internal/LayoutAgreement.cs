@@ -23,10 +23,8 @@ internal static class LayoutAgreement
     {
         public static readonly SameShape Instance = new();
 
-        public bool Equals(BatchLayout? x, BatchLayout? y) =>
-            x is not null && y is not null && x.FeatureType == y.FeatureType && x.LabelType == y.LabelType
-            && x.FeatureShape.SequenceEqual(y.FeatureShape) && x.LabelShape.SequenceEqual(y.LabelShape);
+        public bool Equals(BatchLayout? x, BatchLayout? y) => x is not null && y is not null && x.SameAs(y);
 
-        public int GetHashCode(BatchLayout obj) => HashCode.Combine(obj.FeatureType, obj.LabelType, obj.FeatureElements, obj.LabelElements);
+        public int GetHashCode(BatchLayout obj) => obj.Tensors.Aggregate(0, (hash, t) => HashCode.Combine(hash, t.Name, t.ElementType, t.ElementsPerStep));
     }
 }

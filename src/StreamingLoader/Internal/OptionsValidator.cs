@@ -6,7 +6,7 @@ namespace StreamingLoader.Internal;
 /// </summary>
 internal static class OptionsValidator
 {
-    public static void Validate(LoaderOptions options, SourceSpec source, LoaderState? resumeFrom)
+    public static void Validate(LoaderOptions options, SourceSpec source, LoaderState? resumeFrom, bool packing = false)
     {
         var problems = new List<string>();
         if (source is MapSourceBase map)
@@ -53,6 +53,19 @@ internal static class OptionsValidator
             if (stage is not (PipelineStages.Read or PipelineStages.Transform or PipelineStages.Collate))
             {
                 problems.Add($"StageErrorPolicies names stage '{stage}': a policy applies to '{PipelineStages.Read}', '{PipelineStages.Transform}' or '{PipelineStages.Collate}', where one sample fails without the others (a source that throws cannot go on past the error).");
+            }
+        }
+
+        if (options.Bucketing is { } bucketing)
+        {
+            if (bucketing.BatchSizes is { } sizes && sizes.Count != bucketing.Boundaries.Count + 1)
+            {
+                problems.Add($"Bucketing has {bucketing.Boundaries.Count} boundaries, so {bucketing.Boundaries.Count + 1} buckets, but {sizes.Count} batch sizes: give one per bucket.");
+            }
+
+            if (packing)
+            {
+                problems.Add("Bucketing cannot be combined with a packing collator: packed rows have no padding to save.");
             }
         }
 

@@ -33,6 +33,15 @@ internal sealed class Chunk<T>
     /// <summary>Gets or sets when (a <see cref="TimeProvider"/> timestamp) the oldest sample of the chunk was read from the source.</summary>
     public long ReadAt { get; set; }
 
+    /// <summary>
+    /// Gets or sets, for packed sequences, how many stream steps of the first item an earlier batch already took (its
+    /// tokens, then its end-of-text token): the item continues where that batch stopped.
+    /// </summary>
+    public int PackOffset { get; set; }
+
+    /// <summary>Gets or sets, for packed sequences, the rows the chunk's stream fills.</summary>
+    public int PackedRows { get; set; }
+
     /// <summary>Gets or sets whether a pool buffer is reserved for this chunk's batch (see <c>BatchPool.ReserveAsync</c>).</summary>
     public bool HasReservation { get; set; }
 

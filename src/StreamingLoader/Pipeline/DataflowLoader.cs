@@ -35,6 +35,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly SemaphoreSlim _readGate = new(1, 1);
     private CancellationToken _readerToken;
     private int _disposed;
+    private readonly bool _regrouped;
 
     public DataflowLoader(SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, LoaderOptions options, LoaderState? resumeFrom)
     {
@@ -43,7 +44,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         _collator = collator;
         _options = options;
         _time = options.TimeProvider;
-        OptionsValidator.Validate(options, source, resumeFrom);
+        OptionsValidator.Validate(options, source, resumeFrom, packing: collator is PackingCollator<T>);
+        _regrouped = options.Bucketing is not null || collator is PackingCollator<T>;
         var maxBatch = options.BatchSize;
         int batchesPerEpoch = -1, samplesPerEpoch = -1;
         if (source is MapSource<TSource> map)
@@ -52,6 +54,16 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             maxBatch = _batchSampler.MaxBatchSize;
             batchesPerEpoch = _batchSampler.BatchesPerEpoch;
             samplesPerEpoch = map.Dataset.Count;
+        }
+
+        // Buckets and packed rows make batches of their own: as many samples as the largest bucket's batch, or rows.
+        if (options.Bucketing is { } bucketing)
+        {
+            maxBatch = Math.Max(maxBatch, bucketing.MaxBatchSize(options.BatchSize));
+        }
+        else if (collator is PackingCollator<T>)
+        {
+            maxBatch = options.BatchSize;
         }
 
         if (resumeFrom is not null)
@@ -64,8 +76,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                     nameof(resumeFrom));
             }
 
-            // An iterable source has no epoch size (-1): its position is bounded only below.
-            var mapStyle = batchesPerEpoch >= 0;
+            // An iterable source has no epoch size (-1), and neither have regrouped batches: the position is bounded only below.
+            var mapStyle = batchesPerEpoch >= 0 && !_regrouped;
             if (resumeFrom.Epoch < 0 || resumeFrom.NextBatch < 0 || (mapStyle && resumeFrom.NextBatch > batchesPerEpoch))
             {
                 throw new ArgumentOutOfRangeException(nameof(resumeFrom), $"The state's position (epoch {resumeFrom.Epoch}, batch {resumeFrom.NextBatch}) is outside an epoch of {batchesPerEpoch} batches.");
@@ -90,7 +102,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
     public override LoaderOptions Options => _options.Clone();
 
-    public override int? BatchesPerEpoch => _batchSampler?.BatchesPerEpoch;
+    public override int? BatchesPerEpoch => _regrouped ? null : _batchSampler?.BatchesPerEpoch;
 
     public override LoaderState State => Volatile.Read(ref _state);
 
@@ -326,12 +338,13 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             var ledger = _options.Ordered ? null : _ledger;
             var processor = new ChunkProcessor<TSource, T>(_source, _chain, _collator, _pool, _options, _counters, _errors, _lifetime, ledger, _inFlight);
             var firstStage = _source is MapSource<TSource> ? PipelineStages.Read : _chain.IsIdentity ? PipelineStages.Collate : PipelineStages.Transform;
-            var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime, _start);
-            var reserveAtSource = _options.ShuffleBufferSize == 0 ? _pool : null;
+            var regroup = Regroupers(out var regroupStage);
+            var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime, regroup, regroupStage);
+            var reserveAtSource = regroup is null ? _pool : null;
 
-            // A shuffle buffer's batches mix the whole epoch so far: a resumed source reads its epoch from the start
-            // and the buffer passes over the batches the state says were delivered (ShuffleBuffer).
-            var sourceStart = _options.ShuffleBufferSize > 0 ? _start with { NextBatch = 0, DeliveredAhead = null } : _start;
+            // Regrouped batches depend on the whole epoch so far: a resumed source reads its epoch from the start and the
+            // last regrouper passes over the batches the state says were delivered (Regrouper).
+            var sourceStart = regroup is not null ? _start with { NextBatch = 0, DeliveredAhead = null } : _start;
             ChunkProducer<TSource> producer = _source is MapSource<TSource> map
                 ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, sourceStart, _options.Seed, ledger, _counters, _time, _lifetime, reserveAtSource)
                 : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, _options.BatchTimeout, sourceStart, ledger, _counters, _time, _lifetime, reserveAtSource);
@@ -342,5 +355,33 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             _graph = graph;
             LoaderMetrics.Register(this);
         }
+    }
+
+    /// <summary>The chain of regroupers the options ask for (shuffle buffer, then buckets or packing), or null for none.</summary>
+    private Regrouper<T>? Regroupers(out string stage)
+    {
+        var chain = new List<Regrouper<T>>();
+        if (_options.ShuffleBufferSize > 0)
+        {
+            chain.Add(new ShuffleBuffer<T>(_options.ShuffleBufferSize, _options.BatchSize, _options.Seed, _start, _counters.Accounting));
+        }
+
+        if (_options.Bucketing is { } bucketing)
+        {
+            chain.Add(new LengthBucketer<T>(bucketing, _collator, _pool, _options, _errors, _start, _counters.Accounting));
+        }
+
+        if (_collator is PackingCollator<T> packing)
+        {
+            chain.Add(new SequencePacker<T>(packing, _options, _start, _counters.Accounting));
+        }
+
+        for (var i = 1; i < chain.Count; i++)
+        {
+            chain[i - 1].Next = chain[i];
+        }
+
+        stage = _regrouped ? PipelineStages.Group : PipelineStages.Shuffle;
+        return chain.Count > 0 ? chain[0] : null;
     }
 }

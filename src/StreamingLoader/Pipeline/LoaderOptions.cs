@@ -125,6 +125,13 @@ public sealed class LoaderOptions
     }
 
     /// <summary>
+    /// Gets or sets length bucketing: samples of similar length share a batch (tf.data's
+    /// <c>bucket_by_sequence_length</c>, with an optional token budget); null (the default) batches in arrival order.
+    /// Needs a collator with a variable-length field. The number of batches per epoch is then known only at its end.
+    /// </summary>
+    public LengthBucketing? Bucketing { get; set; }
+
+    /// <summary>
     /// Gets or sets what happens to a sample whose read, transform or collation throws, in every stage that
     /// <see cref="StageErrorPolicies"/> does not name.
     /// </summary>
@@ -228,6 +235,7 @@ public sealed class LoaderOptions
     {
         var clone = (LoaderOptions)MemberwiseClone();
         clone.StageErrorPolicies = new Dictionary<string, ErrorPolicy>(StageErrorPolicies, StringComparer.Ordinal);
+        clone.Bucketing = Bucketing?.Clone();
         return clone;
     }
 }

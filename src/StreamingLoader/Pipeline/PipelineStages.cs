@@ -15,8 +15,11 @@ public static class PipelineStages
     /// <summary>The pipeline's transforms, composed into one stage.</summary>
     public const string Transform = "transform";
 
-    /// <summary>The shuffle buffer of an iterable source.</summary>
+    /// <summary>The shuffle buffer (<see cref="LoaderOptions.ShuffleBufferSize"/>).</summary>
     public const string Shuffle = "shuffle";
+
+    /// <summary>The stage that decides which samples share a batch: length buckets or sequence packing (and a shuffle buffer before them).</summary>
+    public const string Group = "group";
 
     /// <summary>The collator writing samples into a pooled batch.</summary>
     public const string Collate = "collate";

@@ -84,6 +84,8 @@ public static class LoaderMetrics
         Meter.CreateObservableCounter("streamingloader.samples.dropped", () => ObservePipelines(c => c.Accounting.Total(Tally.Dropped)), "{sample}", "Samples read but not wanted: a dropped last partial batch, the rest of an epoch left early.");
         Meter.CreateObservableCounter("streamingloader.retries", () => ObservePipelines(c => c.Accounting.Total(Tally.Retried)), "{retry}", "Attempts after the first at reading or transforming a sample (the retry policy).");
         Meter.CreateObservableCounter("streamingloader.values.nonfinite", () => ObservePipelines(c => c.Accounting.Total(Tally.NonFinite)), "{value}", "NaN and infinite feature values delivered (NonFiniteNumbers.Count).");
+        Meter.CreateObservableCounter("streamingloader.sequence.steps", () => ObservePipelines(c => c.SequenceSteps), "{step}", "Steps (tokens) of variable-length fields delivered as data.");
+        Meter.CreateObservableCounter("streamingloader.sequence.padding", () => ObservePipelines(c => c.PaddingSteps), "{step}", "Steps (tokens) of variable-length fields delivered as padding; padding / (steps + padding) is the padding fraction.");
         Meter.CreateObservableCounter("streamingloader.batches", () => ObservePipelines(c => c.Batches), "{batch}", "Batches delivered to the consumer.");
         Meter.CreateObservableCounter("streamingloader.bytes", () => ObservePipelines(c => c.Bytes), "By", "Bytes of batch data delivered to the consumer.");
         Meter.CreateObservableCounter("streamingloader.consumer.wait", () => ObservePipelines(c => TimeSpan.FromTicks(c.WaitTicks).TotalSeconds), "s", "Time the consumer waited for its next batch (starvation).");
@@ -220,6 +222,8 @@ internal sealed class PipelineCounters
     public long Bytes;
     public long WaitTicks;
     public long StepTicks;
+    public long SequenceSteps;
+    public long PaddingSteps;
 #pragma warning restore CA1051
 
     private readonly ConcurrentDictionary<string, StageCounters> _stages = new();
