@@ -214,11 +214,19 @@ public sealed unsafe class Batch : IDisposable
 
     internal void CountNonFinite(int values) => NonFiniteValues += values;
 
+    /// <summary>Gets or sets the steps of variable-length fields this batch holds as data.</summary>
+    internal long SequenceSteps { get; set; }
+
+    /// <summary>Gets or sets the steps of variable-length fields this batch holds as padding.</summary>
+    internal long PaddingSteps { get; set; }
+
     internal void Reset(long epoch, int count)
     {
         Epoch = epoch;
         Index = 0;
         NonFiniteValues = 0;
+        SequenceSteps = 0;
+        PaddingSteps = 0;
         HandedOut = false;
         SetCount(count);
     }

@@ -8,7 +8,7 @@ namespace StreamingLoader.Internal;
 /// (growing the buffer where it must), has the collator write each sample into its slot, then writes the masks and
 /// lengths the layout asks for. A sample that fails to measure or write is rejected on its own, by the error policy.
 /// </summary>
-internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, ErrorHandler errors, PipelineCounters counters)
+internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, ErrorHandler errors)
 {
     /// <summary>How many samples ahead collation asks the CPU to fetch: random reads hide their latency.</summary>
     private const int PrefetchDistance = 16;
@@ -162,7 +162,7 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
     }
 
     /// <summary>Writes the masks and lengths from what was written, and counts the padding.</summary>
-    private void WriteDerived(Batch batch, int count)
+    private static void WriteDerived(Batch batch, int count)
     {
         var layout = batch.Layout;
         var lengths = batch.Buffer.Lengths;
@@ -176,8 +176,8 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
                 steps += length;
             }
 
-            Interlocked.Add(ref counters.SequenceSteps, steps);
-            Interlocked.Add(ref counters.PaddingSteps, ((long)count * padded) - steps);
+            batch.SequenceSteps += steps;
+            batch.PaddingSteps += ((long)count * padded) - steps;
         }
 
         for (var t = 0; t < layout.Tensors.Count; t++)

@@ -52,14 +52,7 @@ internal sealed class BlockGraph<TSource, T>
 
                     timer.Stop(output.Sum(c => c.Count));
 
-                    // Buffers are reserved here, in the order the collate block keeps (see BatchPool.ReserveAsync).
-                    foreach (var c in output.Where(c => !c.IsMarker))
-                    {
-                        pool.Reserve(token);
-                        c.HasReservation = true;
-                    }
-
-                    return output;
+                    return Reserving(output, pool, token);
                 },
                 Parallel(1, capacity, true, token));
             var collate = new TransformBlock<Chunk<T>, Delivery>(processor.Collate, Parallel(workers, capacity, options.Ordered, token));
@@ -142,6 +135,25 @@ internal sealed class BlockGraph<TSource, T>
         while (block.TryReceive(out var delivery))
         {
             delivery.Batch?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Reserves each chunk's buffer as the block hands it on, in the order the collate block keeps (see
+    /// <see cref="BatchPool.ReserveAsync"/>). One at a time: a chunk that makes many small batches (short buckets) would
+    /// otherwise reserve more buffers than the pool has before the first of them could move on and free one.
+    /// </summary>
+    private static IEnumerable<Chunk<T>> Reserving(List<Chunk<T>> output, BatchPool pool, CancellationToken token)
+    {
+        foreach (var chunk in output)
+        {
+            if (!chunk.IsMarker)
+            {
+                pool.Reserve(token);
+                chunk.HasReservation = true;
+            }
+
+            yield return chunk;
         }
     }
 

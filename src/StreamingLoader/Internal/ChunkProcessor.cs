@@ -42,7 +42,7 @@ internal sealed class ChunkProcessor<TSource, T>
         _lifetime = lifetime;
         _ledger = ledger;
         _inFlight = inFlight;
-        _writer = new BatchWriter<T>(collator, pool, errors, counters);
+        _writer = new BatchWriter<T>(collator, pool, errors);
 
         // Fast path: untransformed samples, copied as they are, from a dataset that can gather its own rows.
         if (chain.IsIdentity && collator is ICopyCollator && _dataset is IGatherDataset gather)

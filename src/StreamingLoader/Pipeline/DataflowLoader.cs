@@ -226,6 +226,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         Interlocked.Add(ref _counters.Samples, batch.Count);
         Interlocked.Increment(ref _counters.Batches);
         Interlocked.Add(ref _counters.Bytes, batch.ByteLength);
+        Interlocked.Add(ref _counters.SequenceSteps, batch.SequenceSteps);
+        Interlocked.Add(ref _counters.PaddingSteps, batch.PaddingSteps);
         return batch;
     }
 
