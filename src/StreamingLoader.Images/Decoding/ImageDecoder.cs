@@ -21,6 +21,11 @@ internal static class ImageDecoder
 
         var data = workspace.File.AsSpan(0, length);
         var format = Sniff(data);
+        if (format == ImageFormat.Jpeg)
+        {
+            JpegStructure.RequireEndOfMultiScan(data, path);
+        }
+
         var header = format switch
         {
             ImageFormat.Jpeg when jpegDecoder == JpegDecoder.TurboJpeg => TurboJpegDecoder.ReadHeader(workspace, length, path),

@@ -19,7 +19,20 @@ internal static class SkiaDecoder
         return new ImageHeader(info.Width, info.Height, format, ImageCodec.Skia);
     }
 
-    public static unsafe DecodedImage Decode(Workspace workspace, int length, string path, int channels, double minScaleX, double minScaleY)
+    public static DecodedImage Decode(Workspace workspace, int length, string path, int channels, double minScaleX, double minScaleY)
+    {
+        try
+        {
+            return DecodeOnce(workspace, length, path, channels, minScaleX, minScaleY);
+        }
+        catch (InvalidDataException) when (ImageDecoder.Sniff(workspace.File.AsSpan(0, length)) == ImageFormat.Png && PngChecksums.RepairImageData(workspace.File.AsSpan(0, length)) > 0)
+        {
+            // Decoded as PIL decodes it, which does not check image-data checksums; counted as a warning.
+            return DecodeOnce(workspace, length, path, channels, minScaleX, minScaleY) with { Warning = "wrong IDAT checksum (ignored, as PIL ignores it)" };
+        }
+    }
+
+    private static unsafe DecodedImage DecodeOnce(Workspace workspace, int length, string path, int channels, double minScaleX, double minScaleY)
     {
         using var codec = CreateCodec(workspace.File, length, path);
         var full = codec.Info;
