@@ -69,6 +69,9 @@ internal sealed class Workspace
     /// <summary>Gets the bytes this workspace holds in its file and pixel buffers.</summary>
     public long RetainedBytes => File.LongLength + (_pixels.LongLength * sizeof(int));
 
+    /// <summary>Gets the most bytes this workspace has held in its file and pixel buffers at once.</summary>
+    public long PeakBytes { get; private set; }
+
     /// <summary>Gets this workspace's TurboJPEG decompressor (TurboJPEG handles are not thread-safe: one image at a time).</summary>
     public nint TurboJpeg => (_turboJpeg ??= TurboJpegHandle.Create()).DangerousGetHandle();
 
@@ -96,6 +99,7 @@ internal sealed class Workspace
 
         _fileNeed = Math.Max(_fileNeed, length);
         var buffer = Ensure(ref File, (int)length);
+        PeakBytes = Math.Max(PeakBytes, RetainedBytes);
         var read = 0;
         while (read < length)
         {
@@ -122,6 +126,7 @@ internal sealed class Workspace
 
         _pixelNeed = Math.Max(_pixelNeed, length);
         Ensure(ref _pixels, (int)words);
+        PeakBytes = Math.Max(PeakBytes, RetainedBytes);
     }
 
     /// <summary>

@@ -34,6 +34,18 @@ internal sealed class WorkspacePool
         }
     }
 
+    /// <summary>Gets the most bytes any one workspace of the pool has held at once.</summary>
+    public long PeakBytesPerWorkspace
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _all.Count == 0 ? 0 : _all.Max(w => w.PeakBytes);
+            }
+        }
+    }
+
     public Workspace Rent()
     {
         lock (_lock)
