@@ -20,8 +20,9 @@ internal static partial class BenchCommand
         var json = JsonOption();
         var decodeOnly = new Option<bool>("--decode-only") { Description = "Only decode every file at full size on one thread (images/s), for context." };
         var skia = new Option<bool>("--skia") { Description = "Decode JPEGs with Skia instead of libturbojpeg (as on a machine without it)." };
+        var scaling = new Option<DecodeScaling>("--scaling") { Description = "DCT-scaled decoding of large JPEGs: Off (the default, torchvision's output), Balanced or Fast.", DefaultValueFactory = _ => DecodeScaling.Off };
         var metrics = new MetricsOptions();
-        var command = new Command("images", "Image folder DIR/images: RandomResizedCrop(224), RandomHorizontalFlip, ToTensor, Normalize; shuffled.") { data, batch, workers, json, decodeOnly, skia };
+        var command = new Command("images", "Image folder DIR/images: RandomResizedCrop(224), RandomHorizontalFlip, ToTensor, Normalize; shuffled.") { data, batch, workers, json, decodeOnly, skia, scaling };
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
@@ -32,10 +33,15 @@ internal static partial class BenchCommand
                 return 2;
             }
 
-            var folder = ImageFolder.Load(root, new ImageFolderOptions { UseTurboJpeg = !result.GetValue(skia) });
+            var folder = ImageFolder.Load(root, new ImageFolderOptions
+            {
+                JpegDecoder = result.GetValue(skia) ? JpegDecoder.Skia : JpegDecoder.Auto,
+                DecodeScaling = result.GetValue(scaling),
+            });
+            await Console.Error.WriteLineAsync(folder.ToString());
             if (result.GetValue(decodeOnly))
             {
-                Console.WriteLine(DecodeOnly(folder, !result.GetValue(skia)));
+                Console.WriteLine(DecodeOnly(folder));
                 return 0;
             }
 
@@ -51,15 +57,15 @@ internal static partial class BenchCommand
     }
 
     /// <summary>Full-size decodes of every file on this thread, after one pass to warm the page cache and the code.</summary>
-    private static string DecodeOnly(ImageFolder folder, bool useTurboJpeg)
+    private static string DecodeOnly(ImageFolder folder)
     {
-        var workspace = Workspace.Current;
+        var workspace = new Workspace();
         void DecodeAll()
         {
             foreach (var file in folder.Samples)
             {
                 var length = workspace.ReadFile(file.Path);
-                var header = ImageDecoder.ReadHeader(workspace, length, file.Path, long.MaxValue, useTurboJpeg);
+                var header = ImageDecoder.ReadHeader(workspace, length, file.Path, long.MaxValue, folder.JpegDecoder);
                 ImageDecoder.Decode(workspace, length, file.Path, header, 3, 1, 1);
             }
         }
@@ -68,7 +74,7 @@ internal static partial class BenchCommand
         var start = Stopwatch.GetTimestamp();
         DecodeAll();
         var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        var decoder = useTurboJpeg && TurboJpeg.IsAvailable ? "libjpeg-turbo (TurboJPEG)" : "Skia";
+        var decoder = folder.JpegDecoder == JpegDecoder.TurboJpeg ? "libjpeg-turbo (TurboJPEG)" : "Skia";
         return string.Create(CultureInfo.InvariantCulture, $"{{\"workload\":\"decode\",\"decoder\":\"{decoder}\",\"images\":{folder.Count},\"seconds\":{seconds:F4},\"images_per_s\":{folder.Count / seconds:F1}}}");
     }
 }

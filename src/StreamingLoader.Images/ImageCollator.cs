@@ -8,6 +8,9 @@ namespace StreamingLoader.Images;
 internal sealed class ImageCollator(ImageProcessor processor) : Collator<ImageSample>
 {
     private int _height;
+
+    /// <summary>Gets the processor, whose workspaces the memory tests inspect.</summary>
+    internal ImageProcessor Processor => processor;
     private int _width;
 
     public override BatchLayout GetLayout(ImageSample firstSample)

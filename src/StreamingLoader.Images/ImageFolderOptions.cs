@@ -2,14 +2,19 @@ namespace StreamingLoader.Images;
 
 /// <summary>How an <see cref="ImageFolder"/> finds and decodes its images.</summary>
 /// <remarks>
-/// Defaults: <see cref="Extensions"/> .jpg .jpeg .png .bmp .gif .webp (compared ignoring case), no
+/// Defaults: <see cref="Extensions"/> torchvision's <c>IMG_EXTENSIONS</c> (compared ignoring case), no
 /// <see cref="IsValidFile"/>, <see cref="ColorMode"/> RGB, <see cref="MaxPixels"/> 89,478,485 (PIL's limit),
-/// <see cref="ScaledDecoding"/> on.
+/// <see cref="DecodeScaling"/> <see cref="Images.DecodeScaling.Off"/>, <see cref="JpegDecoder"/>
+/// <see cref="Images.JpegDecoder.Auto"/>, no <see cref="OnWarning"/>.
 /// </remarks>
 public sealed class ImageFolderOptions
 {
-    /// <summary>The file extensions decoded by default (JPEG through libjpeg-turbo, the rest through Skia).</summary>
-    public static readonly IReadOnlyList<string> DefaultExtensions = [".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"];
+    /// <summary>
+    /// The file extensions a folder takes by default: torchvision's <c>IMG_EXTENSIONS</c>, .jpg .jpeg .png .ppm .bmp
+    /// .pgm .tif .tiff .webp, so a folder holds the same samples, in the same order, as torchvision's. GIF decodes too
+    /// (its first frame, as PIL) when ".gif" is added.
+    /// </summary>
+    public static readonly IReadOnlyList<string> DefaultExtensions = [".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"];
 
     private IReadOnlyList<string> _extensions = DefaultExtensions;
     private long _maxPixels = 89_478_485;
@@ -54,14 +59,26 @@ public sealed class ImageFolderOptions
     }
 
     /// <summary>
-    /// Gets or sets whether a JPEG is decoded at the smallest DCT scale (1/8 … 8/8) whose pixels still cover the
-    /// output size, instead of at full size. Much faster when images are larger than the output; results differ
-    /// from a full-size decode by well under one grey level on average.
+    /// Gets or sets whether a JPEG much larger than the output may be decoded at a reduced DCT scale, trading equality
+    /// with torchvision for speed: <see cref="Images.DecodeScaling.Off"/> (the default) never,
+    /// <see cref="Images.DecodeScaling.Balanced"/> while twice the resized size remains,
+    /// <see cref="Images.DecodeScaling.Fast"/> while the decoded pixels cover the resized size.
     /// </summary>
-    public bool ScaledDecoding { get; set; } = true;
+    public DecodeScaling DecodeScaling { get; set; } = DecodeScaling.Off;
 
-    /// <summary>Gets or sets whether JPEGs go to libturbojpeg when it is installed (false: Skia, as on a machine without it).</summary>
-    internal bool UseTurboJpeg { get; set; } = true;
+    /// <summary>
+    /// Gets or sets which library decodes JPEGs: <see cref="Images.JpegDecoder.Auto"/> (libjpeg-turbo when installed,
+    /// otherwise Skia), or one of them; <see cref="Images.JpegDecoder.TurboJpeg"/> makes
+    /// <see cref="ImageFolder.Load"/> fail when libturbojpeg is missing instead of running slower on Skia.
+    /// </summary>
+    public JpegDecoder JpegDecoder { get; set; } = JpegDecoder.Auto;
+
+    /// <summary>
+    /// Gets or sets what is called, on a worker thread, with a file's path and the decoder's message when a file
+    /// decodes with a warning (a JPEG with bytes before a marker or corrupt entropy-coded data: accepted, as PIL
+    /// accepts it). Every warning is also counted in the <c>streamingloader.images.warnings</c> metric.
+    /// </summary>
+    public Action<string, string>? OnWarning { get; set; }
 
     internal ImageFolderOptions Clone() => (ImageFolderOptions)MemberwiseClone();
 }

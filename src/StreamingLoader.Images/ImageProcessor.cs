@@ -5,7 +5,8 @@ namespace StreamingLoader.Images;
 
 /// <summary>
 /// Runs a composed transform on one image file: reads the declared size, plans the geometry with the sample's random
-/// generator, decodes at the smallest scale that covers the output, resamples once and writes normalized CHW floats.
+/// generator, decodes (a large JPEG at a reduced scale when <see cref="ImageFolderOptions.DecodeScaling"/> allows it),
+/// resamples once and writes normalized CHW floats.
 /// </summary>
 internal sealed class ImageProcessor
 {
@@ -13,6 +14,7 @@ internal sealed class ImageProcessor
     private readonly float[] _multiply;
     private readonly float[] _add;
     private readonly ImageFolderOptions _options;
+    private readonly double _scaleMargin;
 
     private ImageProcessor(GeometricTransform[] geometry, float[] multiply, float[] add, ImageFolderOptions options)
     {
@@ -21,9 +23,22 @@ internal sealed class ImageProcessor
         _add = add;
         _options = options;
         Channels = multiply.Length;
+        JpegDecoder = ResolveJpegDecoder(options.JpegDecoder);
+        _scaleMargin = options.DecodeScaling switch
+        {
+            DecodeScaling.Balanced => 2.0,
+            DecodeScaling.Fast => 1.0,
+            _ => 0,
+        };
     }
 
     public int Channels { get; }
+
+    /// <summary>Gets the decoder JPEGs go to: <see cref="Images.JpegDecoder.TurboJpeg"/> or <see cref="Images.JpegDecoder.Skia"/>.</summary>
+    public JpegDecoder JpegDecoder { get; }
+
+    /// <summary>Gets the workspaces lent to the images in flight.</summary>
+    public WorkspacePool Workspaces { get; } = new();
 
     /// <summary>Gets the output size when the transforms fix it for every image (they end with a crop or an exact resize).</summary>
     public (int Height, int Width)? FixedSize
@@ -39,6 +54,16 @@ internal sealed class ImageProcessor
             return size;
         }
     }
+
+    /// <summary>The decoder <paramref name="requested"/> means on this machine; TurboJpeg when libturbojpeg is missing throws.</summary>
+    /// <exception cref="DllNotFoundException">TurboJpeg was asked for and libturbojpeg cannot be loaded.</exception>
+    public static JpegDecoder ResolveJpegDecoder(JpegDecoder requested) => requested switch
+    {
+        JpegDecoder.Auto => TurboJpeg.IsAvailable ? JpegDecoder.TurboJpeg : JpegDecoder.Skia,
+        JpegDecoder.TurboJpeg when !TurboJpeg.IsAvailable => throw new DllNotFoundException(
+            $"ImageFolderOptions.JpegDecoder is TurboJpeg, but {TurboJpeg.LoadError}; JpegDecoder.Auto would decode JPEGs with Skia instead."),
+        _ => requested,
+    };
 
     public static ImageProcessor Create(ImageTransform transform, ImageFolderOptions options)
     {
@@ -115,34 +140,58 @@ internal sealed class ImageProcessor
     /// <summary>Reads a file's header and returns its output size after the transforms.</summary>
     public (int Height, int Width) OutputSize(string path, in SampleContext context)
     {
-        var workspace = Workspace.Current;
-        var header = ReadHeader(workspace, path, out _);
-        var plan = Plan(header.Width, header.Height, context);
-        return (plan.Height, plan.Width);
+        var workspace = Workspaces.Rent();
+        try
+        {
+            var header = ReadHeader(workspace, path, out _);
+            var plan = Plan(header.Width, header.Height, context);
+            return (plan.Height, plan.Width);
+        }
+        finally
+        {
+            Workspaces.Return(workspace);
+        }
     }
 
-    /// <summary>Decodes and transforms the file into <paramref name="destination"/> [Channels, height, width].</summary>
-    public void Process(string path, in SampleContext context, Span<float> destination, int height, int width)
+    /// <summary>
+    /// Decodes and transforms the file into <paramref name="destination"/> [Channels, height, width]; returns what
+    /// was decoded, and by which decoder.
+    /// </summary>
+    public DecodedImage Process(string path, in SampleContext context, Span<float> destination, int height, int width)
     {
-        var workspace = Workspace.Current;
-        var header = ReadHeader(workspace, path, out var length);
-        var plan = Plan(header.Width, header.Height, context);
-        if (plan.Width != width || plan.Height != height)
+        var workspace = Workspaces.Rent();
+        try
         {
-            throw new InvalidDataException(
-                $"'{path}' ({header.Width} × {header.Height}) is {plan.Width} × {plan.Height} after the transforms, but the batch holds {width} × {height} images: end the transforms with a crop or an exact Resize(height, width).");
-        }
+            var header = ReadHeader(workspace, path, out var length);
+            var plan = Plan(header.Width, header.Height, context);
+            if (plan.Width != width || plan.Height != height)
+            {
+                throw new InvalidDataException(
+                    $"'{path}' ({header.Width} × {header.Height}) is {plan.Width} × {plan.Height} after the transforms, but the batch holds {width} × {height} images: end the transforms with a crop or an exact Resize(height, width).");
+            }
 
-        // The decoder may shrink the image as long as the box still has at least as many pixels as its resized size.
-        double minScaleX = 1, minScaleY = 1;
-        if (_options.ScaledDecoding)
+            // The decoder may shrink the image as long as the box keeps _scaleMargin times its resized size.
+            var minScaleX = Math.Min(1.0, _scaleMargin * plan.ResizedWidth / plan.BoxWidth);
+            var minScaleY = Math.Min(1.0, _scaleMargin * plan.ResizedHeight / plan.BoxHeight);
+            if (_scaleMargin == 0)
+            {
+                (minScaleX, minScaleY) = (1, 1);
+            }
+
+            var image = ImageDecoder.Decode(workspace, length, path, header, Channels, minScaleX, minScaleY);
+            ImageMetrics.Record(image, header.Format);
+            if (image.Warning is not null)
+            {
+                _options.OnWarning?.Invoke(path, image.Warning);
+            }
+
+            Resampler.Run(workspace, image, plan, _multiply, _add, destination);
+            return image;
+        }
+        finally
         {
-            minScaleX = (double)plan.ResizedWidth / plan.BoxWidth;
-            minScaleY = (double)plan.ResizedHeight / plan.BoxHeight;
+            Workspaces.Return(workspace);
         }
-
-        var image = ImageDecoder.Decode(workspace, length, path, header, Channels, minScaleX, minScaleY);
-        Resampler.Run(workspace, image, plan, _multiply, _add, destination);
     }
 
     private ImageHeader ReadHeader(Workspace workspace, string path, out int length)
@@ -156,6 +205,6 @@ internal sealed class ImageProcessor
             throw new InvalidDataException($"'{path}' could not be read: {ex.Message}", ex);
         }
 
-        return ImageDecoder.ReadHeader(workspace, length, path, _options.MaxPixels, _options.UseTurboJpeg);
+        return ImageDecoder.ReadHeader(workspace, length, path, _options.MaxPixels, JpegDecoder);
     }
 }

@@ -31,6 +31,42 @@ public sealed class DecodePropertyTests(TorchvisionReference reference) : IClass
     }
 
     [Fact]
+    public void MutatedJpeg_SameVerdictAndMessageWithLibjpegTurboAndWithSkia()
+    {
+        var valid = File.ReadAllBytes(Path.Combine(reference.Folder, "cat/a.jpg"));
+        var transform = ImageTransform.Compose(ImageTransform.Resize(Size), ImageTransform.CenterCrop(Size), ImageTransform.ToTensor());
+        var turbo = ImageProcessor.Create(transform, new ImageFolderOptions { JpegDecoder = JpegDecoder.TurboJpeg, MaxPixels = 4_000_000 });
+        var skia = ImageProcessor.Create(transform, new ImageFolderOptions { JpegDecoder = JpegDecoder.Skia, MaxPixels = 4_000_000 });
+        Prop.ForAll(Mutations.Of(Gen.Constant(valid), maxMutations: 3).ToArbitrary(), bytes =>
+        {
+            var path = Path.Combine(_directory, $"{Guid.NewGuid():N}.jpg");
+            File.WriteAllBytes(path, bytes);
+            try
+            {
+                var (a, b) = (Verdict(turbo, path), Verdict(skia, path));
+                return a == b ? true : throw new InvalidOperationException($"libjpeg-turbo: {a}; Skia: {b}; file: {Convert.ToBase64String(bytes)}");
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(150));
+
+        static string Verdict(ImageProcessor processor, string path)
+        {
+            try
+            {
+                processor.Process(path, default, new float[3 * Size * Size], Size, Size);
+                return "accepted";
+            }
+            catch (InvalidDataException ex)
+            {
+                return ex.Message;
+            }
+        }
+    }
+
+    [Fact]
     public void RandomBytes_ThrowInvalidDataNamingTheFile() =>
         Prop.ForAll(Mutations.RandomBytes(4000).ToArbitrary(), bytes => DecodesOrNamesTheFile(bytes, ".jpg")).Check(Config.QuickThrowOnFailure.WithMaxTest(150));
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace StreamingLoader.Images.Tests;
@@ -10,19 +9,7 @@ public sealed class TorchvisionReference : IDisposable
 {
     public TorchvisionReference()
     {
-        Root = Path.Combine(Path.GetTempPath(), "sl-images-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Root);
-        var script = Path.Combine(AppContext.BaseDirectory, "reference.py");
-        using var python = Process.Start(new ProcessStartInfo("/usr/bin/python3", [script, Root]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var stderr = python.StandardError.ReadToEndAsync();
-        python.StandardOutput.ReadToEnd();
-        python.WaitForExit();
-        if (python.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"reference.py failed ({python.ExitCode}); it needs Debian's python3-torchvision (scripts/test.sh installs it): {stderr.Result}");
-        }
-
-        Manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "manifest.json"))).RootElement;
+        (Root, Manifest) = PythonScript.Run("reference.py", "sl-images-", "manifest.json");
     }
 
     public string Root { get; }

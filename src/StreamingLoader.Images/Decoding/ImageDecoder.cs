@@ -1,51 +1,38 @@
-using SkiaSharp;
-
 namespace StreamingLoader.Images.Decoding;
 
 /// <summary>
-/// Decodes an image file held in a <see cref="Workspace"/>: JPEG through TurboJPEG (at a reduced DCT scale when
-/// asked), everything else, and JPEG when libturbojpeg is missing, through Skia. Every failure is an
-/// <see cref="InvalidDataException"/> that names the file.
+/// Decodes an image file held in a <see cref="Workspace"/>, by the decoder its format calls for: JPEG through
+/// TurboJPEG or Skia (<see cref="JpegDecoder"/>), PNG, BMP, GIF and WebP through Skia, TIFF through LibTiff.NET, PBM,
+/// PGM and PPM by <see cref="NetpbmDecoder"/>. Every failure is an <see cref="InvalidDataException"/> that names the
+/// file and is the same whichever JPEG decoder runs.
 /// </summary>
 internal static class ImageDecoder
 {
-    private const int JpegColorspaceCmyk = 3;
-    private const int JpegColorspaceYcck = 4;
-    private const int TurboFlags = TurboJpeg.FlagStopOnWarning | TurboJpeg.FlagLimitScans;
-
-    private static readonly Lazy<TurboJpeg.ScalingFactor[]> s_factors = new(TurboJpeg.ShrinkingFactors);
-
     /// <summary>
-    /// Reads the declared size and refuses an image above <paramref name="maxPixels"/>; a JPEG goes to TurboJPEG when
-    /// it is installed, unless <paramref name="useTurboJpeg"/> is false (then to Skia, as without libturbojpeg).
+    /// Reads the declared size and refuses an image above <paramref name="maxPixels"/>; a JPEG goes to
+    /// <paramref name="jpegDecoder"/> (<see cref="JpegDecoder.TurboJpeg"/> or <see cref="JpegDecoder.Skia"/>).
     /// </summary>
-    public static unsafe ImageHeader ReadHeader(Workspace workspace, int length, string path, long maxPixels, bool useTurboJpeg = true)
+    public static ImageHeader ReadHeader(Workspace workspace, int length, string path, long maxPixels, JpegDecoder jpegDecoder)
     {
         if (length == 0)
         {
             throw new InvalidDataException($"'{path}' is empty (0 bytes), not an image.");
         }
 
-        ImageHeader header;
-        var data = workspace.File;
-        if (useTurboJpeg && IsJpeg(data, length) && TurboJpeg.IsAvailable)
+        var data = workspace.File.AsSpan(0, length);
+        var format = Sniff(data);
+        if (format == ImageFormat.Jpeg)
         {
-            int width, height, colorspace;
-            fixed (byte* bytes = data)
-            {
-                if (TurboJpeg.DecompressHeader3(workspace.TurboJpeg, bytes, (nuint)length, out width, out height, out _, out colorspace) != 0)
-                {
-                    throw new InvalidDataException($"'{path}' is not a valid JPEG: {workspace.TurboJpegFailed()}.");
-                }
-            }
+            JpegStructure.RequireEndOfMultiScan(data, path);
+        }
 
-            // TurboJPEG cannot convert CMYK to RGB; Skia can.
-            header = colorspace is JpegColorspaceCmyk or JpegColorspaceYcck ? SkiaHeader(data, length, path) : new ImageHeader(width, height, true);
-        }
-        else
+        var header = format switch
         {
-            header = SkiaHeader(data, length, path);
-        }
+            ImageFormat.Jpeg when jpegDecoder == JpegDecoder.TurboJpeg => TurboJpegDecoder.ReadHeader(workspace, length, path),
+            ImageFormat.Netpbm => NetpbmDecoder.ReadHeader(data, path),
+            ImageFormat.Tiff => TiffDecoder.ReadHeader(workspace, length, path),
+            _ => SkiaDecoder.ReadHeader(workspace.File, length, path, format),
+        };
 
         if (header.Width <= 0 || header.Height <= 0 || (long)header.Width * header.Height > maxPixels)
         {
@@ -57,111 +44,53 @@ internal static class ImageDecoder
     }
 
     /// <summary>
-    /// Decodes into <see cref="Workspace.Pixels"/> with <paramref name="channels"/> (1 or 3) bytes a pixel, at the
-    /// smallest scale not below <paramref name="minScaleX"/> and <paramref name="minScaleY"/> that the decoder offers
-    /// (1 for a full-size decode).
+    /// Decodes into <see cref="Workspace.Pixels"/> with <paramref name="channels"/> (1 or 3) bytes a pixel; a JPEG at
+    /// the smallest DCT scale not below <paramref name="minScaleX"/> and <paramref name="minScaleY"/> (1: full size).
     /// </summary>
-    public static DecodedImage Decode(Workspace workspace, int length, string path, in ImageHeader header, int channels, double minScaleX, double minScaleY) =>
-        header.TurboJpeg
-            ? DecodeTurbo(workspace, length, path, header, channels, minScaleX, minScaleY)
-            : DecodeSkia(workspace, length, path, channels, minScaleX, minScaleY);
-
-    private static bool IsJpeg(byte[] data, int length) => length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
-
-    private static unsafe DecodedImage DecodeTurbo(Workspace workspace, int length, string path, in ImageHeader header, int channels, double minScaleX, double minScaleY)
+    public static DecodedImage Decode(Workspace workspace, int length, string path, in ImageHeader header, int channels, double minScaleX, double minScaleY)
     {
-        var factor = new TurboJpeg.ScalingFactor();
-        foreach (var candidate in s_factors.Value)
+        var image = header.Codec switch
         {
-            // Largest first: keep shrinking while the shrunk image still covers what the output needs.
-            if ((double)candidate.Num / candidate.Denom < Math.Max(minScaleX, minScaleY))
-            {
-                break;
-            }
+            ImageCodec.TurboJpeg => TurboJpegDecoder.Decode(workspace, length, path, header, channels, minScaleX, minScaleY),
+            ImageCodec.Netpbm => NetpbmDecoder.Decode(workspace, length, path, header, channels),
+            ImageCodec.LibTiff => TiffDecoder.Decode(workspace, length, path, header, channels),
+            _ => SkiaDecoder.Decode(workspace, length, path, channels, minScaleX, minScaleY),
+        };
 
-            factor = candidate;
-        }
-
-        var (width, height) = factor.Denom == 0 ? (header.Width, header.Height) : (factor.Scale(header.Width), factor.Scale(header.Height));
-        var pixels = workspace.EnsurePixels((long)width * height * channels);
-        var format = channels == 1 ? TurboJpeg.PixelFormatGray : TurboJpeg.PixelFormatRgb;
-        fixed (byte* source = workspace.File)
-        fixed (byte* destination = pixels)
-        {
-            if (TurboJpeg.Decompress2(workspace.TurboJpeg, source, (nuint)length, destination, width, width * channels, height, format, TurboFlags) != 0)
-            {
-                throw new InvalidDataException($"'{path}' is a truncated or corrupt JPEG: {workspace.TurboJpegFailed()}.");
-            }
-        }
-
-        var scale = factor.Denom == 0 ? 1.0 : (double)factor.Num / factor.Denom;
-        return new DecodedImage(width, height, channels, scale, scale);
+        return header.Warning is null || image.Warning is not null ? image : image with { Warning = header.Warning };
     }
 
-    private static unsafe ImageHeader SkiaHeader(byte[] data, int length, string path)
+    /// <summary>The format its first bytes say a file has.</summary>
+    public static ImageFormat Sniff(ReadOnlySpan<byte> data) => data switch
     {
-        using var codec = CreateCodec(data, length, path);
-        var info = codec.Info;
-        return new ImageHeader(info.Width, info.Height, false);
-    }
+        [0xFF, 0xD8, 0xFF, ..] => ImageFormat.Jpeg,
+        [0x89, (byte)'P', (byte)'N', (byte)'G', ..] => ImageFormat.Png,
+        [(byte)'G', (byte)'I', (byte)'F', (byte)'8', ..] => ImageFormat.Gif,
+        [(byte)'B', (byte)'M', ..] => ImageFormat.Bmp,
+        [(byte)'R', (byte)'I', (byte)'F', (byte)'F', _, _, _, _, (byte)'W', (byte)'E', (byte)'B', (byte)'P', ..] => ImageFormat.WebP,
+        [(byte)'I', (byte)'I', 42, 0, ..] or [(byte)'M', (byte)'M', 0, 42, ..] => ImageFormat.Tiff,
+        [(byte)'P', >= (byte)'1' and <= (byte)'6', (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'#', ..] => ImageFormat.Netpbm,
+        _ => ImageFormat.Other,
+    };
 
-    private static unsafe SKCodec CreateCodec(byte[] data, int length, string path)
+    /// <summary>The lower-case name of a format, as the <c>format</c> tag of the image metrics.</summary>
+    public static string Name(ImageFormat format) => format switch
     {
-        SKCodec? codec;
-        fixed (byte* bytes = data)
-        {
-            using var skData = SKData.CreateCopy((nint)bytes, length);
-            codec = SKCodec.Create(skData);
-        }
+        ImageFormat.Jpeg => "jpeg",
+        ImageFormat.Png => "png",
+        ImageFormat.Gif => "gif",
+        ImageFormat.Bmp => "bmp",
+        ImageFormat.WebP => "webp",
+        ImageFormat.Tiff => "tiff",
+        ImageFormat.Netpbm => "netpbm",
+        _ => "other",
+    };
 
-        if (codec is null)
-        {
-            var what = TurboJpeg.IsAvailable || !IsJpeg(data, length) ? string.Empty : $" ({TurboJpeg.LoadError})";
-            throw new InvalidDataException($"'{path}' is not an image in a supported format (JPEG, PNG, BMP, GIF, WebP), or its header is corrupt{what}.");
-        }
-
-        return codec;
-    }
-
-    private static unsafe DecodedImage DecodeSkia(Workspace workspace, int length, string path, int channels, double minScaleX, double minScaleY)
-    {
-        using var codec = CreateCodec(workspace.File, length, path);
-        var full = codec.Info;
-        var size = codec.GetScaledDimensions((float)Math.Min(1.0, Math.Max(minScaleX, minScaleY)));
-        if (size.Width < full.Width * minScaleX || size.Height < full.Height * minScaleY)
-        {
-            size = new SKSizeI(full.Width, full.Height);
-        }
-
-        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var pixels = workspace.EnsurePixels((long)size.Width * size.Height * 4);
-        SKCodecResult result;
-        fixed (byte* destination = pixels)
-        {
-            result = codec.GetPixels(info, (nint)destination);
-        }
-
-        if (result != SKCodecResult.Success)
-        {
-            throw new InvalidDataException($"'{path}' could not be decoded ({result}): the file is truncated or corrupt.");
-        }
-
-        Pack(pixels.AsSpan(0, size.Width * size.Height * 4), channels);
-        var (scaleX, scaleY) = ((double)size.Width / full.Width, (double)size.Height / full.Height);
-        for (var eighths = 1; eighths < 8; eighths++)
-        {
-            // Skia shrinks JPEGs by DCT scaling (n/8, sizes rounded up): the exact factor places the box exactly.
-            if (size.Width == ((full.Width * eighths) + 7) / 8 && size.Height == ((full.Height * eighths) + 7) / 8)
-            {
-                scaleX = scaleY = eighths / 8.0;
-            }
-        }
-
-        return new DecodedImage(size.Width, size.Height, channels, scaleX, scaleY);
-    }
-
-    /// <summary>Packs RGBA in place to RGB (alpha dropped, as PIL's <c>convert("RGB")</c>) or to PIL's luma.</summary>
-    private static void Pack(Span<byte> rgba, int channels)
+    /// <summary>
+    /// Packs RGBA in place to RGB (alpha dropped, as PIL's <c>convert("RGB")</c>) or to PIL's luma
+    /// (<c>convert("L")</c>: 0.299 R + 0.587 G + 0.114 B in 16-bit fixed point).
+    /// </summary>
+    public static void PackRgba(Span<byte> rgba, int channels)
     {
         var pixels = rgba.Length / 4;
         if (channels == 3)
@@ -178,7 +107,10 @@ internal static class ImageDecoder
 
         for (var i = 0; i < pixels; i++)
         {
-            rgba[i] = (byte)(((rgba[4 * i] * 19595) + (rgba[(4 * i) + 1] * 38470) + (rgba[(4 * i) + 2] * 7471) + 0x8000) >> 16);
+            rgba[i] = Luma(rgba[4 * i], rgba[(4 * i) + 1], rgba[(4 * i) + 2]);
         }
     }
+
+    /// <summary>PIL's luma of an RGB pixel.</summary>
+    public static byte Luma(int r, int g, int b) => (byte)(((r * 19595) + (g * 38470) + (b * 7471) + 0x8000) >> 16);
 }

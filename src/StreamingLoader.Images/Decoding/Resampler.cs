@@ -108,7 +108,7 @@ internal static class Resampler
                 var count = workspace.YCounts[i];
                 for (; next < start + count; next++)
                 {
-                    var source = pixels.AsSpan(((loY + firstRow + next) * sourceStride) + (loX * channels), boxWidth * channels);
+                    var source = pixels.Slice(((loY + firstRow + next) * sourceStride) + (loX * channels), boxWidth * channels);
                     var target = output + ((next % ring) * rowLength);
                     if (permute)
                     {

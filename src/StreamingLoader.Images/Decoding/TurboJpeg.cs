@@ -12,14 +12,7 @@ internal static partial class TurboJpeg
     public const int PixelFormatRgb = 0;
     public const int PixelFormatGray = 6;
 
-    /// <summary>Treats libjpeg's warnings (such as a premature end of file) as errors, as PIL does.</summary>
-    public const int FlagStopOnWarning = 8192;
-
-    /// <summary>Refuses progressive files with more than 500 scans: a known denial-of-service shape.</summary>
-    public const int FlagLimitScans = 32768;
-
-    public const int FlagFastUpsample = 256;
-    public const int FlagFastDct = 2048;
+    public const int PixelFormatCmyk = 11;
 
     private const string Library = "turbojpeg";
 

@@ -1,24 +1,36 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace StreamingLoader.Images.Decoding;
 
 /// <summary>
-/// One thread's reusable buffers and decoder handle: the file's bytes, the decoded pixels, the resampler's rows and
-/// coefficients. Buffers only grow, so at steady state decoding an image allocates nothing in proportion to its pixels.
+/// The reusable buffers and decoder handle of one image in flight: the file's bytes, the decoded pixels, the
+/// resampler's rows and coefficients. A <see cref="WorkspacePool"/> lends one to each image being decoded, so a loader
+/// holds at most as many as it decodes at once (its workers).
 /// </summary>
+/// <remarks>
+/// Buffers grow to what an image needs and are kept, so at steady state an image allocates nothing in proportion to
+/// its pixels. After each image (<see cref="EndImage"/>) the file and pixel buffers are released when they are far
+/// larger than what the recent images needed: an outlier's memory goes back right after it.
+/// </remarks>
 internal sealed class Workspace
 {
-    [ThreadStatic]
-    private static Workspace? t_current;
+    /// <summary>Images remembered to decide what is usual.</summary>
+    public const int Window = 32;
 
+    /// <summary>A buffer at or under this size is always kept.</summary>
+    public const long KeepBytes = 1 << 20;
+
+    private readonly long[] _fileNeeds = new long[Window];
+    private readonly long[] _pixelNeeds = new long[Window];
+    private int _images;
+    private long _fileNeed;
+    private long _pixelNeed;
     private TurboJpegHandle? _turboJpeg;
-
-    public static Workspace Current => t_current ??= new Workspace();
+    private int[] _pixels = [];
 
     public byte[] File = [];
-
-    public byte[] Pixels = [];
 
     public float[] Rows = [];
 
@@ -48,7 +60,19 @@ internal sealed class Workspace
 
     public float[] PlanarWeights = [];
 
-    /// <summary>Gets this thread's TurboJPEG decompressor (TurboJPEG handles are not thread-safe).</summary>
+    /// <summary>Gets the decoded pixels: the bytes of the last <see cref="EnsurePixels"/>.</summary>
+    public Span<byte> Pixels => MemoryMarshal.AsBytes(_pixels.AsSpan());
+
+    /// <summary>Gets the pixel buffer as 32-bit words (a decoder that writes packed RGBA words, such as LibTiff's).</summary>
+    public int[] PixelWords => _pixels;
+
+    /// <summary>Gets the bytes this workspace holds in its file and pixel buffers.</summary>
+    public long RetainedBytes => File.LongLength + (_pixels.LongLength * sizeof(int));
+
+    /// <summary>Gets the most bytes this workspace has held in its file and pixel buffers at once.</summary>
+    public long PeakBytes { get; private set; }
+
+    /// <summary>Gets this workspace's TurboJPEG decompressor (TurboJPEG handles are not thread-safe: one image at a time).</summary>
     public nint TurboJpeg => (_turboJpeg ??= TurboJpegHandle.Create()).DangerousGetHandle();
 
     /// <summary>
@@ -73,7 +97,9 @@ internal sealed class Workspace
             throw new InvalidDataException($"'{path}' is {length} bytes long, too large for an image file.");
         }
 
+        _fileNeed = Math.Max(_fileNeed, length);
         var buffer = Ensure(ref File, (int)length);
+        PeakBytes = Math.Max(PeakBytes, RetainedBytes);
         var read = 0;
         while (read < length)
         {
@@ -89,14 +115,41 @@ internal sealed class Workspace
         return read;
     }
 
-    public byte[] EnsurePixels(long length)
+    /// <summary>Makes the pixel buffer hold at least <paramref name="length"/> bytes.</summary>
+    public void EnsurePixels(long length)
     {
-        if (length > Array.MaxLength)
+        var words = (length + 3) / 4;
+        if (words > Array.MaxLength)
         {
             throw new InvalidDataException($"The decoded image would take {length} bytes.");
         }
 
-        return Ensure(ref Pixels, (int)length);
+        _pixelNeed = Math.Max(_pixelNeed, length);
+        Ensure(ref _pixels, (int)words);
+        PeakBytes = Math.Max(PeakBytes, RetainedBytes);
+    }
+
+    /// <summary>
+    /// Ends an image: remembers what it needed and releases the file or pixel buffer when it holds more than
+    /// <see cref="KeepBytes"/> and more than twice the 90th percentile of what the last <see cref="Window"/> images
+    /// needed (this one included, so an image far larger than the usual is released at once).
+    /// </summary>
+    public void EndImage()
+    {
+        var slot = _images++ % Window;
+        _fileNeeds[slot] = _fileNeed;
+        _pixelNeeds[slot] = _pixelNeed;
+        (_fileNeed, _pixelNeed) = (0, 0);
+        var count = Math.Min(_images, Window);
+        if (File.LongLength > Math.Max(KeepBytes, 2 * Usual(_fileNeeds, count)))
+        {
+            File = [];
+        }
+
+        if (_pixels.LongLength * sizeof(int) > Math.Max(KeepBytes, 2 * Usual(_pixelNeeds, count)))
+        {
+            _pixels = [];
+        }
     }
 
     public float[] EnsureRows(int length) => Ensure(ref Rows, length);
@@ -127,6 +180,16 @@ internal sealed class Workspace
         Ensure(ref YWeights, yCount * yTaps);
     }
 
+    /// <summary>The 90th percentile of the first <paramref name="count"/> needs (the 4th largest of 32).</summary>
+    private static long Usual(long[] needs, int count)
+    {
+        Span<long> sorted = stackalloc long[Window];
+        needs.AsSpan(0, count).CopyTo(sorted);
+        sorted = sorted[..count];
+        sorted.Sort();
+        return sorted[(int)(0.9 * (count - 1))];
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static T[] Ensure<T>(ref T[] current, int length)
     {
@@ -135,9 +198,12 @@ internal sealed class Workspace
             return current;
         }
 
-        // Grow by half again, so a few slightly larger images do not each cost a new buffer.
-        var grown = GC.AllocateUninitializedArray<T>(Math.Max(length, (int)Math.Min(Array.MaxLength, current.Length * 3L / 2)));
-        current = grown;
-        return grown;
+        // Grow by a quarter again, so a few slightly larger images do not each cost a new buffer; never past the need
+        // of a large image (the memory bound counts the largest need, not a multiple of it).
+        var grown = (long)current.Length * 5 / 4;
+        var size = grown <= length || grown * Unsafe.SizeOf<T>() > 16 * KeepBytes ? length : (int)Math.Min(Array.MaxLength, grown);
+        var array = GC.AllocateUninitializedArray<T>(size);
+        current = array;
+        return array;
     }
 }
