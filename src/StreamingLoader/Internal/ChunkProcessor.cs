@@ -333,14 +333,14 @@ internal sealed class ChunkProcessor<TSource, T>
             var indices = batch.IndexBuffer;
             var items = chunk.Items;
             var filled = 0;
+            var next = 0;
             if (_gather is not null)
             {
-                _gather.Gather(chunk.IndexSpan, batch);
-                chunk.IndexSpan.CopyTo(indices);
-                filled = chunk.Count;
+                filled = GatherOrReadEach(chunk, batch, slot);
+                next = chunk.Count;
             }
 
-            for (var i = filled; i < chunk.Count; i++)
+            for (var i = next; i < chunk.Count; i++)
             {
                 try
                 {
@@ -375,6 +375,42 @@ internal sealed class ChunkProcessor<TSource, T>
             batch.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Gathers the chunk's rows straight into the batch; when the gather throws (a shard that fails to decode), reads
+    /// the samples one by one instead, so the failing ones meet the Read stage's policy with their indices.
+    /// </summary>
+    private int GatherOrReadEach(Chunk<T> chunk, Batch batch, InFlightWork.Slot slot)
+    {
+        try
+        {
+            _gather!.Gather(chunk.IndexSpan, batch);
+            chunk.IndexSpan.CopyTo(batch.IndexBuffer);
+            return chunk.Count;
+        }
+        catch (Exception ex) when (_errors.IsSampleError(ex))
+        {
+        }
+
+        var filled = 0;
+        for (var i = 0; i < chunk.Count; i++)
+        {
+            var index = chunk.Indices[i];
+            try
+            {
+                slot.At(PipelineStages.Read, index);
+                var item = (T)(object)_dataset!.GetItem((int)index)!;
+                _collator.Write(in item, filled, batch);
+                batch.IndexBuffer[filled++] = index;
+            }
+            catch (Exception ex) when (_errors.IsSampleError(ex))
+            {
+                _errors.Reject(chunk, PipelineStages.Read, index, ex);
+            }
+        }
+
+        return filled;
     }
 
     private void CancelReservation<TItem>(Chunk<TItem> chunk)
