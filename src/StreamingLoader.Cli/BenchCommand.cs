@@ -18,6 +18,7 @@ internal static partial class BenchCommand
         bench.Subcommands.Add(CreateTensor());
         bench.Subcommands.Add(CreateJsonl());
         bench.Subcommands.Add(CreateImages());
+        bench.Subcommands.Add(CreateParquet());
         bench.Subcommands.Add(LiveBenchCommand.CreateTail());
         bench.Subcommands.Add(LiveBenchCommand.CreateCsv());
         return bench;
