@@ -80,7 +80,7 @@ public sealed class S3Server : IAsyncLifetime
 
         foreach (var file in Directory.GetFiles(folder))
         {
-            await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = prefix + Path.GetFileName(file), FilePath = file });
+            await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = prefix + Path.GetFileName(file), FilePath = file, UseChunkEncoding = false });
         }
     }
 
@@ -147,7 +147,22 @@ public sealed class S3Server : IAsyncLifetime
         }
     }
 
+    private static readonly SemaphoreSlim Installing = new(1, 1);
+
     private static async Task EnsureInstalledAsync()
+    {
+        await Installing.WaitAsync();
+        try
+        {
+            await InstallAsync();
+        }
+        finally
+        {
+            Installing.Release();
+        }
+    }
+
+    private static async Task InstallAsync()
     {
         if (File.Exists(Path.Combine(InstallFolder, "node_modules", "s3rver", "bin", "s3rver.js")))
         {
