@@ -24,10 +24,11 @@ internal static partial class BenchCommand
         var generate = new Option<int>("--generate") { Description = "Write ROWS random rows as DIR/parquet/*.parquet and the same rows as DIR/npy/*.npy and DIR/tensor.bin, then exit." };
         var shards = new Option<int>("--shards") { Description = "Shards to write with --generate.", DefaultValueFactory = _ => 16 };
         var location = new Option<string?>("--location") { Description = "Read the shards from here instead (s3://bucket/prefix, http://...), through a cold cache each timed epoch." };
-        var endpoint = new Option<Uri?>("--s3-endpoint") { Description = "S3-compatible endpoint for --location s3://..." };
+        var endpoint = new Option<string?>("--s3-endpoint") { Description = "S3-compatible endpoint for --location s3://..." };
+        var upload = new Option<string?>("--upload-to") { Description = "Upload DIR/parquet/*.parquet to this s3://bucket/prefix at --s3-endpoint (creating the bucket), then exit." };
         var window = new Option<int>("--window") { Description = "Row groups shuffled together.", DefaultValueFactory = _ => 4 };
         var metrics = new MetricsOptions();
-        var command = new Command("parquet", "Parquet shards DIR/parquet/*.parquet of x: list<float32>[32], y: int64; row groups shuffled, rows shuffled in windows.") { data, batch, workers, json, generate, shards, location, endpoint, window };
+        var command = new Command("parquet", "Parquet shards DIR/parquet/*.parquet of x: list<float32>[32], y: int64; row groups shuffled, rows shuffled in windows.") { data, batch, workers, json, generate, shards, location, endpoint, window, upload };
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
@@ -39,6 +40,12 @@ internal static partial class BenchCommand
             }
 
             var folder = Path.Combine(root, "parquet");
+            if (result.GetValue(upload) is { } target)
+            {
+                await UploadAsync(folder, target, EndpointOf(result.GetValue(endpoint)), ct);
+                return 0;
+            }
+
             var remote = result.GetValue(location);
             if (remote is null && !Directory.Exists(folder))
             {
@@ -54,7 +61,7 @@ internal static partial class BenchCommand
             var caches = new List<string>();
             DataLoader Build()
             {
-                var sourceOptions = new ShardSourceOptions { Suffix = ".parquet", S3ServiceUrl = result.GetValue(endpoint), S3AccessKey = "S3RVER", S3SecretKey = "S3RVER" };
+                var sourceOptions = new ShardSourceOptions { Suffix = ".parquet", S3ServiceUrl = EndpointOf(result.GetValue(endpoint)), S3AccessKey = "S3RVER", S3SecretKey = "S3RVER" };
                 if (remote is not null)
                 {
                     // A cold cache for every loader: each timed epoch downloads every shard.
@@ -135,6 +142,39 @@ internal static partial class BenchCommand
 
         all.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(allLabels.ToArray().AsSpan()));
         Console.Error.WriteLine($"wrote {rows:N0} rows as {shardCount} Parquet shards in {parquet}, .npy shards in {npy} and {Path.Combine(root, "tensor.bin")}");
+    }
+
+    private static Uri? EndpointOf(string? text) => text is null ? null : new Uri(text);
+
+    /// <summary>Uploads the shards to an S3-compatible endpoint with the SDK (single-part, unsigned-chunk uploads: any server takes them).</summary>
+    private static async Task UploadAsync(string folder, string target, Uri? endpoint, CancellationToken cancellationToken)
+    {
+        var rest = target["s3://".Length..];
+        var bucket = rest.Split('/')[0];
+        var prefix = rest.Length > bucket.Length + 1 ? rest[(bucket.Length + 1)..].TrimEnd('/') + "/" : "";
+        var config = new Amazon.S3.AmazonS3Config
+        {
+            ServiceURL = endpoint?.ToString(),
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+            RequestChecksumCalculation = Amazon.Runtime.RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = Amazon.Runtime.ResponseChecksumValidation.WHEN_REQUIRED,
+        };
+        using var client = new Amazon.S3.AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials("S3RVER", "S3RVER"), config);
+        try
+        {
+            await client.PutBucketAsync(bucket, cancellationToken);
+        }
+        catch (Amazon.S3.AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+        }
+
+        foreach (var file in Directory.GetFiles(folder, "*.parquet").Order(StringComparer.Ordinal))
+        {
+            await client.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = bucket, Key = prefix + Path.GetFileName(file), FilePath = file, UseChunkEncoding = false }, cancellationToken);
+        }
+
+        await Console.Error.WriteLineAsync($"uploaded {folder}/*.parquet to {target}");
     }
 
     /// <summary>NumPy's .npy format, version 1.0: magic, header length, a Python dict padded to 64 bytes, raw data.</summary>

@@ -246,8 +246,7 @@ public sealed class ParquetDataset : IBatchedDataset<Sample<float, long>>, IShap
         try
         {
             using var file = _source.OpenShardAsync(shard, CancellationToken.None).GetAwaiter().GetResult();
-            using var stream = file.OpenStream();
-            RowGroupDecoder.Decode(stream, rowGroup, _features, _label, _length, into);
+            RowGroupDecoder.Decode(file, rowGroup, _features, _label, _length, into);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

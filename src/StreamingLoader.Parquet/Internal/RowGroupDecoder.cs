@@ -1,4 +1,5 @@
 using ParquetSharp;
+using StreamingLoader.Shards.Internal;
 
 namespace StreamingLoader.Parquet.Internal;
 
@@ -14,9 +15,28 @@ internal static class RowGroupDecoder
     [ThreadStatic]
     private static short[]? t_repetitions;
 
-    public static void Decode(Stream stream, int rowGroup, ParquetLeaf features, ParquetLeaf label, int length, DecodedUnit into)
+    public static void Decode(ShardFile file, int rowGroup, ParquetLeaf features, ParquetLeaf label, int length, DecodedUnit into)
     {
-        using var reader = new ParquetFileReader(stream, leaveOpen: true);
+        // A file on disk is read by Arrow's own file reader; a stream costs a managed callback per read.
+        Stream? stream = null;
+        ParquetFileReader reader;
+        try
+        {
+            reader = file.LocalPath is { } path ? new ParquetFileReader(path) : new ParquetFileReader(stream = file.OpenStream(), leaveOpen: true);
+        }
+        catch (IOException) when (file.LocalPath is not null)
+        {
+            // The path was evicted by another process; this handle still reads it.
+            reader = new ParquetFileReader(stream = file.OpenStream(), leaveOpen: true);
+        }
+
+        using var disposeStream = stream;
+        using var disposeReader = reader;
+        Read(reader, rowGroup, features, label, length, into);
+    }
+
+    private static void Read(ParquetFileReader reader, int rowGroup, ParquetLeaf features, ParquetLeaf label, int length, DecodedUnit into)
+    {
         using var group = reader.RowGroup(rowGroup);
         var rows = checked((int)group.MetaData.NumRows);
         var values = rows * length;

@@ -22,6 +22,9 @@ internal abstract class ShardFile : IDisposable
 
     public long Length { get; }
 
+    /// <summary>Gets the local path of the shard when it is a file on disk (native readers read it faster than a stream), else null.</summary>
+    public virtual string? LocalPath => null;
+
     /// <summary>A new seekable read-only stream over the shard, for one thread.</summary>
     public abstract Stream OpenStream();
 
@@ -32,6 +35,8 @@ internal abstract class ShardFile : IDisposable
 internal sealed class LocalShardFile(int shard, string address, string path, IDisposable? pin) : ShardFile(shard, address, new FileInfo(path).Length)
 {
     private readonly SafeFileHandle _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+
+    public override string? LocalPath => path;
 
     public override Stream OpenStream() => new PositionalStream(Length, (offset, buffer) => RandomAccess.Read(_handle, buffer, offset));
 
