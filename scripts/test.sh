@@ -11,6 +11,8 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 # StreamingLoader.Images decodes JPEG with Debian's libturbojpeg and checks its transforms against torchvision's.
 dpkg -s libturbojpeg0 >/dev/null 2>&1 || need+=(libturbojpeg0)
 /usr/bin/python3 -c 'import torchvision' >/dev/null 2>&1 || need+=(python3-torchvision)
+# The sharded-dataset tests start npm's s3rver under Node.
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 # The RabbitMQ source's tests start their own broker on loopback.
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 if [ ${#need[@]} -gt 0 ]; then
@@ -20,6 +22,13 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "could not install ${need[*]}" >&2
     exit 1
   }
+fi
+
+# The sharded-dataset tests start npm's s3rver (an S3-compatible server) on loopback.
+s3rver_home="$HOME/.cache/streamingloader/s3rver"
+if [ ! -f "$s3rver_home/node_modules/s3rver/bin/s3rver.js" ]; then
+  echo "== installing s3rver@3.7 (npm) into $s3rver_home"
+  npm install --no-audit --no-fund --prefix "$s3rver_home" s3rver@3.7 >/dev/null || { echo "could not install s3rver" >&2; exit 1; }
 fi
 
 log=$(mktemp)

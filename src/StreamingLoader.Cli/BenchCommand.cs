@@ -18,6 +18,7 @@ internal static partial class BenchCommand
         bench.Subcommands.Add(CreateTensor());
         bench.Subcommands.Add(CreateJsonl());
         bench.Subcommands.Add(CreateImages());
+        bench.Subcommands.Add(CreateParquet());
         bench.Subcommands.Add(LiveBenchCommand.CreateTail());
         bench.Subcommands.Add(LiveBenchCommand.CreateCsv());
         return bench;
@@ -37,8 +38,9 @@ internal static partial class BenchCommand
         var workers = WorkersOption();
         var json = JsonOption();
         var metrics = new MetricsOptions();
+        var from = new Option<FileInfo?>("--from") { Description = "Load the rows from this tensor.bin (written by bench parquet --generate) instead of random ones." };
         var overhead = new Option<bool>("--metrics-overhead") { Description = "Measure throughput with the metrics endpoint on and off, alternating in one process." };
-        var command = new Command("tensor", "In-memory tensor dataset, shuffled.") { samples, features, batch, workers, json, overhead };
+        var command = new Command("tensor", "In-memory tensor dataset, shuffled.") { samples, features, batch, workers, json, overhead, from };
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
@@ -53,7 +55,7 @@ internal static partial class BenchCommand
             await using var server = await metrics.StartAsync(result, Console.Error, ct);
             var n = result.GetValue(samples);
             var f = result.GetValue(features);
-            var dataset = SyntheticTensor(n, f);
+            var dataset = result.GetValue(from) is { } file ? LoadTensor(file.FullName) : SyntheticTensor(n, f);
             var options = new LoaderOptions { BatchSize = result.GetValue(batch), Shuffle = true, Workers = result.GetValue(workers), Seed = 1, Name = "bench-tensor" };
             var figures = await RunAsync("tensor", () => Pipeline.From(dataset).Build(options), ct).ConfigureAwait(false);
             Report(figures, result.GetValue(json));
@@ -87,6 +89,21 @@ internal static partial class BenchCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The rows of a tensor.bin: int32 rows, int32 features, the features row by row, then the int64 labels.</summary>
+    private static TensorDataset<float, long> LoadTensor(string path)
+    {
+        using var file = File.OpenRead(path);
+        Span<byte> header = stackalloc byte[8];
+        file.ReadExactly(header);
+        var rows = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header);
+        var features = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
+        var x = new float[(long)rows * features];
+        var y = new long[rows];
+        file.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()));
+        file.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(y.AsSpan()));
+        return new TensorDataset<float, long>(x, [features], y);
     }
 
     internal static TensorDataset<float, long> SyntheticTensor(int samples, int features)

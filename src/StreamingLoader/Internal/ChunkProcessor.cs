@@ -355,9 +355,8 @@ internal sealed class ChunkProcessor<TSource, T>
             if (_gather is not null)
             {
                 batch.Reset(chunk.Epoch, chunk.Count);
-                _gather.Gather(chunk.IndexSpan, batch);
-                chunk.IndexSpan.CopyTo(batch.IndexBuffer);
-                filled = chunk.Count;
+                filled = GatherOrReadEach(chunk, batch, slot);
+                batch.SetCount(filled);
             }
             else
             {
@@ -379,6 +378,42 @@ internal sealed class ChunkProcessor<TSource, T>
             batch.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Gathers the chunk's rows straight into the batch; when the gather throws (a shard that fails to decode), reads
+    /// the samples one by one instead, so the failing ones meet the Read stage's policy with their indices.
+    /// </summary>
+    private int GatherOrReadEach(Chunk<T> chunk, Batch batch, InFlightWork.Slot slot)
+    {
+        try
+        {
+            _gather!.Gather(chunk.IndexSpan, batch);
+            chunk.IndexSpan.CopyTo(batch.IndexBuffer);
+            return chunk.Count;
+        }
+        catch (Exception ex) when (_errors.IsSampleError(ex))
+        {
+        }
+
+        var filled = 0;
+        for (var i = 0; i < chunk.Count; i++)
+        {
+            var index = chunk.Indices[i];
+            try
+            {
+                slot.At(PipelineStages.Read, index);
+                var item = (T)(object)_dataset!.GetItem((int)index)!;
+                _collator.Write(in item, filled, batch);
+                batch.IndexBuffer[filled++] = index;
+            }
+            catch (Exception ex) when (_errors.IsSampleError(ex))
+            {
+                _errors.Reject(chunk, PipelineStages.Read, index, ex);
+            }
+        }
+
+        return filled;
     }
 
     private void CancelReservation<TItem>(Chunk<TItem> chunk)

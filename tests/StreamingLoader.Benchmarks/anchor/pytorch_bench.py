@@ -3,6 +3,7 @@
 
   pytorch_bench.py tensor --samples 200000 --features 64 --batch 256
   pytorch_bench.py jsonl  --data DIR --batch 256
+  pytorch_bench.py npy    --data DIR --batch 256   (DIR/npy/*.x.npy, *.y.npy: the rows of bench parquet)
 
 Each worker setting runs in a fresh subprocess (so peak RSS is per setting): one warm-up epoch,
 then one timed epoch whose consumer reads every value of every batch. Prints one JSON line for
@@ -15,8 +16,11 @@ import subprocess
 import sys
 import time
 
+import glob
+
+import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset, get_worker_info
 
 
 class JsonlDataset(Dataset):
@@ -34,7 +38,33 @@ class JsonlDataset(Dataset):
         return torch.tensor(d["x"], dtype=torch.float32), d["y"]
 
 
+class NpyShards(IterableDataset):
+    """PyTorch's usual way for numeric shards without Arrow: .npy shards opened with numpy.load(mmap_mode="r"),
+    shard order shuffled per epoch, rows shuffled within each shard, shards split across workers."""
+
+    def __init__(self, folder, seed=0):
+        self.shards = sorted(glob.glob(f"{folder}/*.x.npy"))
+        if not self.shards:
+            raise SystemExit(f"no .npy shards in {folder} (streamingloader bench parquet --generate writes them)")
+        self.epoch = 0
+        self.seed = seed
+
+    def __iter__(self):
+        info = get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info else (0, 1)
+        rng = np.random.default_rng(self.seed + self.epoch)
+        self.epoch += 1
+        order = rng.permutation(len(self.shards))
+        for k in order[wid::nw]:
+            x = np.load(self.shards[k], mmap_mode="r")
+            y = np.load(self.shards[k].replace(".x.npy", ".y.npy"), mmap_mode="r")
+            for i in rng.permutation(len(y)):
+                yield torch.from_numpy(np.array(x[i])), int(y[i])
+
+
 def make_loader(args, workers):
+    if args.workload == "npy":
+        return DataLoader(NpyShards(f"{args.data}/npy"), batch_size=args.batch, num_workers=workers)
     if args.workload == "tensor":
         g = torch.Generator().manual_seed(0)
         x = torch.randn(args.samples, args.features, generator=g)
@@ -79,7 +109,7 @@ def run_one(args, workers):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("workload", choices=["tensor", "jsonl"])
+    ap.add_argument("workload", choices=["tensor", "jsonl", "npy"])
     ap.add_argument("--samples", type=int, default=200_000)
     ap.add_argument("--features", type=int, default=64)
     ap.add_argument("--batch", type=int, default=256)
@@ -87,8 +117,8 @@ def main():
     ap.add_argument("--workers", default="0,2", help="comma-separated num_workers settings")
     ap.add_argument("--single", type=int, help=argparse.SUPPRESS)  # internal: run one setting here
     args = ap.parse_args()
-    if args.workload == "jsonl" and not args.data:
-        ap.error("jsonl needs --data DIR")
+    if args.workload in ("jsonl", "npy") and not args.data:
+        ap.error(f"{args.workload} needs --data DIR")
 
     if args.single is not None:
         print(json.dumps(run_one(args, args.single)))

@@ -1,0 +1,329 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace StreamingLoader.Shards.Internal;
+
+/// <summary>
+/// A folder of downloaded shards with a byte limit that holds over every process sharing it. Room is reserved under
+/// a lock file (the least recently used shards not in use here are evicted first), a download goes to a
+/// <c>.part</c> file named with its length (so other processes count the room it takes) and held with an exclusive
+/// lock (so they wait for it instead of fetching it twice, and take it over if its process died), then it is
+/// verified (length, MD5 where the storage gives one) and renamed into place atomically.
+/// </summary>
+internal sealed class ShardCache
+{
+    private const string LockName = ".lock";
+    private const string ShardExtension = ".shard";
+    private const string PartExtension = ".part";
+    private static readonly SemaphoreSlim ProcessLock = new(1, 1);
+    private readonly string _directory;
+    private readonly long _limit;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<string, int> _pins = new(StringComparer.Ordinal);
+    private long _downloadedBytes;
+
+    public ShardCache(string directory, long limit, TimeProvider time)
+    {
+        _directory = Path.GetFullPath(directory);
+        _limit = limit;
+        _time = time;
+        System.IO.Directory.CreateDirectory(_directory);
+    }
+
+    public string Directory => _directory;
+
+    /// <summary>Gets the bytes this process downloaded.</summary>
+    public long DownloadedBytes => Interlocked.Read(ref _downloadedBytes);
+
+    /// <summary>Where the shard with this address is (or will be) cached.</summary>
+    public string PathOf(string address, string name)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(address)))[..24];
+        var tail = new string([.. Path.GetFileName(name).Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_')]);
+        return Path.Combine(_directory, $"{hash}-{tail}{ShardExtension}");
+    }
+
+    /// <summary>Keeps a cached file from eviction by this process while the returned lease lives.</summary>
+    public IDisposable Pin(string path)
+    {
+        lock (_pins)
+        {
+            _pins[path] = _pins.GetValueOrDefault(path) + 1;
+        }
+
+        return new Unpin(this, path);
+    }
+
+    /// <summary>
+    /// The local path of a shard, downloading it when it is not cached (or is damaged). <paramref name="download"/>
+    /// writes the shard to the stream it is given; it is called again, under the caller's retries, as needed.
+    /// </summary>
+    public async Task<string> GetAsync(StoredObject shard, string address, Func<FileStream, CancellationToken, Task> download, CancellationToken cancellationToken)
+    {
+        var path = PathOf(address, shard.Key);
+        if (shard.Length > _limit)
+        {
+            throw new InvalidOperationException($"The shard {address} ({shard.Length:N0} bytes) is larger than the cache's limit of {_limit:N0} bytes (ShardSourceOptions.CacheBytes).");
+        }
+
+        while (true)
+        {
+            if (Hit(path, shard.Length))
+            {
+                return path;
+            }
+
+            var part = await ReserveAsync(path, shard.Length, address, cancellationToken).ConfigureAwait(false);
+            if (part is null)
+            {
+                // Another process is downloading it: wait for its file, or for its part to be abandoned.
+                await Task.Delay(TimeSpan.FromMilliseconds(20), _time, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            await FillAsync(part, path, shard, address, download, cancellationToken).ConfigureAwait(false);
+            return path;
+        }
+    }
+
+    private bool Hit(string path, long length)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            return false;
+        }
+
+        if (info.Length != length)
+        {
+            // A damaged or stale copy: drop it and fetch it again.
+            TryDelete(path);
+            return false;
+        }
+
+        try
+        {
+            // The last use, for LRU eviction (a file's write time, which every file system keeps).
+            File.SetLastWriteTimeUtc(path, _time.GetUtcNow().UtcDateTime);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return File.Exists(path);
+    }
+
+    /// <summary>Makes room and creates the part file, held exclusively; null when another process holds it.</summary>
+    private async Task<FileStream?> ReserveAsync(string path, long length, string address, CancellationToken cancellationToken)
+    {
+        var held = await LockAsync(cancellationToken).ConfigureAwait(false);
+        await using var releasing = held.ConfigureAwait(false);
+        if (File.Exists(path))
+        {
+            return null;
+        }
+
+        var partPath = path + "." + length.ToString(CultureInfo.InvariantCulture) + PartExtension;
+        FileStream? part = null;
+        try
+        {
+            part = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true);
+        }
+        catch (IOException) when (File.Exists(partPath))
+        {
+            return null;
+        }
+
+        try
+        {
+            part.SetLength(0);
+            var excess = Used(excludePart: partPath) + length - _limit;
+            if (excess > 0)
+            {
+                excess -= Evict(excess);
+            }
+
+            if (excess > 0)
+            {
+                // Shards in use here or downloads of other processes fill the cache: wait for room.
+                part.Dispose();
+                TryDelete(partPath);
+                throw new CacheFullException($"The shard cache {_directory} ({_limit:N0} bytes) has no room for {address} ({length:N0} bytes) beside the shards in use: raise ShardSourceOptions.CacheBytes above (prefetch + workers + 1) shards per process.");
+            }
+
+            return part;
+        }
+        catch
+        {
+            part.Dispose();
+            throw;
+        }
+    }
+
+    private async Task FillAsync(FileStream part, string path, StoredObject shard, string address, Func<FileStream, CancellationToken, Task> download, CancellationToken cancellationToken)
+    {
+        var partPath = part.Name;
+        try
+        {
+            await download(part, cancellationToken).ConfigureAwait(false);
+            await part.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (part.Length != shard.Length)
+            {
+                throw new InvalidDataException($"The shard {address} downloaded as {part.Length:N0} bytes; the storage lists {shard.Length:N0}.");
+            }
+
+            if (shard.Md5 is { } expected)
+            {
+                part.Position = 0;
+#pragma warning disable CA5351 // Not for security: S3's ETag is the object's MD5, the checksum the storage gives.
+                var actual = Convert.ToHexStringLower(await MD5.HashDataAsync(part, cancellationToken).ConfigureAwait(false));
+#pragma warning restore CA5351
+                if (actual != expected)
+                {
+                    throw new InvalidDataException($"The shard {address} downloaded with MD5 {actual}; the storage lists {expected}.");
+                }
+            }
+
+            Interlocked.Add(ref _downloadedBytes, shard.Length);
+            await using (await LockAsync(cancellationToken).ConfigureAwait(false))
+            {
+                File.Move(partPath, path, overwrite: true);
+                File.SetLastWriteTimeUtc(path, _time.GetUtcNow().UtcDateTime);
+            }
+        }
+        finally
+        {
+            await part.DisposeAsync().ConfigureAwait(false);
+            TryDelete(partPath);
+        }
+    }
+
+    /// <summary>Bytes the cache holds or has promised: finished shards, and parts at their announced length.</summary>
+    public long Used(string? excludePart = null)
+    {
+        long used = 0;
+        foreach (var file in new DirectoryInfo(_directory).EnumerateFiles())
+        {
+            if (file.Name.EndsWith(ShardExtension, StringComparison.Ordinal))
+            {
+                used += file.Length;
+            }
+            else if (file.Name.EndsWith(PartExtension, StringComparison.Ordinal) && file.FullName != excludePart)
+            {
+                var name = file.Name[..^PartExtension.Length];
+                used += long.TryParse(Path.GetExtension(name).TrimStart('.'), NumberStyles.None, CultureInfo.InvariantCulture, out var announced)
+                    ? Math.Max(announced, file.Length)
+                    : file.Length;
+            }
+        }
+
+        return used;
+    }
+
+    /// <summary>Deletes least recently used shards not pinned here until <paramref name="bytes"/> are free; returns the bytes freed.</summary>
+    private long Evict(long bytes)
+    {
+        long freed = 0;
+        var candidates = new DirectoryInfo(_directory).EnumerateFiles("*" + ShardExtension).OrderBy(f => f.LastWriteTimeUtc).ToList();
+        foreach (var file in candidates)
+        {
+            if (freed >= bytes)
+            {
+                break;
+            }
+
+            bool pinned;
+            lock (_pins)
+            {
+                pinned = _pins.ContainsKey(file.FullName);
+            }
+
+            if (!pinned && TryDelete(file.FullName))
+            {
+                freed += file.Length;
+            }
+        }
+
+        return freed;
+    }
+
+    /// <summary>The cache's lock: a semaphore within this process, and an exclusive lock file across processes.</summary>
+    private async Task<IAsyncDisposable> LockAsync(CancellationToken cancellationToken)
+    {
+        await ProcessLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var lockPath = Path.Combine(_directory, LockName);
+            while (true)
+            {
+                try
+                {
+                    var file = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                    return new Held(file);
+                }
+                catch (IOException)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(2), _time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch
+        {
+            ProcessLock.Release();
+            throw;
+        }
+    }
+
+    private static bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private sealed class Held(FileStream file) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            file.Dispose();
+            ProcessLock.Release();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class Unpin(ShardCache cache, string path) : IDisposable
+    {
+        private int _done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0)
+            {
+                lock (cache._pins)
+                {
+                    if (--cache._pins[path] == 0)
+                    {
+                        cache._pins.Remove(path);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// <summary>The cache has no room for a shard beside the shards in use; transient when other processes will free room.</summary>
+internal sealed class CacheFullException(string message) : IOException(message);

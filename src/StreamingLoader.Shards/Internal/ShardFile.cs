@@ -1,0 +1,97 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace StreamingLoader.Shards.Internal;
+
+/// <summary>
+/// An open shard: seekable streams over it for a reader (a Parquet or tar reader), each with its own position, so
+/// several threads read one shard at once. A cached shard stays readable while this is open even if another process
+/// evicts it (its file handle keeps the data).
+/// </summary>
+internal abstract class ShardFile : IDisposable
+{
+    protected ShardFile(int shard, string address, long length)
+    {
+        Shard = shard;
+        Address = address;
+        Length = length;
+    }
+
+    public int Shard { get; }
+
+    public string Address { get; }
+
+    public long Length { get; }
+
+    /// <summary>Gets the local path of the shard when it is a file on disk (native readers read it faster than a stream), else null.</summary>
+    public virtual string? LocalPath => null;
+
+    /// <summary>A new seekable read-only stream over the shard, for one thread.</summary>
+    public abstract Stream OpenStream();
+
+    public abstract void Dispose();
+}
+
+/// <summary>A shard on local disk (where it lies, or in the cache), read with positional reads on one handle.</summary>
+internal sealed class LocalShardFile(int shard, string address, string path, IDisposable? pin) : ShardFile(shard, address, new FileInfo(path).Length)
+{
+    private readonly SafeFileHandle _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+
+    public override string? LocalPath => path;
+
+    public override Stream OpenStream() => new PositionalStream(Length, (offset, buffer) => RandomAccess.Read(_handle, buffer, offset));
+
+    public override void Dispose()
+    {
+        _handle.Dispose();
+        pin?.Dispose();
+    }
+}
+
+/// <summary>A remote shard read by byte ranges; the tail (where a Parquet footer lies) is fetched once and kept.</summary>
+internal sealed class RangeShardFile(int shard, string address, long length, Func<long, Memory<byte>, int> readRange) : ShardFile(shard, address, length)
+{
+    private const int TailBytes = 64 * 1024;
+    private byte[]? _tail;
+
+    public override Stream OpenStream() => new PositionalStream(Length, Read);
+
+    private int Read(long offset, Span<byte> buffer)
+    {
+        var tailStart = Math.Max(0, Length - TailBytes);
+        if (offset >= tailStart)
+        {
+            var tail = Volatile.Read(ref _tail);
+            if (tail is null)
+            {
+                tail = new byte[Length - tailStart];
+                var got = readRange(tailStart, tail);
+                if (got != tail.Length)
+                {
+                    throw new EndOfStreamException($"{Address} ended at {tailStart + got:N0} bytes; it was listed with {Length:N0}.");
+                }
+
+                Volatile.Write(ref _tail, tail);
+            }
+
+            var count = (int)Math.Min(buffer.Length, Length - offset);
+            tail.AsSpan((int)(offset - tailStart), count).CopyTo(buffer);
+            return count;
+        }
+
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            var read = readRange(offset, rented.AsMemory(0, buffer.Length));
+            rented.AsSpan(0, read).CopyTo(buffer);
+            return read;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    public override void Dispose()
+    {
+    }
+}

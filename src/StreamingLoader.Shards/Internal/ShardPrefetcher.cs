@@ -1,0 +1,96 @@
+namespace StreamingLoader.Shards.Internal;
+
+/// <summary>
+/// Downloads the shards this rank reads next while it reads the current one: given the epoch's shard order, it keeps
+/// the next <c>ahead</c> shards fetched or fetching. A failed prefetch is left to the read that needs the shard (which
+/// retries and reports it). Every task it starts is awaited when it is disposed.
+/// </summary>
+internal sealed class ShardPrefetcher(int ahead, Func<int, CancellationToken, Task> fetch) : IAsyncDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Dictionary<int, Task> _running = [];
+    private readonly HashSet<Task> _all = [];
+    private int[] _order = [];
+    private int _position = -1;
+
+    /// <summary>Sets the order the shards will be read in, and starts fetching the first ones.</summary>
+    public void Plan(IReadOnlyList<int> order)
+    {
+        lock (_lock)
+        {
+            _order = [.. order];
+            _position = -1;
+            StartAhead();
+        }
+    }
+
+    /// <summary>The reader has reached <paramref name="shard"/>: fetch the ones after it.</summary>
+    public void Reading(int shard)
+    {
+        lock (_lock)
+        {
+            var at = Array.IndexOf(_order, shard, Math.Max(0, _position));
+            if (at > _position)
+            {
+                _position = at;
+                StartAhead();
+            }
+        }
+    }
+
+    private void StartAhead()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        for (var k = 1; k <= ahead && _position + k < _order.Length; k++)
+        {
+            var shard = _order[_position + k];
+            if (_running.ContainsKey(shard))
+            {
+                continue;
+            }
+
+            var task = Task.Run(() => RunAsync(shard), CancellationToken.None);
+            _running[shard] = task;
+            _all.Add(task);
+        }
+    }
+
+    private async Task RunAsync(int shard)
+    {
+        try
+        {
+            await fetch(shard, _stop.Token).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The read that needs the shard fetches it again and reports the error.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _running.Remove(shard);
+                _all.RemoveWhere(t => t.IsCompleted);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        Task[] pending;
+        lock (_lock)
+        {
+            pending = [.. _all];
+        }
+
+        await Task.WhenAll(pending).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,213 @@
+using System.Globalization;
+using StreamingLoader.Shards.Internal;
+using StreamingLoader.Shards.Storage;
+
+namespace StreamingLoader.Shards;
+
+/// <summary>
+/// The shards of a dataset where they lie: a local folder, <c>http(s)://host/path/</c> (range requests) or
+/// <c>s3://bucket/prefix</c> on AWS or any S3-compatible endpoint. Remote shards are read through a bounded local
+/// cache shared by the processes of a node, the next ones prefetched, transient errors retried with a
+/// <see cref="RetryPolicy"/>; or, in <see cref="RemoteReadMode.Ranges"/>, fetched by byte range.
+/// </summary>
+/// <remarks>Readers (a Parquet, Arrow or tar dataset) open it; dispose it after them.</remarks>
+public sealed class ShardSource : IAsyncDisposable, IDisposable
+{
+    private readonly IShardStorage _storage;
+    private readonly IReadOnlyList<StoredObject> _objects;
+    private readonly ShardSourceOptions _options;
+    private readonly ShardCache? _cache;
+    private readonly Retrier _retrier;
+    private readonly ShardPrefetcher? _prefetcher;
+    private long _rangeBytes;
+    private int _disposed;
+
+    private ShardSource(string location, IShardStorage storage, IReadOnlyList<StoredObject> objects, ShardSourceOptions options)
+    {
+        Location = location;
+        _storage = storage;
+        _objects = objects;
+        _options = options;
+        _retrier = new Retrier(options.Retry, TimeProvider.System);
+        Shards = [.. objects.Select(o => new ShardInfo(o.Key, storage.Describe(o.Key), o.Length))];
+        if (!storage.IsLocal && options.ReadMode == RemoteReadMode.WholeShards)
+        {
+            _cache = new ShardCache(options.CacheDirectory, options.CacheBytes, TimeProvider.System);
+            if (options.PrefetchShards > 0)
+            {
+                _prefetcher = new ShardPrefetcher(options.PrefetchShards, (shard, ct) => CachedPathAsync(shard, ct));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Lists the shards at <paramref name="location"/> whose names end with <see cref="ShardSourceOptions.Suffix"/>, in
+    /// name order: a local folder (or <c>file://</c>), <c>http(s)://…/</c> (names from the options or the folder's
+    /// <c>index.txt</c>), or <c>s3://bucket/prefix</c>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No shard is there.</exception>
+    public static async Task<ShardSource> OpenAsync(string location, ShardSourceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(location);
+        options = (options ?? new ShardSourceOptions()).Clone();
+        var storage = CreateStorage(location, options);
+        try
+        {
+            var retrier = new Retrier(options.Retry, TimeProvider.System);
+            var objects = await retrier.RunAsync(_ => storage.ListAsync(options.Suffix, cancellationToken), $"Listing {location}", cancellationToken).ConfigureAwait(false);
+            if (objects.Count == 0)
+            {
+                throw new FileNotFoundException($"No shard ending with '{options.Suffix}' is at {location}.", location);
+            }
+
+            return new ShardSource(location, storage, objects, options);
+        }
+        catch
+        {
+            storage.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Gets the location the shards were listed from.</summary>
+    public string Location { get; }
+
+    /// <summary>Gets the shards, in name order (the dataset's canonical order).</summary>
+    public IReadOnlyList<ShardInfo> Shards { get; }
+
+    /// <summary>Gets the bytes fetched from remote storage by this process: whole shards downloaded and ranges read.</summary>
+    public long BytesFetched => (_cache?.DownloadedBytes ?? 0) + Interlocked.Read(ref _rangeBytes);
+
+    /// <summary>Gets the storage requests retried after a transient error.</summary>
+    public long Retries => _retrier.Retries;
+
+    /// <summary>Gets whether shards are read where they lie (a local folder).</summary>
+    public bool IsLocal => _storage.IsLocal;
+
+    internal ShardCache? Cache => _cache;
+
+    /// <summary>Reads a byte range of a shard (a footer), with retries.</summary>
+    internal async Task<int> ReadRangeAsync(int shard, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var key = _objects[shard].Key;
+        var read = await _retrier.RunAsync(_ => _storage.ReadRangeAsync(key, offset, buffer, cancellationToken), $"Reading {_storage.Describe(key)}", cancellationToken).ConfigureAwait(false);
+        if (!_storage.IsLocal)
+        {
+            Interlocked.Add(ref _rangeBytes, read);
+        }
+
+        return read;
+    }
+
+    /// <summary>Opens a shard for reading: where it lies, from the cache (downloading it first if needed), or by ranges.</summary>
+    internal async Task<ShardFile> OpenShardAsync(int shard, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var stored = _objects[shard];
+        var address = _storage.Describe(stored.Key);
+        _prefetcher?.Reading(shard);
+        if (_storage.IsLocal)
+        {
+            return new LocalShardFile(shard, address, _storage.LocalPath(stored.Key), null);
+        }
+
+        if (_cache is null)
+        {
+            return new RangeShardFile(shard, address, stored.Length, (offset, buffer) => ReadRangeAsync(shard, offset, buffer, CancellationToken.None).GetAwaiter().GetResult());
+        }
+
+        while (true)
+        {
+            var path = await CachedPathAsync(shard, cancellationToken).ConfigureAwait(false);
+            var pin = _cache.Pin(path);
+            try
+            {
+                return new LocalShardFile(shard, address, path, pin);
+            }
+            catch (FileNotFoundException)
+            {
+                // Evicted by another process between its download and this open: fetch it again.
+                pin.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Tells the prefetcher the order this rank reads the shards in this epoch.</summary>
+    internal void Plan(IReadOnlyList<int> shardOrder) => _prefetcher?.Plan(shardOrder);
+
+    private Task<string> CachedPathAsync(int shard, CancellationToken cancellationToken)
+    {
+        var stored = _objects[shard];
+        var address = _storage.Describe(stored.Key);
+        return _retrier.RunAsync(
+            _ => _cache!.GetAsync(stored, address, (part, ct) => DownloadAsync(stored.Key, address, part, ct), cancellationToken),
+            $"Fetching {address}",
+            cancellationToken);
+    }
+
+    /// <summary>Downloads into the part file; an interrupted transfer resumes at the bytes already written.</summary>
+    private Task<bool> DownloadAsync(string key, string address, FileStream part, CancellationToken cancellationToken) =>
+        _retrier.RunAsync(
+            async _ =>
+            {
+                await part.FlushAsync(cancellationToken).ConfigureAwait(false);
+                var offset = part.Length;
+                part.Position = offset;
+                var body = await _storage.OpenReadAsync(key, offset, cancellationToken).ConfigureAwait(false);
+                await using (body.ConfigureAwait(false))
+                {
+                    await body.CopyToAsync(part, cancellationToken).ConfigureAwait(false);
+                }
+
+                return true;
+            },
+            $"Downloading {address}",
+            cancellationToken);
+
+    private static IShardStorage CreateStorage(string location, ShardSourceOptions options)
+    {
+        if (location.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
+        {
+            var rest = location[5..];
+            var slash = rest.IndexOf('/', StringComparison.Ordinal);
+            var bucket = slash < 0 ? rest : rest[..slash];
+            if (bucket.Length == 0)
+            {
+                throw new ArgumentException($"The location '{location}' names no bucket: use s3://bucket/prefix.", nameof(location));
+            }
+
+            return new S3Storage(bucket, slash < 0 ? "" : rest[(slash + 1)..], options);
+        }
+
+        if (location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || location.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            var uri = new Uri(location.EndsWith('/') ? location : location + "/");
+            return new HttpStorage(uri, options.HttpShardNames, options.HttpClient);
+        }
+
+        var path = location.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? new Uri(location).LocalPath : location;
+        return new LocalStorage(Path.GetFullPath(path));
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Location}: {Shards.Count} shards");
+
+    /// <summary>Stops prefetching (awaiting the downloads under way) and closes the storage client.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (_prefetcher is not null)
+        {
+            await _prefetcher.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _storage.Dispose();
+    }
+
+    /// <inheritdoc cref="DisposeAsync"/>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+}

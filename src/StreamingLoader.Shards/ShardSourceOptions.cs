@@ -1,0 +1,80 @@
+namespace StreamingLoader.Shards;
+
+/// <summary>Where a <see cref="ShardSource"/> caches remote shards, how far it reads ahead and how it reaches the storage.</summary>
+/// <remarks>
+/// Defaults: <see cref="Suffix"/> "" (every object), <see cref="CacheDirectory"/> a folder under the system's temporary
+/// folder, <see cref="CacheBytes"/> 8 GiB, <see cref="PrefetchShards"/> 2, <see cref="Retry"/> 5 attempts from 50 ms to
+/// 2 s, <see cref="ReadMode"/> <see cref="RemoteReadMode.WholeShards"/>; S3 from the SDK's usual configuration
+/// (environment variables, profile) unless set here.
+/// </remarks>
+public sealed class ShardSourceOptions
+{
+    private long _cacheBytes = 8L << 30;
+    private int _prefetchShards = 2;
+    private RetryPolicy _retry = new() { MaxAttempts = 5, InitialDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromSeconds(2) };
+
+    /// <summary>Gets or sets the ending of the shards' names (".parquet", ".tar"); other objects are ignored.</summary>
+    public string Suffix { get; set; } = "";
+
+    /// <summary>
+    /// Gets or sets the folder of the local shard cache. Processes on one node may share it (each takes its lock to
+    /// reserve room and renames finished downloads into place), and together stay within <see cref="CacheBytes"/>.
+    /// </summary>
+    public string CacheDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "streamingloader-shards");
+
+    /// <summary>Gets or sets the most bytes the cache holds, over every process that shares it; the least recently used shards go first.</summary>
+    public long CacheBytes
+    {
+        get => _cacheBytes;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _cacheBytes = value;
+        }
+    }
+
+    /// <summary>Gets or sets how many shards after the one being read are downloaded ahead. 0 turns prefetch off.</summary>
+    public int PrefetchShards
+    {
+        get => _prefetchShards;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _prefetchShards = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets the retries of a storage request that failed with a transient error (a reset connection, a 5xx
+    /// answer, a timeout: the storage reports them as <see cref="IOException"/>, which
+    /// <see cref="RetryPolicy.IsTransientByDefault"/> retries). An interrupted download resumes where it stopped.
+    /// </summary>
+    public RetryPolicy Retry
+    {
+        get => _retry;
+        set => _retry = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    /// <summary>Gets or sets how remote shards are read: downloaded whole into the cache, or by byte range.</summary>
+    public RemoteReadMode ReadMode { get; set; } = RemoteReadMode.WholeShards;
+
+    /// <summary>Gets or sets the endpoint of an S3-compatible server (MinIO, s3rver, Ceph); null for AWS.</summary>
+    public Uri? S3ServiceUrl { get; set; }
+
+    /// <summary>Gets or sets the S3 region (us-east-1 when null).</summary>
+    public string? S3Region { get; set; }
+
+    /// <summary>Gets or sets the S3 access key; null takes the SDK's credentials (environment, profile, instance role).</summary>
+    public string? S3AccessKey { get; set; }
+
+    /// <summary>Gets or sets the S3 secret key that goes with <see cref="S3AccessKey"/>.</summary>
+    public string? S3SecretKey { get; set; }
+
+    /// <summary>Gets or sets the shard names of an HTTP location, which has no listing; null reads them from its <c>index.txt</c>.</summary>
+    public IReadOnlyList<string>? HttpShardNames { get; set; }
+
+    /// <summary>Gets or sets the client for HTTP locations; null creates one.</summary>
+    public HttpClient? HttpClient { get; set; }
+
+    internal ShardSourceOptions Clone() => (ShardSourceOptions)MemberwiseClone();
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Side-by-side for Parquet shards: `streamingloader bench parquet` (1M rows of 32 float32 + int64 label, 16 shards,
+# row groups of 16,384, shuffled, batch 256) against
+#   (a) our in-memory `bench tensor` on the same rows (the limit; goal: parquet >= 40 % of it),
+#   (b) PyTorch DataLoader over the same rows as .npy shards, numpy.load(mmap_mode="r") in an IterableDataset,
+#       num_workers 0 and 2, best taken (goal: >= 10x),
+#   (c) the same Parquet shards from a local S3 endpoint (npm s3rver on loopback) through a cold cache (goal: >= 80 % of local).
+# Usage: compare_parquet.sh [--rows N] [--rounds N] [--out FILE] [--work DIR]
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+py=/usr/bin/python3
+rows=1000000 rounds=2 out="" work="${TMPDIR:-/tmp}/streamingloader-bench"
+while (($#)); do
+  case "$1" in
+    --rows) rows="${2:?--rows needs N}"; shift ;;
+    --rounds) rounds="${2:?--rounds needs N}"; shift ;;
+    --out) out="${2:?--out needs a FILE}"; shift ;;
+    --work) work="${2:?--work needs a DIR}"; shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+"$py" -c 'import torch, numpy' 2>/dev/null || apt-get install -y python3-torch >&2
+s3rver_home="$HOME/.cache/streamingloader/s3rver"
+[ -f "$s3rver_home/node_modules/s3rver/bin/s3rver.js" ] || npm install --no-audit --no-fund --prefix "$s3rver_home" s3rver@3.7 >&2
+
+echo "== building StreamingLoader CLI (Release)" >&2
+cli="$root/src/StreamingLoader.Cli"
+dotnet build "$cli" -c Release -nologo -v quiet >&2
+dll="$(dotnet msbuild "$cli" -nologo -getProperty:TargetPath -p:Configuration=Release)"
+ours() { dotnet "$dll" "$@"; }
+
+data="$work/parquet-$rows" raw="$work/raw-parquet-$rows"
+mkdir -p "$raw"
+[ -f "$data/tensor.bin" ] || ours bench parquet --data "$data" --generate "$rows" --shards 16 >&2
+
+port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+s3dir="$(mktemp -d)"
+node "$s3rver_home/node_modules/s3rver/bin/s3rver.js" -d "$s3dir" -a 127.0.0.1 -p "$port" --silent &
+s3pid=$!
+trap 'kill $s3pid 2>/dev/null; rm -rf "$s3dir"' EXIT
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+ours bench parquet --data "$data" --upload-to s3://bench/parquet --s3-endpoint "http://127.0.0.1:$port" >&2
+
+for round in $(seq 1 "$rounds"); do
+  echo "== round $round/$rounds: parquet (local)" >&2
+  ours bench parquet --data "$data" --json >"$raw/parquet-$round.out"
+  echo "== round $round/$rounds: tensor (same rows, in memory)" >&2
+  ours bench tensor --from "$data/tensor.bin" --json >"$raw/tensor-$round.out"
+  echo "== round $round/$rounds: parquet (S3, cold cache)" >&2
+  ours bench parquet --data "$data" --location s3://bench/parquet --s3-endpoint "http://127.0.0.1:$port" --json >"$raw/remote-$round.out"
+  echo "== round $round/$rounds: PyTorch .npy shards" >&2
+  "$py" "$here/anchor/pytorch_bench.py" npy --data "$data" --batch 256 >"$raw/torch-$round.out"
+done
+
+"$py" - "$raw" "$rows" "$rounds" "$out" <<'PY'
+import json, os, platform, sys
+
+raw, rows, rounds, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+
+def last_json(name):
+    with open(os.path.join(raw, name)) as f:
+        for line in reversed(f.read().splitlines()):
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(d, dict):
+                return d
+    sys.exit(f"compare_parquet.sh: no JSON object in {raw}/{name}")
+
+best = {k: max((last_json(f"{k}-{r}.out") for r in range(1, rounds + 1)), key=lambda d: d["samples_per_s"])
+        for k in ("parquet", "tensor", "remote", "torch")}
+p, t, r, pt = (best[k]["samples_per_s"] for k in ("parquet", "tensor", "remote", "torch"))
+print(f"Parquet shards, {rows} rows x (32 float32 + int64), batch 256, shuffled; best of {rounds} rounds; "
+      f"{os.cpu_count()} CPUs, {platform.machine()}, PyTorch {best['torch'].get('torch', '?')}")
+print(f"{'workload':<34} {'samples/s':>12} {'vs parquet':>10}")
+print(f"{'bench parquet (local)':<34} {p:>12,.0f} {'1.00':>10}")
+print(f"{'bench tensor (same rows, memory)':<34} {t:>12,.0f} {p / t:>9.2f}x   goal parquet >= 0.40 of it")
+print(f"{'bench parquet (S3, cold cache)':<34} {r:>12,.0f} {r / p:>9.2f}x   goal >= 0.80 of local")
+print(f"{'PyTorch .npy IterableDataset':<34} {pt:>12,.0f} {p / pt:>9.1f}x   goal parquet >= 10x (num_workers {best['torch']['num_workers']})")
+if out:
+    with open(out, "w") as f:
+        json.dump({"rows": rows, "rounds": rounds, "best": best, "parquet_vs_tensor": p / t, "remote_vs_local": r / p, "parquet_vs_torch": p / pt}, f, indent=2)
+    print(f"wrote {out}")
+PY
