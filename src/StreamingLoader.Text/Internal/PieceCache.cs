@@ -17,7 +17,7 @@ namespace StreamingLoader.Text.Internal;
 internal sealed class PieceCache
 {
     /// <summary>The longest piece, in bytes, that is cached.</summary>
-    public const int MaxPieceBytes = 48;
+    public const int MaxPieceBytes = 128;
 
     private readonly ConcurrentDictionary<byte[], PieceIds> _entries;
     private readonly ConcurrentDictionary<byte[], PieceIds>.AlternateLookup<ReadOnlySpan<byte>> _bySpan;
