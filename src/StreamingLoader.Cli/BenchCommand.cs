@@ -20,6 +20,7 @@ internal static partial class BenchCommand
         bench.Subcommands.Add(CreateImages());
         bench.Subcommands.Add(LiveBenchCommand.CreateTail());
         bench.Subcommands.Add(LiveBenchCommand.CreateCsv());
+        bench.Subcommands.Add(TokenizeBenchCommand.Create());
         return bench;
     }
 
