@@ -77,18 +77,22 @@ internal static class TokenizeBenchCommand
         }
 
         var runs = new List<(long Documents, long Tokens, double Seconds, double FirstBatchMs, double AllocatedPerSample)>();
+        PipelineProfile? profile = null;
         for (var run = 0; run < TimedRuns; run++)
         {
             await using var loader = build();
+            using var profiler = PipelineProfiler.Start(loader.Options.Name);
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             var start = Stopwatch.GetTimestamp();
             var (documents, tokens, firstBatch) = await ConsumeEpochAsync(loader, cancellationToken);
             var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
             runs.Add((documents, tokens, seconds, firstBatch.TotalMilliseconds, allocated / (double)documents));
+            profile ??= profiler.Snapshot();
         }
 
         await Console.Error.WriteLineAsync($"epochs (s): {string.Join(", ", runs.Select(r => r.Seconds.ToString("F4", CultureInfo.InvariantCulture)))}");
+        await Console.Error.WriteLineAsync($"bottleneck: {profile}");
         var median = runs.OrderBy(r => r.Seconds).ElementAt(runs.Count / 2);
         using var process = Process.GetCurrentProcess();
         return new TokenizeFigures(

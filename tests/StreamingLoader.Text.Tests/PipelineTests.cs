@@ -55,6 +55,23 @@ public sealed class PipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task FileTail_JsonLinesFollowedToTheEnd_RowsAreTiktokenIds()
+    {
+        // A tailed file (or a broker's message) becomes a JsonLine of its bytes, named by its file and line.
+        var docs = FortunesCorpus.Fortunes(FortunesCorpus.Files().Single(f => f.Category == "computers").Bytes).Take(500).ToList();
+        var path = _files.Write("tail.jsonl", string.Concat(docs.Select(d => JsonSerializer.Serialize(new { text = Encoding.UTF8.GetString(d) }) + "\n")));
+        var expected = TiktokenReference.Encode(docs);
+        var tokenize = Tokenize.JsonField(TextTokenizer.Gpt2(), "text");
+
+        await using var loader = Pipeline.From(FileTail.Follow(path, new TailOptions { IdleTimeout = TimeSpan.Zero }))
+            .Transform((line, context) => tokenize(new JsonLine(line.Path, line.LineNumber, line.Utf8), context))
+            .Build(new PadCollator(Length), new LoaderOptions { BatchSize = 32, Workers = 2 });
+        var rows = await PadCollator.ReadEpochAsync(loader);
+
+        Assert.Equal(expected.Select(e => Padded(e.Ids!)), rows.Select(r => r.Row));
+    }
+
+    [Fact]
     public async Task TextFolder_OneDocumentPerFile_ClassesFromSubFoldersAndTiktokenIds()
     {
         var categories = FortunesCorpus.Files().Where(f => f.Category is "food" or "pets" or "science").ToList();
