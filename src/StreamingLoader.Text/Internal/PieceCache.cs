@@ -9,7 +9,7 @@ namespace StreamingLoader.Text.Internal;
 /// one lock-free lookup by span, without allocating; a miss encodes the piece once and adds it while there is room.
 /// </summary>
 /// <remarks>
-/// Natural text repeats its words (Zipf), so after the first few thousand documents nearly every piece is a hit. The
+/// Natural text repeats its words (Zipf): the fortunes corpus is 609,099 pieces, 47,650 of them distinct. The
 /// cache is bounded by entries (<see cref="Capacity"/>), not by time: once full it keeps what it has, the most common
 /// pieces having been seen first, and the rest are encoded each time. Pieces longer than
 /// <see cref="MaxPieceBytes"/> (runs of punctuation or digits, base64) are never cached.
