@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test project of the solution and ends with one line: "N passed, N failed, N skipped".
-# Installs what the tests need from Debian's packages: Prometheus (real server in the metrics tests) and
-# Fashion-MNIST (real data in the sample tests).
+# Installs what the tests need from Debian's packages: Prometheus (real server in the metrics tests),
+# Fashion-MNIST (real data in the sample tests), fortunes and Node.js with npm's tiktoken (the text tests' reference).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,10 +11,13 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 # StreamingLoader.Images decodes JPEG with Debian's libturbojpeg and checks its transforms against torchvision's.
 dpkg -s libturbojpeg0 >/dev/null 2>&1 || need+=(libturbojpeg0)
 /usr/bin/python3 -c 'import torchvision' >/dev/null 2>&1 || need+=(python3-torchvision)
-# The sharded-dataset tests start npm's s3rver under Node.
-command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 # The RabbitMQ source's tests start their own broker on loopback.
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
+# StreamingLoader.Text compares its GPT-2 ids with npm's tiktoken under Node, on the fortunes corpus; the sharded-dataset
+# tests start npm's s3rver under Node.
+[ -d /usr/share/games/fortunes ] || need+=(fortunes)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -29,6 +32,15 @@ s3rver_home="$HOME/.cache/streamingloader/s3rver"
 if [ ! -f "$s3rver_home/node_modules/s3rver/bin/s3rver.js" ]; then
   echo "== installing s3rver@3.7 (npm) into $s3rver_home"
   npm install --no-audit --no-fund --prefix "$s3rver_home" s3rver@3.7 >/dev/null || { echo "could not install s3rver" >&2; exit 1; }
+fi
+# npm's tiktoken, once, into the cache folder the Text tests read it from (they install it themselves if it is missing).
+tiktoken_dir="${STREAMINGLOADER_TIKTOKEN_DIR:-$HOME/.cache/streamingloader/tiktoken}"
+if ! grep -q '"version": "1.0.22"' "$tiktoken_dir/node_modules/tiktoken/package.json" 2>/dev/null; then
+  echo "== installing npm tiktoken 1.0.22 into $tiktoken_dir"
+  mkdir -p "$tiktoken_dir" && npm install --prefix "$tiktoken_dir" --no-audit --no-fund --no-save tiktoken@1.0.22 >/dev/null || {
+    echo "could not install npm tiktoken" >&2
+    exit 1
+  }
 fi
 
 log=$(mktemp)

@@ -21,6 +21,7 @@ internal static partial class BenchCommand
         bench.Subcommands.Add(CreateParquet());
         bench.Subcommands.Add(LiveBenchCommand.CreateTail());
         bench.Subcommands.Add(LiveBenchCommand.CreateCsv());
+        bench.Subcommands.Add(TokenizeBenchCommand.Create());
         return bench;
     }
 
