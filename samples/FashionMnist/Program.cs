@@ -51,8 +51,8 @@ public static class Program
         // train_dataloader = DataLoader(train_data, batch_size=32, shuffle=True); test_dataloader: no shuffle
         var trainOptions = new LoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed, Workers = options.Workers };
         var testOptions = new LoaderOptions { BatchSize = 1000, Workers = options.Workers };
-        await using var trainLoader = Pipeline.From(trainData).Build(trainData.CreateCollator(mean, std), trainOptions);
-        await using var testLoader = Pipeline.From(testData).Build(testData.CreateCollator(mean, std), testOptions);
+        await using var trainLoader = Pipeline.From(trainData).Build(Collate.BytesToFloat<long>(trainData.FeatureShape, mean: mean, std: std), trainOptions);
+        await using var testLoader = Pipeline.From(testData).Build(Collate.BytesToFloat<long>(testData.FeatureShape, mean: mean, std: std), testOptions);
 
         // train_features_batch, train_labels_batch = next(iter(train_dataloader))
         await using (var batches = trainLoader.ReadEpochAsync(cancellationToken).GetAsyncEnumerator(cancellationToken))

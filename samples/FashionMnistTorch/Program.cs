@@ -58,8 +58,8 @@ public static class Program
         // written by the collator straight into the pinned batch buffers.
         var trainOptions = new LoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed, Workers = options.Workers, Name = "fashion-train" };
         var testOptions = new LoaderOptions { BatchSize = 1000, Workers = options.Workers, Name = "fashion-test" };
-        await using var trainLoader = Pipeline.From(trainData).Build(trainData.CreateCollator(FashionMnist.Mean, FashionMnist.Std), trainOptions);
-        await using var testLoader = Pipeline.From(testData).Build(testData.CreateCollator(FashionMnist.Mean, FashionMnist.Std), testOptions);
+        await using var trainLoader = Pipeline.From(trainData).Build(Collate.BytesToFloat<long>(trainData.FeatureShape, mean: FashionMnist.Mean, std: FashionMnist.Std), trainOptions);
+        await using var testLoader = Pipeline.From(testData).Build(Collate.BytesToFloat<long>(testData.FeatureShape, mean: FashionMnist.Mean, std: FashionMnist.Std), testOptions);
 
         torch.manual_seed((long)options.Seed);
         using var model = CreateModel(options);

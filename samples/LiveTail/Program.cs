@@ -75,14 +75,14 @@ public static class Program
             },
             CancellationToken.None);
         var model = CpuModels.SoftmaxRegression(Features, Classes, learningRate: 0.5f, seed: 1);
-        var positions = new TailPositions();
         var ids = new List<long>();
         var (correct, seen, batches) = (0L, 0L, 0);
         var accuracy = 0.0;
         try
         {
-            await using var loader = Pipeline.From(FileTail.Follow(events, resumeFrom: checkpoint))
-                .Build(positions.Track(FileTail.JsonCollator("x", Features, "y")), new LoaderOptions { BatchSize = options.BatchSize, Workers = 2, Name = "livetail" });
+            var tail = new FileTail(events, resumeFrom: checkpoint);
+            await using var loader = Pipeline.From(tail)
+                .Build(Collate.Json("x", Features, "y"), new LoaderOptions { BatchSize = options.BatchSize, Workers = 2, Name = "livetail" });
             await foreach (var batch in loader.ReadEpochAsync(training.Token))
             {
                 using (batch)
@@ -96,7 +96,7 @@ public static class Program
                         ids.Add((long)Math.Round(x[i * Features] / IdScale));
                     }
 
-                    checkpoint = positions.After(batch);
+                    checkpoint = tail.PositionAfter(batch);
                 }
 
                 if (++batches % options.ReportEvery == 0 || batches == options.Batches)

@@ -109,7 +109,7 @@ public static class Program
         var ids = new List<long>();
         var (correct, seen) = (0L, 0L);
         var accuracy = 0.0;
-        await using (var loader = Pipeline.From(source).Build(source.JsonCollator("x", Features, "y"), new LoaderOptions { BatchSize = options.BatchSize, Workers = 2, Name = $"trainer-{trainer}" }))
+        await using (var loader = Pipeline.From(source).Build(Collate.Messages(source, Collate.Json("x", Features, "y")), new LoaderOptions { BatchSize = options.BatchSize, Workers = 2, Name = $"trainer-{trainer}" }))
         {
             await foreach (var batch in loader.ReadEpochAsync(cancellationToken))
             {

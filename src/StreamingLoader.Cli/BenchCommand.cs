@@ -85,7 +85,7 @@ internal static partial class BenchCommand
             }
 
             var options = new LoaderOptions { BatchSize = result.GetValue(batch), Workers = result.GetValue(workers), Name = "bench-jsonl" };
-            var figures = await RunAsync("jsonl", () => Pipeline.From(JsonLines.Read(path)).Build(JsonLines.Collator("x", 32, "y"), options), ct).ConfigureAwait(false);
+            var figures = await RunAsync("jsonl", () => Pipeline.From(JsonLines.Read(path)).Build(Collate.Json("x", 32, "y"), options), ct).ConfigureAwait(false);
             Report(figures, result.GetValue(json));
             return 0;
         });

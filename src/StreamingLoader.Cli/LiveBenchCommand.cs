@@ -10,12 +10,12 @@ internal static class LiveBenchCommand
 {
     public static Command CreateTail() =>
         Create("tail", "samples.jsonl", "Tail DIR/samples.jsonl ({\"x\":[32 floats],\"y\":int}) to its end.", (path, options) =>
-            Pipeline.From(FileTail.Follow(path, new TailOptions { IdleTimeout = TimeSpan.Zero })).Build(FileTail.JsonCollator("x", 32, "y"), options));
+            Pipeline.From(new FileTail(path, new TailOptions { IdleTimeout = TimeSpan.Zero })).Build(Collate.Json("x", 32, "y"), options));
 
     public static Command CreateCsv() =>
         Create("csv", "samples.csv", "Tail DIR/samples.csv (header f0..f31,y) to its end.", (path, options) =>
-            Pipeline.From(FileTail.Follow(path, new TailOptions { IdleTimeout = TimeSpan.Zero, HasHeader = true }))
-                .Build(Csv.Collator([.. Enumerable.Range(0, 32).Select(i => $"f{i}")], "y"), options));
+            Pipeline.From(new FileTail(path, new TailOptions { IdleTimeout = TimeSpan.Zero, HasHeader = true }))
+                .Build(Collate.Csv([.. Enumerable.Range(0, 32).Select(i => $"f{i}")], "y"), options));
 
     private static Command Create(string name, string file, string description, Func<string, LoaderOptions, DataLoader> build)
     {

@@ -49,7 +49,7 @@ internal static class SoakCommand
         var nextReport = TimeSpan.Zero;
         long batches = 0, baseline = 0, minRss = long.MaxValue, maxRss = 0;
         var checksum = 0;
-        await foreach (var batch in loader.ReadEpochsAsync(int.MaxValue, cancellationToken).ConfigureAwait(false))
+        await foreach (var batch in loader.ReadBatchesAsync(int.MaxValue, cancellationToken).ConfigureAwait(false))
         {
             using (batch)
             {

@@ -11,7 +11,7 @@ namespace StreamingLoader.Datasets;
 /// <example>
 /// <code>
 /// var train = FashionMnist.Load(train: true);
-/// var collator = train.CreateCollator(FashionMnist.Mean, FashionMnist.Std);
+/// var collator = Collate.BytesToFloat&lt;long&gt;(train.FeatureShape, mean: FashionMnist.Mean, std: FashionMnist.Std);
 /// await using var loader = Pipeline.From(train).Build(collator, new LoaderOptions { BatchSize = 32, Shuffle = true });
 /// // batch.Features: Float32 [32, 1, 28, 28]; batch.Labels: Int64 [32]
 /// </code>

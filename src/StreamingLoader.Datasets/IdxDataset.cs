@@ -11,14 +11,14 @@ namespace StreamingLoader.Datasets;
 /// <c>ToTensor</c> gives a grayscale image) or [d₁, …] as stored for other ranks; its label is the class index.
 /// </para>
 /// <para>
-/// Collate with <see cref="CreateCollator"/> to get Float32 features in [0, 1] (optionally normalized), written
+/// Collate with <c>Collate.BytesToFloat&lt;long&gt;(dataset.FeatureShape, mean, std)</c> to get Float32 features in [0, 1] (optionally normalized), written
 /// straight into the batch; the default collation (<c>Build(options)</c>) keeps the raw UInt8 pixels.
 /// </para>
 /// </remarks>
 /// <example>
 /// <code>
 /// var train = IdxDataset.Load("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz");
-/// await using var loader = Pipeline.From(train).Build(train.CreateCollator(), new LoaderOptions { BatchSize = 32, Shuffle = true });
+/// await using var loader = Pipeline.From(train).Build(Collate.BytesToFloat&lt;long&gt;(train.FeatureShape), new LoaderOptions { BatchSize = 32, Shuffle = true });
 /// </code>
 /// </example>
 public sealed class IdxDataset : IBatchedDataset<Sample<byte, long>>, IShapedDataset
@@ -121,16 +121,6 @@ public sealed class IdxDataset : IBatchedDataset<Sample<byte, long>>, IShapedDat
         int[] featureShape = sampleDims.Length == 2 ? [1, sampleDims[0], sampleDims[1]] : sampleDims;
         return new IdxDataset(imagesPath, labelsPath, images.Data, featureShape, labels.ToInt64());
     }
-
-    /// <summary>
-    /// A collator that writes each image into the batch as Float32 <c>(pixel / 255 − mean) / std</c>, shaped
-    /// [n, ..<see cref="FeatureShape"/>]: torchvision's <c>ToTensor()</c>, then <c>Normalize(mean, std)</c> unless
-    /// the defaults are kept. Labels stay Int64 [n].
-    /// </summary>
-    /// <param name="mean">Subtracted after scaling to [0, 1].</param>
-    /// <param name="std">Divides after subtracting the mean; positive.</param>
-    public Collator<Sample<byte, long>> CreateCollator(float mean = 0f, float std = 1f) =>
-        Collate.BytesToFloat<long>(FeatureShape, mean: mean, std: std);
 
     /// <inheritdoc/>
     public Sample<byte, long> GetItem(int index)

@@ -7,7 +7,7 @@ namespace StreamingLoader.Images;
 /// <remarks>
 /// <para>
 /// A sample is an <see cref="ImageFile"/> (path and label), which costs nothing to read. Pixels are decoded when the
-/// sample is written into its batch: <see cref="CreateLoader"/> (or <see cref="CreateCollator"/>) plans each image's
+/// sample is written into its batch: <see cref="CreateLoader"/> (or <c>Collate.Images</c>) plans each image's
 /// crop first, decodes only what the output needs, and writes normalized CHW floats straight into the batch slot.
 /// </para>
 /// <para>
@@ -130,23 +130,12 @@ public sealed class ImageFolder : IDataset<ImageFile>
     }
 
     /// <summary>
-    /// A collator that decodes each sample, applies <paramref name="transform"/> (which must end with
-    /// <see cref="ImageTransform.ToTensor"/>, optionally followed by <see cref="ImageTransform.Normalize"/>) and writes
-    /// the Float32 tensor [channels, height, width] into the batch; labels are Int64 [n].
-    /// </summary>
-    public Collator<ImageSample> CreateCollator(ImageTransform transform)
-    {
-        ArgumentNullException.ThrowIfNull(transform);
-        return new ImageCollator(ImageProcessor.Create(transform, _options));
-    }
-
-    /// <summary>
     /// Builds a loader over this folder with <paramref name="transform"/>: the pipeline attaches each sample's random
-    /// context and <see cref="CreateCollator"/> decodes and transforms it into the batch.
+    /// context and <c>Collate.Images(folder, transform)</c> decodes and transforms it into the batch.
     /// </summary>
     public DataLoader CreateLoader(ImageTransform transform, LoaderOptions? options = null, Sampler? sampler = null)
     {
-        var collator = CreateCollator(transform);
+        var collator = Collate.Images(this, transform);
         return Pipeline.From(this, sampler).Transform(static (file, context) => new ImageSample(file, context)).Build(collator, options);
     }
 

@@ -131,7 +131,7 @@ internal sealed class ImageProcessor
         var plan = GeometryPlan.Identity(width, height);
         foreach (var step in _geometry)
         {
-            step.Apply(ref plan, ref random);
+            step.Apply(ref plan, random);
         }
 
         return plan;

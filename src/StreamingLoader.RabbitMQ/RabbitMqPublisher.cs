@@ -42,7 +42,7 @@ public sealed class RabbitMqPublisher : IAsyncDisposable
     }
 
     /// <summary>Publishes one message and waits for the broker's confirm.</summary>
-    /// <param name="body">The message body (for <see cref="RabbitMqSource.JsonCollator"/>, one JSON object).</param>
+    /// <param name="body">The message body (for <c>Collate.Messages(source, Collate.Json(...))</c>, one JSON object).</param>
     /// <param name="messageId">An id unique to the message, which lets consumers drop redelivered copies.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <exception cref="global::RabbitMQ.Client.Exceptions.PublishException">The broker refused the message.</exception>

@@ -16,7 +16,7 @@ namespace StreamingLoader.RabbitMQ;
 /// <example>
 /// <code>
 /// await using var source = await RabbitMqSource.ConnectAsync(new RabbitMqSourceOptions { Uri = uri, Queue = "samples" });
-/// await using var loader = Pipeline.From(source).Build(source.JsonCollator("x", 32, "y"), new LoaderOptions { BatchSize = 256 });
+/// await using var loader = Pipeline.From(source).Build(Collate.Messages(source, Collate.Json("x", 32, "y")), new LoaderOptions { BatchSize = 256 });
 /// await foreach (var batch in loader.ReadEpochAsync(cancellationToken))
 /// {
 ///     using (batch) { Train(batch); } // disposing acknowledges its messages
@@ -30,7 +30,7 @@ namespace StreamingLoader.RabbitMQ;
 /// <see cref="RabbitMqSourceOptions.DeadLetterExchange"/> with the reason in the <see cref="ReasonHeader"/> header,
 /// then acknowledged; the loader also reports it (fails, or records a dead letter under <see cref="ErrorPolicy.Skip"/>).
 /// </remarks>
-public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDisposable
+public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDisposable, StreamingLoader.Internal.ISelfPositionedSource
 {
     /// <summary>The header that carries the reason a message was dead-lettered.</summary>
     public const string ReasonHeader = "x-streamingloader-reason";
@@ -39,6 +39,9 @@ public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDi
     public static readonly TimeSpan ReadyCountInterval = TimeSpan.FromSeconds(1);
 
     private readonly RabbitMqSourceOptions _options;
+
+    string StreamingLoader.Internal.ISelfPositionedSource.PositionName =>
+        "the broker's acknowledgements (a message is acknowledged once the batch holding it is disposed; the others are delivered again to the next run)";
     private readonly ConnectionFactory _factory;
     private readonly Channel<RabbitMqMessage> _buffer;
     private readonly CancellationTokenSource _stop = new();
@@ -101,20 +104,6 @@ public sealed class RabbitMqSource : IAsyncEnumerable<RabbitMqMessage>, IAsyncDi
 
         return source;
     }
-
-    /// <summary>
-    /// Parses message bodies with a line collator (such as <see cref="JsonLines.Collator"/>) and acknowledges each
-    /// message once the batch holding it is disposed. Use one collator per loader.
-    /// </summary>
-    public Collator<RabbitMqMessage> Collator(Collator<JsonLine> bodyCollator)
-    {
-        ArgumentNullException.ThrowIfNull(bodyCollator);
-        return new MessageCollator(this, bodyCollator);
-    }
-
-    /// <summary>JSON bodies like <c>{"x":[…],"y":3}</c>: Float32 features [features] and an Int64 label.</summary>
-    public Collator<RabbitMqMessage> JsonCollator(string featuresField, int features, string labelField) =>
-        Collator(JsonLines.Collator(featuresField, features, labelField));
 
     /// <summary>
     /// Reads messages as they come; the stream ends after <see cref="RabbitMqSourceOptions.IdleTimeout"/> without

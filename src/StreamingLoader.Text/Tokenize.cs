@@ -29,12 +29,12 @@ public static class Tokenize
     /// <summary>
     /// Tokenizes the string field <paramref name="textField"/> of each line's JSON object, with the integer field
     /// <paramref name="labelField"/> as its label when given. For a tailed file or a message broker, make a
-    /// <see cref="JsonLine"/> of the line's or message's bytes: <c>new JsonLine(path, lineNumber, utf8)</c>.
+    /// <see cref="TextLine"/> of the line's or message's bytes: <c>new TextLine(path, lineNumber, utf8)</c>.
     /// </summary>
     /// <param name="tokenizer">The tokenizer.</param>
     /// <param name="textField">The key of the text, a JSON string; JSON escapes are decoded, <c>\uD83D\uDE00</c> pairs included.</param>
     /// <param name="labelField">The key of an integer label, required in every line when given; <see langword="null"/> for none.</param>
-    public static Func<JsonLine, SampleContext, TokenizedText> JsonField(TextTokenizer tokenizer, string textField, string? labelField = null)
+    public static Func<TextLine, SampleContext, TokenizedText> JsonField(TextTokenizer tokenizer, string textField, string? labelField = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentException.ThrowIfNullOrEmpty(textField);
@@ -56,7 +56,7 @@ public static class Tokenize
     /// UTF-8 file into lines, skips empty ones and strips a byte-order mark).
     /// </summary>
     /// <param name="tokenizer">The tokenizer.</param>
-    public static Func<JsonLine, SampleContext, TokenizedText> Line(TextTokenizer tokenizer)
+    public static Func<TextLine, SampleContext, TokenizedText> Line(TextTokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         return (line, _) =>
@@ -121,7 +121,7 @@ public static class Tokenize
         }
     }
 
-    private static void CheckLength(in JsonLine line)
+    private static void CheckLength(in TextLine line)
     {
         if (line.ExceedsMaxLength)
         {

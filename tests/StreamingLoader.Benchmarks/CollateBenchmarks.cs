@@ -127,7 +127,7 @@ public class CollateBenchmarks
     [Benchmark(Description = "Tensors<float,long> 256×64, sequential + stage metrics")]
     public int Tensors_Sequential_StageMetrics()
     {
-        var timer = StageTimer.Start("bench", "collate", _stageCounters, BatchSize);
+        var timer = StageTimer.Start("bench", PipelineStage.Collate, _stageCounters, BatchSize);
         var count = CollateBatch(_tensorPool, _tensorCollator, _sequentialTensors, _sequentialTensorIndices, ref _meteredCursor);
         timer.Stop(count);
         return count;

@@ -93,7 +93,7 @@ public class EquivalenceTests(TorchvisionReference reference, ITestOutputHelper 
             for (var i = 0; i < ours.Length; i++)
             {
                 var random = new CounterRandom(99, 0, i);
-                ours[i] = transform.SampleBox(width, height, ref random);
+                ours[i] = transform.SampleBox(width, height, random);
             }
 
             var critical = 1.95 * Math.Sqrt(2.0 / theirs.Length);

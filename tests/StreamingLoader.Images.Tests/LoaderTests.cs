@@ -131,14 +131,14 @@ public class LoaderTests(TorchvisionReference reference) : IClassFixture<Torchvi
     {
         var folder = ImageFolder.Load(reference.Folder);
 
-        var noTensor = Assert.Throws<ArgumentException>(() => folder.CreateCollator(ImageTransform.CenterCrop(10)));
+        var noTensor = Assert.Throws<ArgumentException>(() => Collate.Images(folder, ImageTransform.CenterCrop(10)));
         Assert.Contains("ToTensor", noTensor.Message, StringComparison.Ordinal);
-        var twice = Assert.Throws<ArgumentException>(() => folder.CreateCollator(ImageTransform.Compose(
+        var twice = Assert.Throws<ArgumentException>(() => Collate.Images(folder, ImageTransform.Compose(
             ImageTransform.Resize(10), ImageTransform.RandomResizedCrop(8), ImageTransform.ToTensor())));
         Assert.Contains("more than once", twice.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => folder.CreateCollator(ImageTransform.Compose(
+        Assert.Throws<ArgumentException>(() => Collate.Images(folder, ImageTransform.Compose(
             ImageTransform.ToTensor(), ImageTransform.CenterCrop(10))));
-        Assert.Throws<ArgumentException>(() => folder.CreateCollator(ImageTransform.Compose(
+        Assert.Throws<ArgumentException>(() => Collate.Images(folder, ImageTransform.Compose(
             ImageTransform.CenterCrop(10), ImageTransform.ToTensor(), ImageTransform.Normalize([0.5f, 0.5f], [1f, 1f]))));
     }
 

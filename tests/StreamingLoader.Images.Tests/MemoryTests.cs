@@ -80,7 +80,7 @@ public sealed class MemoryTests(TorchvisionReference reference) : IClassFixture<
         const long MaxPixels = (long)OutlierWidth * OutlierHeight;
         const int Workers = 2;
         var folder = ImageFolder.Load(Path.Combine(_root, "folder"), new ImageFolderOptions { MaxPixels = MaxPixels });
-        var collator = (ImageCollator)folder.CreateCollator(Transform());
+        var collator = (ImageCollator)Collate.Images(folder, Transform());
         await using (var loader = StreamingLoader.Pipeline.From(folder).Transform(static (file, context) => new ImageSample(file, context)).Build(collator, new LoaderOptions { BatchSize = 4, Workers = Workers }))
         {
             await foreach (var batch in loader.ReadEpochAsync())

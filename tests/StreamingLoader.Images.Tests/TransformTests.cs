@@ -14,7 +14,7 @@ public class TransformTests(TorchvisionReference reference) : IClassFixture<Torc
         {
             var plan = GeometryPlan.Identity(10, 10);
             var random = new CounterRandom(7, 0, i);
-            flip.Apply(ref plan, ref random);
+            flip.Apply(ref plan, random);
             flipped += plan.Flip ? 1 : 0;
         }
 
@@ -61,7 +61,7 @@ public class TransformTests(TorchvisionReference reference) : IClassFixture<Torc
         var plan = GeometryPlan.Identity(width, height);
         var random = new CounterRandom(0, 0, 0);
 
-        ((GeometricTransform)ImageTransform.Resize(size)).Apply(ref plan, ref random);
+        ((GeometricTransform)ImageTransform.Resize(size)).Apply(ref plan, random);
 
         Assert.Equal((expectedWidth, expectedHeight), (plan.Width, plan.Height));
     }
@@ -72,7 +72,7 @@ public class TransformTests(TorchvisionReference reference) : IClassFixture<Torc
         var plan = GeometryPlan.Identity(180, 150);
         var random = new CounterRandom(0, 0, 0);
 
-        ((GeometricTransform)ImageTransform.CenterCrop(224)).Apply(ref plan, ref random);
+        ((GeometricTransform)ImageTransform.CenterCrop(224)).Apply(ref plan, random);
 
         // torchvision pads (224 − 180) // 2 = 22 on the left and (224 − 150) // 2 = 37 on top.
         Assert.Equal((-22, -37, 224, 224), (plan.WindowX, plan.WindowY, plan.Width, plan.Height));

@@ -39,7 +39,7 @@ try
         {
             var options = new RabbitMqSourceOptions { Uri = broker.Uri, Queue = queue, PrefetchCount = (ushort)(batchSize * 8), IdleTimeout = TimeSpan.FromSeconds(3) };
             await using var source = await RabbitMqSource.ConnectAsync(options);
-            await using var loader = Pipeline.From(source).Build(source.JsonCollator("x", 32, "y"), new LoaderOptions { BatchSize = batchSize, Workers = 2 });
+            await using var loader = Pipeline.From(source).Build(Collate.Messages(source, Collate.Json("x", 32, "y")), new LoaderOptions { BatchSize = batchSize, Workers = 2 });
             var mine = 0;
             await foreach (var batch in loader.ReadEpochAsync())
             {

@@ -16,7 +16,7 @@ var options = new RabbitMqSourceOptions { Uri = uri, Queue = queue, PrefetchCoun
 await using var source = await RabbitMqSource.ConnectAsync(options);
 await using var file = new StreamWriter(output, append: true);
 Console.WriteLine("ready");
-await using (var loader = Pipeline.From(source).Build(source.JsonCollator("x", 4, "y"), new LoaderOptions { BatchSize = batchSize, Workers = 2 }))
+await using (var loader = Pipeline.From(source).Build(Collate.Messages(source, Collate.Json("x", 4, "y")), new LoaderOptions { BatchSize = batchSize, Workers = 2 }))
 {
     await foreach (var batch in loader.ReadEpochAsync())
     {

@@ -39,7 +39,7 @@ public sealed class RabbitMqSourceTests(RabbitMqBroker broker) : IDisposable
     private static async Task<(List<long> Labels, int DeadLetters)> ConsumeAsync(RabbitMqSource source, Func<List<long>, Task<bool>>? stop = null, ErrorPolicy policy = ErrorPolicy.Fail, int batchSize = 100)
     {
         var labels = new List<long>();
-        await using var loader = Pipeline.From(source).Build(source.JsonCollator("x", 4, "y"), new LoaderOptions { BatchSize = batchSize, Workers = 2, ErrorPolicy = policy });
+        await using var loader = Pipeline.From(source).Build(Collate.Messages(source, Collate.Json("x", 4, "y")), new LoaderOptions { BatchSize = batchSize, Workers = 2, ErrorPolicy = policy });
         await foreach (var batch in loader.ReadEpochAsync())
         {
             using (batch)
@@ -130,7 +130,7 @@ public sealed class RabbitMqSourceTests(RabbitMqBroker broker) : IDisposable
     {
         await PublishAsync(0, 5000);
         await using var source = await RabbitMqSource.ConnectAsync(Options(prefetch: 512));
-        await using var loader = Pipeline.From(source).Build(source.JsonCollator("x", 4, "y"), new LoaderOptions { BatchSize = 64, Workers = 2 });
+        await using var loader = Pipeline.From(source).Build(Collate.Messages(source, Collate.Json("x", 4, "y")), new LoaderOptions { BatchSize = 64, Workers = 2 });
         await using var batches = loader.ReadEpochAsync().GetAsyncEnumerator();
         Assert.True(await batches.MoveNextAsync());
         using var held = batches.Current;

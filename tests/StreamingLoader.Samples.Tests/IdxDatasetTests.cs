@@ -328,10 +328,10 @@ public sealed class IdxDatasetTests : IDisposable
     }
 
     [Fact]
-    public async Task CreateCollator_Defaults_WritesPixelsScaledToUnitRange()
+    public async Task BytesToFloat_Defaults_WritesPixelsScaledToUnitRange()
     {
         var dataset = IdxDataset.Load(_files.Write("images", IdxFiles.Images(10, 3, 4)), _files.Write("labels", IdxFiles.Labels(10)));
-        await using var loader = Pipeline.From(dataset).Build(dataset.CreateCollator(), new LoaderOptions { BatchSize = 4, Workers = 2 });
+        await using var loader = Pipeline.From(dataset).Build(Collate.BytesToFloat<long>(dataset.FeatureShape), new LoaderOptions { BatchSize = 4, Workers = 2 });
 
         var batches = 0;
         await foreach (var batch in loader.ReadEpochAsync())
@@ -358,10 +358,10 @@ public sealed class IdxDatasetTests : IDisposable
     }
 
     [Fact]
-    public async Task CreateCollator_MeanAndStd_Normalizes()
+    public async Task BytesToFloat_MeanAndStd_Normalizes()
     {
         var dataset = IdxDataset.Load(_files.Write("images", IdxFiles.Images(2, 2, 2)), _files.Write("labels", IdxFiles.Labels(2)));
-        await using var loader = Pipeline.From(dataset).Build(dataset.CreateCollator(mean: 0.5f, std: 0.25f), new LoaderOptions { BatchSize = 2, Workers = 1 });
+        await using var loader = Pipeline.From(dataset).Build(Collate.BytesToFloat<long>(dataset.FeatureShape, mean: 0.5f, std: 0.25f), new LoaderOptions { BatchSize = 2, Workers = 1 });
 
         await foreach (var batch in loader.ReadEpochAsync())
         {

@@ -50,7 +50,7 @@ public sealed class FaultInjectionTests
         var unreadable = new HashSet<long> { 3, 17, 40 };
         var data = TestData.Tensor(100);
         var dataset = Dataset.FromFunc(100, i => unreadable.Contains(i) ? throw new IOException($"cannot read {i}") : data.GetItem(i));
-        var options = new LoaderOptions { BatchSize = 10, Workers = 2, StageErrorPolicies = { [PipelineStages.Read] = ErrorPolicy.Skip } };
+        var options = new LoaderOptions { BatchSize = 10, Workers = 2, StageErrorPolicies = { [PipelineStage.Read] = ErrorPolicy.Skip } };
         await using var loader = Pipeline.From(dataset)
             .Transform((s, c) => c.Index == 55 ? throw new InvalidOperationException("transform bug") : s)
             .Build(options);
@@ -67,11 +67,11 @@ public sealed class FaultInjectionTests
             }
         });
 
-        Assert.Equal(PipelineStages.Transform, error.Stage);
+        Assert.Equal(PipelineStage.Transform, error.Stage);
         Assert.Equal(55, error.SampleIndex);
         Assert.Equal(Enumerable.Range(0, 50).Where(i => !unreadable.Contains(i)).Select(i => (long)i), labels);
         Assert.Equal([3L, 17L, 40L], loader.DeadLetters.Select(d => d.SampleIndex).Order());
-        Assert.All(loader.DeadLetters, d => Assert.Equal(PipelineStages.Read, d.Stage));
+        Assert.All(loader.DeadLetters, d => Assert.Equal(PipelineStage.Read, d.Stage));
         var epoch = loader.Statistics[0];
         Assert.Equal((47, 3, 1), (epoch.Delivered, epoch.Skipped, epoch.Failed));
     }
@@ -79,10 +79,10 @@ public sealed class FaultInjectionTests
     [Fact]
     public void StageErrorPolicies_StageWithoutPerSamplePolicy_RejectedAtBuild()
     {
-        var options = new LoaderOptions { StageErrorPolicies = { [PipelineStages.Source] = ErrorPolicy.Skip, ["trasnform"] = ErrorPolicy.Skip } };
+        var options = new LoaderOptions { StageErrorPolicies = { [PipelineStage.Source] = ErrorPolicy.Skip, [(PipelineStage)42] = ErrorPolicy.Skip } };
         var error = Assert.Throws<ArgumentException>(() => Pipeline.From(TestData.Tensor(10)).Build(options));
-        Assert.Contains("'source'", error.Message, StringComparison.Ordinal);
-        Assert.Contains("'trasnform'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("names stage Source", error.Message, StringComparison.Ordinal);
+        Assert.Contains("names stage 42", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -157,7 +157,7 @@ public sealed class FaultInjectionTests
         var error = await Assert.ThrowsAsync<DataLoaderException>(() => TestData.ReadEpochLabelsAsync(loader));
 
         Assert.Equal(1, attempts);
-        Assert.Equal((PipelineStages.Read, 14L), (error.Stage, error.SampleIndex));
+        Assert.Equal((PipelineStage.Read, 14L), (error.Stage, error.SampleIndex));
         Assert.DoesNotContain("attempts", error.Message, StringComparison.Ordinal);
         Assert.Equal((1L, 0L), (loader.Statistics[0].Failed, loader.Statistics[0].Retried));
     }
@@ -295,7 +295,7 @@ public sealed class FaultInjectionTests
         // called again; 212 batches were pushed once under load).
     }
 
-    public static TheoryData<string> StagesWithUserCode() => [PipelineStages.Source, PipelineStages.Read, PipelineStages.Transform, "transform async", PipelineStages.Collate];
+    public static TheoryData<string> StagesWithUserCode() => ["source", "read", "transform", "transform async", "collate"];
 
     [Theory]
     [MemberData(nameof(StagesWithUserCode))]
@@ -312,9 +312,9 @@ public sealed class FaultInjectionTests
         var data = TestData.Tensor(200);
         var loader = stage switch
         {
-            PipelineStages.Source => Pipeline.From(SlowStream(data, Slow)).Build(new LoaderOptions { BatchSize = 4, Workers = 2 }),
-            PipelineStages.Read => Pipeline.From(Dataset.FromFunc(200, i => { Slow(); return data.GetItem(i); })).Build(new LoaderOptions { BatchSize = 4, Workers = 2 }),
-            PipelineStages.Transform => Pipeline.From(data).Transform((s, _) => { Slow(); return s; }).Build(new LoaderOptions { BatchSize = 4, Workers = 2 }),
+            "source" => Pipeline.From(SlowStream(data, Slow)).Build(new LoaderOptions { BatchSize = 4, Workers = 2 }),
+            "read" => Pipeline.From(Dataset.FromFunc(200, i => { Slow(); return data.GetItem(i); })).Build(new LoaderOptions { BatchSize = 4, Workers = 2 }),
+            "transform" => Pipeline.From(data).Transform((s, _) => { Slow(); return s; }).Build(new LoaderOptions { BatchSize = 4, Workers = 2 }),
             "transform async" => Pipeline.From(data).TransformAsync(async (s, _, _) => { await Task.Run(Slow, CancellationToken.None); return s; }).Build(new LoaderOptions { BatchSize = 4, Workers = 2 }),
             _ => Pipeline.From(data).Build(new SlowCollator(Slow), new LoaderOptions { BatchSize = 4, Workers = 2 }),
         };

@@ -11,13 +11,13 @@ public sealed partial class JsonLinesTests
 
     private async Task<(List<float[]> X, List<long> Y)> ReadTextAsync(string text, int features, NonFiniteNumbers nonFinite = NonFiniteNumbers.Reject)
     {
-        await using var loader = Pipeline.From(JsonLines.Read(Write(text))).Build(JsonLines.Collator("x", features, "y", nonFinite), new LoaderOptions { BatchSize = 4, Workers = 2 });
+        await using var loader = Pipeline.From(JsonLines.Read(Write(text))).Build(Collate.Json("x", features, "y", nonFinite), new LoaderOptions { BatchSize = 4, Workers = 2 });
         return await ReadAllAsync(loader);
     }
 
     private static async Task<DataLoaderException> ReadFailingAsync(string path, int features, NonFiniteNumbers nonFinite = NonFiniteNumbers.Reject)
     {
-        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(JsonLines.Collator("x", features, "y", nonFinite), new LoaderOptions { BatchSize = 4, Workers = 2 });
+        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(Collate.Json("x", features, "y", nonFinite), new LoaderOptions { BatchSize = 4, Workers = 2 });
         return await Assert.ThrowsAsync<DataLoaderException>(() => ReadAllAsync(loader));
     }
 
@@ -25,7 +25,7 @@ public sealed partial class JsonLinesTests
     public async Task Read_Utf8ByteOrderMark_FirstLineParses()
     {
         var path = WriteBytes([.. Bom, .. "{\"x\":[1],\"y\":7}\r\n{\"x\":[2],\"y\":8}\r\n"u8]);
-        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(JsonLines.Collator("x", 1, "y"), new LoaderOptions { BatchSize = 4 });
+        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(Collate.Json("x", 1, "y"), new LoaderOptions { BatchSize = 4 });
 
         var (x, y) = await ReadAllAsync(loader);
 
@@ -179,7 +179,7 @@ public sealed partial class JsonLinesTests
     {
         // 4 non-finite features in line 1 (1e39 is beyond Float32), 1 in line 3; the ignored field's NaN is not training data.
         var text = "{\"x\":[NaN, Infinity, -Infinity, 1e39],\"meta\":NaN,\"y\":1}\n{\"x\":[1, 2, 3, 4],\"y\":2}\n{\"x\":[0, NaN, 0, 0],\"y\":3}\n";
-        await using var loader = Pipeline.From(JsonLines.Read(Write(text))).Build(JsonLines.Collator("x", 4, "y", NonFiniteNumbers.Count), new LoaderOptions { BatchSize = 2, Workers = 2 });
+        await using var loader = Pipeline.From(JsonLines.Read(Write(text))).Build(Collate.Json("x", 4, "y", NonFiniteNumbers.Count), new LoaderOptions { BatchSize = 2, Workers = 2 });
 
         var (x, _) = await ReadAllAsync(loader);
 
@@ -203,7 +203,7 @@ public sealed partial class JsonLinesTests
     public async Task Read_LineLongerThanMaximum_FailsNamingFileAndLine()
     {
         var path = Write($"{{\"x\":[1],\"y\":0}}\n{{\"x\":[1],\"pad\":\"{new string('a', 5000)}\",\"y\":1}}\n{{\"x\":[3],\"y\":2}}\n");
-        await using var loader = Pipeline.From(JsonLines.Read(path, maxLineLength: 1000)).Build(JsonLines.Collator("x", 1, "y"), new LoaderOptions { BatchSize = 4 });
+        await using var loader = Pipeline.From(JsonLines.Read(path, maxLineLength: 1000)).Build(Collate.Json("x", 1, "y"), new LoaderOptions { BatchSize = 4 });
 
         var error = await Assert.ThrowsAsync<DataLoaderException>(() => ReadAllAsync(loader));
 
@@ -218,7 +218,7 @@ public sealed partial class JsonLinesTests
     {
         var longLine = $"{{\"x\":[1],\"pad\":\"{new string('a', 300_000)}\",\"y\":9}}";
         var path = Write($"{{\"x\":[1],\"y\":0}}\n{longLine}\n{{\"x\":[3],\"y\":2}}\n{longLine}");
-        await using var loader = Pipeline.From(JsonLines.Read(path, maxLineLength)).Build(JsonLines.Collator("x", 1, "y"), new LoaderOptions { BatchSize = 4, ErrorPolicy = ErrorPolicy.Skip });
+        await using var loader = Pipeline.From(JsonLines.Read(path, maxLineLength)).Build(Collate.Json("x", 1, "y"), new LoaderOptions { BatchSize = 4, ErrorPolicy = ErrorPolicy.Skip });
 
         var (_, y) = await ReadAllAsync(loader);
 
@@ -234,7 +234,7 @@ public sealed partial class JsonLinesTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => JsonLines.Read("a.jsonl", 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => JsonLines.Read("a.jsonl", int.MaxValue));
-        Assert.Throws<ArgumentOutOfRangeException>(() => JsonLines.Collator("x", 1, "y", (NonFiniteNumbers)7));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Collate.Json("x", 1, "y", (NonFiniteNumbers)7));
     }
 
     [Theory]
@@ -243,7 +243,7 @@ public sealed partial class JsonLinesTests
     [InlineData("\uFEFF")]
     public async Task Read_EmptyFile_EmptyEpochNoError(string text)
     {
-        await using var loader = Pipeline.From(JsonLines.Read(Write(text))).Build(JsonLines.Collator("x", 1, "y"), new LoaderOptions { BatchSize = 4 });
+        await using var loader = Pipeline.From(JsonLines.Read(Write(text))).Build(Collate.Json("x", 1, "y"), new LoaderOptions { BatchSize = 4 });
 
         var (x, _) = await ReadAllAsync(loader);
 
@@ -333,7 +333,7 @@ public sealed partial class JsonLinesTests
     public async Task MalformedLine_SkipPolicy_DeadLetterWithFileLineAndReason(string bad, string problem)
     {
         var path = Write($"{{\"x\":[1,2],\"y\":0}}\n{bad}\n{{\"x\":[1,2],\"y\":2}}\n");
-        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(JsonLines.Collator("x", 2, "y"), new LoaderOptions { BatchSize = 2, ErrorPolicy = ErrorPolicy.Skip });
+        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(Collate.Json("x", 2, "y"), new LoaderOptions { BatchSize = 2, ErrorPolicy = ErrorPolicy.Skip });
 
         var (_, y) = await ReadAllAsync(loader);
 

@@ -47,7 +47,7 @@ public sealed class JsonLinesPropertyTests : IDisposable
         garbage = null;
 
         var before = GC.GetTotalAllocatedBytes(precise: true);
-        var lines = new List<JsonLine>();
+        var lines = new List<TextLine>();
         await foreach (var line in JsonLines.Read(path, maxLineLength: 1 << 20))
         {
             lines.Add(line);
@@ -78,7 +78,7 @@ public sealed class JsonLinesPropertyTests : IDisposable
             foreach (var letter in dead)
             {
                 var line = LineOf(letter.Reason, path);
-                if (letter.Error is not InvalidDataException || letter.Stage != "collate" || line < 1 || line > lastLine)
+                if (letter.Error is not InvalidDataException || letter.Stage != PipelineStage.Collate || line < 1 || line > lastLine)
                 {
                     throw new InvalidOperationException($"unexpected dead letter: {letter}");
                 }
@@ -97,7 +97,7 @@ public sealed class JsonLinesPropertyTests : IDisposable
     private static async Task<(List<long> Delivered, List<DeadLetter> Dead)> ReadSkippingAsync(string path)
     {
         var options = new LoaderOptions { BatchSize = 4, Workers = 2, ErrorPolicy = ErrorPolicy.Skip };
-        await using var loader = Pipeline.From(JsonLines.Read(path, MaxLineLength)).Build(JsonLines.Collator("x", Features, "y"), options);
+        await using var loader = Pipeline.From(JsonLines.Read(path, MaxLineLength)).Build(Collate.Json("x", Features, "y"), options);
         var delivered = new List<long>();
         await foreach (var batch in loader.ReadEpochAsync())
         {

@@ -53,7 +53,7 @@ public sealed partial class JsonLinesTests : IDisposable
             text.Append(line % 2 == 0 ? "\n" : "\r\n");
         }
 
-        await using var loader = Pipeline.From(JsonLines.Read(Write(text.ToString()))).Build(JsonLines.Collator("x", 3, "y"), new LoaderOptions { BatchSize = 64, Workers = 2 });
+        await using var loader = Pipeline.From(JsonLines.Read(Write(text.ToString()))).Build(Collate.Json("x", 3, "y"), new LoaderOptions { BatchSize = 64, Workers = 2 });
         var (x, y) = await ReadAllAsync(loader);
         Assert.Equal(5000, x.Count);
         for (var i = 0; i < x.Count; i++)
@@ -67,7 +67,7 @@ public sealed partial class JsonLinesTests : IDisposable
     public async Task Read_LastLineWithoutNewlineAndBlankLines_AreHandled()
     {
         var path = Write("{\"x\":[1,2],\"y\":0}\n\n{\"y\":1,\"x\":[3e0,-4.5]}");
-        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(JsonLines.Collator("x", 2, "y"), new LoaderOptions { BatchSize = 8 });
+        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(Collate.Json("x", 2, "y"), new LoaderOptions { BatchSize = 8 });
         var (x, y) = await ReadAllAsync(loader);
         Assert.Equal([[1f, 2], [3f, -4.5f]], x);
         Assert.Equal([0L, 1], y);
@@ -83,7 +83,7 @@ public sealed partial class JsonLinesTests : IDisposable
     public async Task MalformedLine_ErrorNamesFileLineAndProblem(string bad, string problem)
     {
         var path = Write($"{{\"x\":[1,2],\"y\":0}}\n{{\"x\":[1,2],\"y\":1}}\n{bad}\n{{\"x\":[1,2],\"y\":3}}\n");
-        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(JsonLines.Collator("x", 2, "y"), new LoaderOptions { BatchSize = 2 });
+        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(Collate.Json("x", 2, "y"), new LoaderOptions { BatchSize = 2 });
         var error = await Assert.ThrowsAsync<DataLoaderException>(() => ReadAllAsync(loader));
         Assert.Equal(2, error.SampleIndex);
         Assert.Contains($"{path}:3:", error.Message, StringComparison.Ordinal);
@@ -94,7 +94,7 @@ public sealed partial class JsonLinesTests : IDisposable
     public async Task MalformedLine_SkipPolicy_DeadLetterWithLineAndTheRestArrive()
     {
         var path = Write("{\"x\":[1],\"y\":0}\nnot json\n{\"x\":[3],\"y\":2}\n");
-        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(JsonLines.Collator("x", 1, "y"), new LoaderOptions { BatchSize = 2, ErrorPolicy = ErrorPolicy.Skip });
+        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(Collate.Json("x", 1, "y"), new LoaderOptions { BatchSize = 2, ErrorPolicy = ErrorPolicy.Skip });
         var (_, y) = await ReadAllAsync(loader);
         Assert.Equal([0L, 2], y);
         var dead = Assert.Single(loader.DeadLetters, d => d.Epoch == 0);
@@ -106,7 +106,7 @@ public sealed partial class JsonLinesTests : IDisposable
     public async Task MissingFile_ErrorNamesThePath()
     {
         var path = Path.Combine(_directory, "absent.jsonl");
-        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(JsonLines.Collator("x", 1, "y"), new LoaderOptions { BatchSize = 2 });
+        await using var loader = Pipeline.From(JsonLines.Read(path)).Build(Collate.Json("x", 1, "y"), new LoaderOptions { BatchSize = 2 });
         var error = await Assert.ThrowsAsync<DataLoaderException>(() => ReadAllAsync(loader));
         Assert.IsType<FileNotFoundException>(error.InnerException);
         Assert.Contains("absent.jsonl", error.Message, StringComparison.Ordinal);

@@ -113,7 +113,7 @@ public class MetricsTests
         Assert.True(seen[("streamingloader.pool.capacity", null)] > 0);
 
         var profile = profiler.Snapshot();
-        Assert.Contains(profile.Stages, s => s.Stage == "transform" && s.Items >= 1000);
+        Assert.Contains(profile.Stages, s => s.Stage == PipelineStage.Transform && s.Items >= 1000);
         Assert.InRange(profile.ConsumerWaitShare, 0, 1);
         Assert.Contains("slowest stage", profile.ToString(), StringComparison.Ordinal);
     }

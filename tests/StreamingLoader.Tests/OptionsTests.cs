@@ -31,7 +31,7 @@ public class OptionsTests
     {
         await using var loader = Pipeline.From(TestData.Tensor(10), new BadSampler()).Build(new LoaderOptions { BatchSize = 4 });
         var error = await Assert.ThrowsAsync<DataLoaderException>(() => TestData.ReadEpochLabelsAsync(loader));
-        Assert.Equal(("source", 12L), (error.Stage, error.SampleIndex));
+        Assert.Equal((PipelineStage.Source, 12L), (error.Stage, error.SampleIndex));
         Assert.Contains("yielded index 12 but the dataset has 10 samples", error.Message, StringComparison.Ordinal);
     }
 

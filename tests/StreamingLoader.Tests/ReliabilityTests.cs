@@ -153,7 +153,7 @@ public class ReliabilityTests
         });
         Assert.Same(original, error.InnerException);
         Assert.Equal(437, error.SampleIndex);
-        Assert.Equal("transform", error.Stage);
+        Assert.Equal(PipelineStage.Transform, error.Stage);
         Assert.Contains("sample 437", error.Message, StringComparison.Ordinal);
         Assert.Contains("bad pixel", error.Message, StringComparison.Ordinal);
         Assert.Equal(Enumerable.Range(0, 430).Select(i => (long)i), delivered);
@@ -182,7 +182,7 @@ public class ReliabilityTests
         var dataset = Dataset.FromFunc(100, i => i == 77 ? throw new IOException("disk") : new Sample<float, long>(new float[2], i));
         await using var loader = Pipeline.From(dataset).Build(new LoaderOptions { BatchSize = 8 });
         var error = await Assert.ThrowsAsync<DataLoaderException>(() => TestData.ReadEpochLabelsAsync(loader));
-        Assert.Equal(("read", 77L), (error.Stage, error.SampleIndex));
+        Assert.Equal((PipelineStage.Read, 77L), (error.Stage, error.SampleIndex));
         Assert.IsType<IOException>(error.InnerException);
     }
 
@@ -192,7 +192,7 @@ public class ReliabilityTests
         var dataset = Dataset.FromFunc(20, i => new Sample<float, long>(new float[i == 13 ? 3 : 4], i));
         await using var loader = Pipeline.From(dataset).Build(new LoaderOptions { BatchSize = 8 });
         var error = await Assert.ThrowsAsync<DataLoaderException>(() => TestData.ReadEpochLabelsAsync(loader));
-        Assert.Equal(("collate", 13L), (error.Stage, error.SampleIndex));
+        Assert.Equal((PipelineStage.Collate, 13L), (error.Stage, error.SampleIndex));
         Assert.Contains("expects 4 ([4])", error.Message, StringComparison.Ordinal);
     }
 
@@ -207,7 +207,7 @@ public class ReliabilityTests
         // The next epoch is already being read ahead; count this epoch's dead letters.
         var dead = loader.DeadLetters.Where(d => d.Epoch == 0).OrderBy(d => d.SampleIndex).ToList();
         Assert.Equal(Enumerable.Range(0, 10).Select(i => (i * 10L) + 3), dead.Select(d => d.SampleIndex));
-        Assert.All(dead, d => Assert.Equal("transform", d.Stage));
+        Assert.All(dead, d => Assert.Equal(PipelineStage.Transform, d.Stage));
         Assert.Equal("corrupt 3", dead[0].Reason);
     }
 

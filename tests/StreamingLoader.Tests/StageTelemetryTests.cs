@@ -105,8 +105,8 @@ public class StageTelemetryTests
         Assert.Equal(0, seen[("streamingloader.errors", "collate", "fail")]);
         Assert.Equal(0, seen[("streamingloader.errors", "source", "fail")]);
         var profile = profiler.Snapshot();
-        Assert.Equal(3, profile.Stages.Single(s => s.Stage == "collate").Workers);
-        Assert.Equal(1, profile.Stages.Single(s => s.Stage == "shuffle").Workers);
+        Assert.Equal(3, profile.Stages.Single(s => s.Stage == PipelineStage.Collate).Workers);
+        Assert.Equal(1, profile.Stages.Single(s => s.Stage == PipelineStage.Shuffle).Workers);
     }
 
     /// <summary>A clock that moves only when told to.</summary>

@@ -33,4 +33,16 @@ internal static class TestData
 
         return labels;
     }
+
+    /// <summary>Reads <paramref name="epochs"/> epochs back to back (one <see cref="DataLoader.ReadEpochAsync"/> after another).</summary>
+    public static async IAsyncEnumerable<Batch> ReadEpochsAsync(this DataLoader loader, int epochs, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        for (var epoch = 0; epoch < epochs; epoch++)
+        {
+            await foreach (var batch in loader.ReadEpochAsync(cancellationToken))
+            {
+                yield return batch;
+            }
+        }
+    }
 }

@@ -19,7 +19,7 @@ public class AllocationTests(ITestOutputHelper output)
         var document = Document(words);
         var bytes = Encoding.UTF8.GetBytes(document);
         var tokenize = Tokenize.JsonField(tokenizer, "text", "label");
-        var line = new JsonLine("doc.jsonl", 1, Encoding.UTF8.GetBytes($"{{\"label\":1,\"text\":{System.Text.Json.JsonSerializer.Serialize(document)}}}"));
+        var line = new TextLine("doc.jsonl", 1, Encoding.UTF8.GetBytes($"{{\"label\":1,\"text\":{System.Text.Json.JsonSerializer.Serialize(document)}}}"));
         var plain = Tokenize.Line(tokenizer);
         // Warm-up as the measurement runs, three documents held at once: the pool then holds as many buffers of each
         // size as are in use together, as it does in a loader after its first batches.

@@ -14,7 +14,7 @@ public sealed class BadInputTests : IDisposable
         JsonField(Encoding.UTF8.GetBytes(json), labelField, invalid);
 
     private static TokenizedText JsonField(byte[] json, string? labelField = null, InvalidUtf8 invalid = InvalidUtf8.Reject) =>
-        Tokenize.JsonField(TextTokenizer.Gpt2(invalid), "text", labelField)(new JsonLine("data.jsonl", 7, json), default);
+        Tokenize.JsonField(TextTokenizer.Gpt2(invalid), "text", labelField)(new TextLine("data.jsonl", 7, json), default);
 
     [Theory]
     [InlineData("{\"title\":\"Hello\"}", "the object has no \"text\" field")]
@@ -101,7 +101,7 @@ public sealed class BadInputTests : IDisposable
     {
         var tokenize = Tokenize.Line(TextTokenizer.Gpt2());
 
-        var error = Assert.Throws<InvalidDataException>(() => tokenize(new JsonLine("corpus.txt", 3, new byte[] { 0x61, 0x62, 0xE2, 0x82 }), default));
+        var error = Assert.Throws<InvalidDataException>(() => tokenize(new TextLine("corpus.txt", 3, new byte[] { 0x61, 0x62, 0xE2, 0x82 }), default));
 
         Assert.Equal("corpus.txt:3: invalid UTF-8 at byte 2 (0xE2); TextTokenizer.Gpt2(InvalidUtf8.Replace) replaces it with U+FFFD.", error.Message);
     }
@@ -111,7 +111,7 @@ public sealed class BadInputTests : IDisposable
     {
         var tokenize = Tokenize.Line(TextTokenizer.Gpt2());
 
-        var error = Assert.Throws<InvalidDataException>(() => tokenize(new JsonLine("corpus.txt", 4, ReadOnlyMemory<byte>.Empty), default));
+        var error = Assert.Throws<InvalidDataException>(() => tokenize(new TextLine("corpus.txt", 4, ReadOnlyMemory<byte>.Empty), default));
 
         Assert.Equal("corpus.txt:4: the line is empty: an empty document has no tokens.", error.Message);
     }

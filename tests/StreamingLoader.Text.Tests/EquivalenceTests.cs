@@ -73,7 +73,7 @@ public class EquivalenceTests(ITestOutputHelper output)
 
         var tokenizer = TextTokenizer.Gpt2(InvalidUtf8.Replace);
         var tokenize = Tokenize.JsonField(tokenizer, "text");
-        AssertSameIds("JSON Lines", lines, line => tokenize(new JsonLine("cases.jsonl", 1, line), default), "json");
+        AssertSameIds("JSON Lines", lines, line => tokenize(new TextLine("cases.jsonl", 1, line), default), "json");
     }
 
     private static readonly System.Text.Json.JsonSerializerOptions s_rawJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

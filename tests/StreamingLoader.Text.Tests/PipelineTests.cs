@@ -57,14 +57,14 @@ public sealed class PipelineTests : IDisposable
     [Fact]
     public async Task FileTail_JsonLinesFollowedToTheEnd_RowsAreTiktokenIds()
     {
-        // A tailed file (or a broker's message) becomes a JsonLine of its bytes, named by its file and line.
+        // A tailed file (or a broker's message) becomes a TextLine of its bytes, named by its file and line.
         var docs = FortunesCorpus.Fortunes(FortunesCorpus.Files().Single(f => f.Category == "computers").Bytes).Take(500).ToList();
         var path = _files.Write("tail.jsonl", string.Concat(docs.Select(d => JsonSerializer.Serialize(new { text = Encoding.UTF8.GetString(d) }) + "\n")));
         var expected = TiktokenReference.Encode(docs);
         var tokenize = Tokenize.JsonField(TextTokenizer.Gpt2(), "text");
 
-        await using var loader = Pipeline.From(FileTail.Follow(path, new TailOptions { IdleTimeout = TimeSpan.Zero }))
-            .Transform((line, context) => tokenize(new JsonLine(line.Path, line.LineNumber, line.Utf8), context))
+        await using var loader = Pipeline.From(new FileTail(path, new TailOptions { IdleTimeout = TimeSpan.Zero }))
+            .Transform((line, context) => tokenize(new TextLine(line.Path, line.LineNumber, line.Utf8), context))
             .Build(new PadCollator(Length), new LoaderOptions { BatchSize = 32, Workers = 2 });
         var rows = await PadCollator.ReadEpochAsync(loader);
 

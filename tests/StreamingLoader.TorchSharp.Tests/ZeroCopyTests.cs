@@ -106,7 +106,7 @@ public class ZeroCopyTests
     {
         using var pool = TestBatches.Pool(batchSize: 2, featureShape: [1]);
         var batch = TestBatches.Rent(pool, count: 1);
-        var hold = batch.Retain();
+        var hold = BatchLease.Retain(batch);
 
         batch.Dispose();
         Assert.Equal(1, pool.Outstanding);

@@ -5,7 +5,7 @@ internal sealed class CenterCropTransform(int height, int width) : GeometricTran
 {
     public override (int Height, int Width)? FixedSize(in (int Height, int Width)? input) => (height, width);
 
-    public override void Apply(ref GeometryPlan plan, ref CounterRandom random) =>
+    public override void Apply(ref GeometryPlan plan, CounterRandom random) =>
         plan.Crop(Offset(plan.Height, height), Offset(plan.Width, width), height, width);
 
     /// <summary>torchvision rounds half to even (Python's <c>round</c>); a padded side starts at minus the left padding.</summary>

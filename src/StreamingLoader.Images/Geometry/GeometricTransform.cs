@@ -9,5 +9,5 @@ internal abstract class GeometricTransform : ImageTransform
     /// <summary>The output size this transform fixes whatever the input's, or null when it depends on the input.</summary>
     public virtual (int Height, int Width)? FixedSize(in (int Height, int Width)? input) => input;
 
-    public abstract void Apply(ref GeometryPlan plan, ref CounterRandom random);
+    public abstract void Apply(ref GeometryPlan plan, CounterRandom random);
 }

@@ -3,7 +3,7 @@ namespace StreamingLoader.Images.Geometry;
 /// <summary>torchvision's <c>RandomHorizontalFlip(p)</c>: mirrors when a uniform draw is below p.</summary>
 internal sealed class HorizontalFlipTransform(double probability) : GeometricTransform
 {
-    public override void Apply(ref GeometryPlan plan, ref CounterRandom random)
+    public override void Apply(ref GeometryPlan plan, CounterRandom random)
     {
         if (random.NextDouble() < probability)
         {

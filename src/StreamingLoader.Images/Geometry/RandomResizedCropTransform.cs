@@ -10,15 +10,15 @@ internal sealed class RandomResizedCropTransform(int size, double minScale, doub
 
     public override (int Height, int Width)? FixedSize(in (int Height, int Width)? input) => (size, size);
 
-    public override void Apply(ref GeometryPlan plan, ref CounterRandom random)
+    public override void Apply(ref GeometryPlan plan, CounterRandom random)
     {
-        var (top, left, height, width) = SampleBox(plan.Width, plan.Height, ref random);
+        var (top, left, height, width) = SampleBox(plan.Width, plan.Height, random);
         plan.Crop(top, left, height, width);
         plan.Resize(size, size);
     }
 
     /// <summary>torchvision 0.14's <c>RandomResizedCrop.get_params</c>: (top, left, height, width).</summary>
-    internal (int Top, int Left, int Height, int Width) SampleBox(int imageWidth, int imageHeight, ref CounterRandom random)
+    internal (int Top, int Left, int Height, int Width) SampleBox(int imageWidth, int imageHeight, CounterRandom random)
     {
         double area = (double)imageWidth * imageHeight;
         for (var attempt = 0; attempt < 10; attempt++)

@@ -7,7 +7,7 @@ internal sealed class ResizeTransform(int size, int height, int width) : Geometr
 
     public override (int Height, int Width)? FixedSize(in (int Height, int Width)? input) => size == 0 ? (height, width) : null;
 
-    public override void Apply(ref GeometryPlan plan, ref CounterRandom random)
+    public override void Apply(ref GeometryPlan plan, CounterRandom random)
     {
         if (size == 0)
         {

@@ -7,7 +7,7 @@ namespace StreamingLoader.RabbitMQ;
 /// Writes message bodies through a line collator and keeps, per batch, the messages it holds, to settle them when
 /// the batch is released. A body the inner collator rejects goes to the dead-letter exchange with its reason.
 /// </summary>
-internal sealed class MessageCollator(RabbitMqSource source, Collator<JsonLine> inner) : Collator<RabbitMqMessage>
+internal sealed class MessageCollator(RabbitMqSource source, Collator<TextLine> inner) : Collator<RabbitMqMessage>
 {
     private readonly ConcurrentDictionary<Batch, BatchMessages> _open = new(ReferenceEqualityComparer.Instance);
 
@@ -30,12 +30,12 @@ internal sealed class MessageCollator(RabbitMqSource source, Collator<JsonLine> 
         messages.List.Add(sample);
     }
 
-    private JsonLine AsLine(in RabbitMqMessage message) => new(source.Description, message.Sequence, message.Body);
+    private TextLine AsLine(in RabbitMqMessage message) => new(source.Description, message.Sequence, message.Body);
 
     private BatchMessages Open(Batch batch)
     {
         var messages = new BatchMessages(_open, source.Acknowledger, batch);
-        batch.OnRelease(static (state, consumed) => ((BatchMessages)state!).Release(consumed), messages);
+        BatchLease.OnRelease(batch, static (state, consumed) => ((BatchMessages)state!).Release(consumed), messages);
         return messages;
     }
 

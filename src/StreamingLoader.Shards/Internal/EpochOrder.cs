@@ -23,7 +23,7 @@ internal static class EpochOrder
         if (shuffle)
         {
             var random = new CounterRandom(seed, epoch, 0, StreamUnits);
-            Shuffle(unitOrder, ref random);
+            Shuffle(unitOrder, random);
         }
 
         var position = 0;
@@ -45,13 +45,13 @@ internal static class EpochOrder
             if (shuffle)
             {
                 var random = new CounterRandom(seed, epoch, block + 1, StreamWindow);
-                Shuffle(order[blockStart..position], ref random);
+                Shuffle(order[blockStart..position], random);
             }
         }
     }
 
     /// <summary>Fisher–Yates with the counter-based generator.</summary>
-    public static void Shuffle(Span<int> items, ref CounterRandom random)
+    public static void Shuffle(Span<int> items, CounterRandom random)
     {
         for (var i = items.Length - 1; i > 0; i--)
         {

@@ -74,7 +74,7 @@ internal sealed class CudaFeed : TorchFeed
 
             _cuda.RecordEvent(slot.CopyDone, _copyStream);
             _cuda.StreamWaitEvent(ComputeStream, slot.CopyDone);
-            _inFlight.Enqueue((slot.CopyDone, batch.Retain()));
+            _inFlight.Enqueue((slot.CopyDone, BatchLease.Retain(batch)));
             TorchSharpMetrics.Staged(batch, pinned ? "cuda" : "cuda-pageable");
             return new TorchBatch(tensors, batch.Count, batch.Epoch, batch.Index, () => Release(slot));
         }

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace StreamingLoader.TorchSharp.Internal;
 
 /// <summary>
-/// Wraps batch memory as CPU tensors without a copy. Each tensor holds its batch (<see cref="Batch.Retain"/>) until
+/// Wraps batch memory as CPU tensors without a copy. Each tensor holds its batch (<see cref="BatchLease.Retain"/>) until
 /// libtorch frees the storage and calls <see cref="OnStorageFreed"/>, which releases that hold: the buffer goes back to
 /// the pool only when neither the consumer nor libtorch (autograd included) needs it.
 /// </summary>
@@ -50,7 +50,7 @@ internal static unsafe class ZeroCopy
 
         var data = source.Pointer;
         var scalarType = (sbyte)ToScalarType(source.ElementType);
-        var hold = batch.Retain();
+        var hold = BatchLease.Retain(batch);
         lock (Gate)
         {
             if (!Holds.TryGetValue(data, out var stack))

@@ -124,22 +124,8 @@ public sealed unsafe class Batch : IDisposable
     internal BatchTensor TensorAt(int index) => _tensors[index];
 
     /// <summary>
-    /// Registers <paramref name="callback"/> to run once when this lease ends, just before the buffer goes back to
-    /// the pool: with <c>true</c> when the consumer received the batch and disposed it, <c>false</c> when the loader
-    /// reclaimed it undelivered (a failed or stopped pipeline). Collators of live sources use it to acknowledge the
-    /// samples a batch holds only once the consumer is done with them. Call it while writing the batch; keep the
-    /// callback short and non-blocking: it runs on the thread that disposes the batch.
-    /// </summary>
-    public void OnRelease(Action<object?, bool> callback, object? state)
-    {
-        ArgumentNullException.ThrowIfNull(callback);
-        ThrowIfNotLeased();
-        (_releaseCallbacks ??= []).Add((callback, state));
-    }
-
-    /// <summary>
-    /// Ends the lease: runs the <see cref="OnRelease"/> callbacks and returns the buffer to the pool, or, while a
-    /// <see cref="Retain"/> handle is still open, once the last one is disposed. Idempotent.
+    /// Ends the lease: runs the <see cref="BatchLease.OnRelease"/> callbacks and returns the buffer to the pool, or, while a
+    /// <see cref="BatchLease.Retain"/> handle is still open, once the last one is disposed. Idempotent.
     /// </summary>
     public void Dispose()
     {
@@ -173,14 +159,16 @@ public sealed unsafe class Batch : IDisposable
         }
     }
 
-    /// <summary>
-    /// Keeps the buffer out of the pool until the returned handle is disposed, even after this batch is disposed:
-    /// for a tensor library that wraps the memory and frees it later (a libtorch storage deleter). The batch's own
-    /// members still throw after <see cref="Dispose"/>; the memory at <see cref="BatchTensor.Pointer"/> stays valid.
-    /// </summary>
-    /// <returns>A handle whose <see cref="IDisposable.Dispose"/> (idempotent) releases this hold.</returns>
-    /// <exception cref="ObjectDisposedException">The batch was already disposed.</exception>
-    public IDisposable Retain()
+    /// <summary>See <see cref="BatchLease.OnRelease"/>.</summary>
+    internal void OnRelease(Action<object?, bool> callback, object? state)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        ThrowIfNotLeased();
+        (_releaseCallbacks ??= []).Add((callback, state));
+    }
+
+    /// <summary>See <see cref="BatchLease.Retain"/>.</summary>
+    internal IDisposable Retain()
     {
         while (true)
         {
@@ -214,6 +202,9 @@ public sealed unsafe class Batch : IDisposable
 
     internal void CountNonFinite(int values) => NonFiniteValues += values;
 
+    /// <summary>Gets or sets the last source line of a batch cut from a stream of lines in order; null otherwise.</summary>
+    internal TextLine? LastLine { get; set; }
+
     /// <summary>Gets or sets the steps of variable-length fields this batch holds as data.</summary>
     internal long SequenceSteps { get; set; }
 
@@ -227,6 +218,7 @@ public sealed unsafe class Batch : IDisposable
         NonFiniteValues = 0;
         SequenceSteps = 0;
         PaddingSteps = 0;
+        LastLine = null;
         HandedOut = false;
         SetCount(count);
     }

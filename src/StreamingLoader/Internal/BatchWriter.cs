@@ -36,7 +36,7 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
             var row = lengths.AsSpan(i * variable.Length, variable.Length);
             try
             {
-                slot.At(PipelineStages.Collate, chunk.Indices[i]);
+                slot.At(PipelineStage.Collate, chunk.Indices[i]);
                 collator.MeasureLengths(in items[i], row);
                 for (var v = 0; v < variable.Length; v++)
                 {
@@ -48,7 +48,7 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
             }
             catch (Exception ex) when (errors.IsSampleError(ex))
             {
-                errors.Reject(chunk, PipelineStages.Collate, chunk.Indices[i], ex);
+                errors.Reject(chunk, PipelineStage.Collate, chunk.Indices[i], ex);
                 chunk.RemoveAt(i);
             }
         }
@@ -113,7 +113,7 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
                     collator.Prefetch(in items[i + PrefetchDistance]);
                 }
 
-                slot.At(PipelineStages.Collate, chunk.Indices[i]);
+                slot.At(PipelineStage.Collate, chunk.Indices[i]);
                 if (measured is not null)
                 {
                     // What the collator writes through WriteSequence replaces these.
@@ -128,7 +128,7 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
             }
             catch (Exception ex) when (errors.IsSampleError(ex))
             {
-                errors.Reject(chunk, PipelineStages.Collate, chunk.Indices[i], ex);
+                errors.Reject(chunk, PipelineStage.Collate, chunk.Indices[i], ex);
             }
         }
 

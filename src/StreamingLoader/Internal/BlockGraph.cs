@@ -13,10 +13,10 @@ internal sealed class BlockGraph<TSource, T>
     private readonly TransformBlock<Chunk<TSource>, Chunk<T>>? _prepare;
     private readonly TransformManyBlock<Chunk<T>, Chunk<T>>? _shuffle;
     private readonly IReceivableSourceBlock<Delivery> _last;
-    private readonly List<(string Stage, Func<int> Depth)> _queues = [];
+    private readonly List<(PipelineStage Stage, Func<int> Depth)> _queues = [];
     private readonly BatchPool _pool;
 
-    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, string firstStage, PipelineCounters counters, LoaderLifetime lifetime, Regrouper<T>? regroup, string regroupStage)
+    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, PipelineStage firstStage, PipelineCounters counters, LoaderLifetime lifetime, Regrouper<T>? regroup, PipelineStage regroupStage)
     {
         _pool = pool;
         var poolCapacity = pool.Capacity;
@@ -60,7 +60,7 @@ internal sealed class BlockGraph<TSource, T>
             _shuffle.LinkTo(collate, propagate);
             _queues.Add((firstStage, () => _prepare.InputCount));
             _queues.Add((regroupStage, () => _shuffle.InputCount));
-            _queues.Add((PipelineStages.Collate, () => collate.InputCount));
+            _queues.Add((PipelineStage.Collate, () => collate.InputCount));
             (Head, _last) = (_prepare, collate);
         }
         else
@@ -74,7 +74,7 @@ internal sealed class BlockGraph<TSource, T>
 
         // Not propagated: a fault would drop the finished batches queued before it.
         _last.LinkTo(Prefetch);
-        _queues.Add((PipelineStages.Prefetch, () => Prefetch.Count));
+        _queues.Add((PipelineStage.Prefetch, () => Prefetch.Count));
         Ended = _last.Completion.ContinueWith(
             completed =>
             {
@@ -103,7 +103,7 @@ internal sealed class BlockGraph<TSource, T>
     /// <summary>Gets a task that completes once every block has ended and the prefetch queue takes no more.</summary>
     public Task Ended { get; }
 
-    public IReadOnlyList<(string Stage, Func<int> Depth)> Queues => _queues;
+    public IReadOnlyList<(PipelineStage Stage, Func<int> Depth)> Queues => _queues;
 
     /// <summary>
     /// Takes whatever the blocks hold ready and recycles it. A stopping block whose input already ended keeps its

@@ -169,7 +169,7 @@ internal sealed class ChunkProcessor<TSource, T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private async ValueTask<Chunk<T>> TransformAsync(Chunk<TSource> chunk, Func<TSource, SampleContext, CancellationToken, ValueTask<T>> transform, InFlightWork.Slot slot)
     {
-        var timer = StartStage(PipelineStages.Transform, chunk.Count);
+        var timer = StartStage(PipelineStage.Transform, chunk.Count);
         var output = Chunk<T>.Rent(chunk.Count, chunk.Epoch).Continue(chunk);
         var token = _lifetime.Token;
         for (var i = 0; i < chunk.Count; i++)
@@ -179,7 +179,7 @@ internal sealed class ChunkProcessor<TSource, T>
             {
                 try
                 {
-                    slot.At(PipelineStages.Transform, index);
+                    slot.At(PipelineStage.Transform, index);
                     var pending = transform(chunk.Items[i], new SampleContext(_seed, chunk.Epoch, index), token);
                     output.Items[output.Count] = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
                     output.Indices[output.Count++] = index;
@@ -189,7 +189,7 @@ internal sealed class ChunkProcessor<TSource, T>
                 {
                     if (!_errors.ShouldRetry(ex, attempt, chunk.Epoch, index, out var backoff))
                     {
-                        _errors.Reject(output, PipelineStages.Transform, index, ex, attempt);
+                        _errors.Reject(output, PipelineStage.Transform, index, ex, attempt);
                         break;
                     }
 
@@ -212,8 +212,8 @@ internal sealed class ChunkProcessor<TSource, T>
             return;
         }
 
-        var timer = StartStage(PipelineStages.Read, chunk.Count);
-        slot.At(PipelineStages.Read, chunk.Indices[0]);
+        var timer = StartStage(PipelineStage.Read, chunk.Count);
+        slot.At(PipelineStage.Read, chunk.Indices[0]);
         if (dataset is not IBatchedDataset<TSource> batched || !TryReadMany(batched, chunk))
         {
             for (var i = 0; i < chunk.Count; i++)
@@ -222,7 +222,7 @@ internal sealed class ChunkProcessor<TSource, T>
                 {
                     try
                     {
-                        slot.At(PipelineStages.Read, chunk.Indices[i]);
+                        slot.At(PipelineStage.Read, chunk.Indices[i]);
                         chunk.Items[i] = dataset.GetItem((int)chunk.Indices[i]);
                         break;
                     }
@@ -230,7 +230,7 @@ internal sealed class ChunkProcessor<TSource, T>
                     {
                         if (!_errors.ShouldRetry(ex, attempt, chunk.Epoch, chunk.Indices[i], out var backoff))
                         {
-                            _errors.Reject(chunk, PipelineStages.Read, chunk.Indices[i], ex, attempt);
+                            _errors.Reject(chunk, PipelineStage.Read, chunk.Indices[i], ex, attempt);
                             chunk.RemoveAt(i--);
                             break;
                         }
@@ -302,7 +302,7 @@ internal sealed class ChunkProcessor<TSource, T>
             }
             catch (Exception ex)
             {
-                throw _errors.Fail(PipelineStages.Collate, chunk.Epoch, chunk.Indices[0], ex);
+                throw _errors.Fail(PipelineStage.Collate, chunk.Epoch, chunk.Indices[0], ex);
             }
         }
 
@@ -327,7 +327,7 @@ internal sealed class ChunkProcessor<TSource, T>
             }
             else if (!_pool.TryRent(out batch, required))
             {
-                var blocked = _counters.Stage(PipelineStages.Collate).StartBlocked(_time);
+                var blocked = _counters.Stage(PipelineStage.Collate).StartBlocked(_time);
                 try
                 {
                     batch = _pool.Rent(_lifetime.Token, required);
@@ -348,7 +348,7 @@ internal sealed class ChunkProcessor<TSource, T>
 
     private Delivery Fill(Chunk<T> chunk, Batch batch, BatchWriter<T>.Measured? measured, InFlightWork.Slot slot)
     {
-        var timer = StartStage(PipelineStages.Collate, chunk.Count);
+        var timer = StartStage(PipelineStage.Collate, chunk.Count);
         try
         {
             int filled;
@@ -363,6 +363,7 @@ internal sealed class ChunkProcessor<TSource, T>
                 filled = _writer.Write(chunk, batch, measured, slot);
             }
 
+            batch.LastLine = chunk.LastLine;
             chunk.Return();
             timer.Stop(filled);
             if (filled == 0)
@@ -402,14 +403,14 @@ internal sealed class ChunkProcessor<TSource, T>
             var index = chunk.Indices[i];
             try
             {
-                slot.At(PipelineStages.Read, index);
+                slot.At(PipelineStage.Read, index);
                 var item = (T)(object)_dataset!.GetItem((int)index)!;
                 _collator.Write(in item, filled, batch);
                 batch.IndexBuffer[filled++] = index;
             }
             catch (Exception ex) when (_errors.IsSampleError(ex))
             {
-                _errors.Reject(chunk, PipelineStages.Read, index, ex);
+                _errors.Reject(chunk, PipelineStage.Read, index, ex);
             }
         }
 
@@ -425,5 +426,5 @@ internal sealed class ChunkProcessor<TSource, T>
         }
     }
 
-    private StageTimer StartStage(string stage, int items) => StageTimer.Start(_name, stage, _counters.Stage(stage), items);
+    private StageTimer StartStage(PipelineStage stage, int items) => StageTimer.Start(_name, stage, _counters.Stage(stage), items);
 }

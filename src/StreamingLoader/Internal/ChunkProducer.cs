@@ -38,13 +38,13 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
     {
         if (!chunk.IsMarker)
         {
-            Interlocked.Add(ref counters.Stage(PipelineStages.Source).ItemsOut, chunk.Count);
+            Interlocked.Add(ref counters.Stage(PipelineStage.Source).ItemsOut, chunk.Count);
             if (pool is not null)
             {
                 var reserving = pool.ReserveAsync(cancellationToken);
                 if (!reserving.IsCompletedSuccessfully)
                 {
-                    var waiting = counters.Stage(PipelineStages.Source).StartBlocked(time);
+                    var waiting = counters.Stage(PipelineStage.Source).StartBlocked(time);
                     try
                     {
                         await reserving.ConfigureAwait(false);
@@ -70,7 +70,7 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
         }
 
         bool accepted;
-        var blocked = counters.Stage(PipelineStages.Source).StartBlocked(time);
+        var blocked = counters.Stage(PipelineStage.Source).StartBlocked(time);
         try
         {
             accepted = await target.SendAsync(chunk, cancellationToken).ConfigureAwait(false);

@@ -54,11 +54,11 @@ internal sealed class ErrorHandler(LoaderOptions options, SampleAccounting accou
     public Task BackoffAsync(TimeSpan backoff) => backoff <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(backoff, time, stopping);
 
     /// <summary>Handles a sample that failed for good, after <paramref name="attempts"/> attempts.</summary>
-    public void Reject<T>(Chunk<T> chunk, string stage, long index, Exception error, int attempts = 1)
+    public void Reject<T>(Chunk<T> chunk, PipelineStage stage, long index, Exception error, int attempts = 1)
     {
         var epoch = chunk.Epoch;
         var policy = options.PolicyFor(stage);
-        LoaderMetrics.Errors.Add(1, new TagList { { LoaderMetrics.PipelineTag, options.Name }, { LoaderMetrics.StageTag, stage }, { LoaderMetrics.PolicyTag, LoaderMetrics.PolicyTagValue(policy) } });
+        LoaderMetrics.Errors.Add(1, new TagList { { LoaderMetrics.PipelineTag, options.Name }, { LoaderMetrics.StageTag, stage.Tag() }, { LoaderMetrics.PolicyTag, LoaderMetrics.PolicyTagValue(policy) } });
         if (policy == ErrorPolicy.Fail)
         {
             throw Fail(stage, epoch, index, error, attempts);
@@ -68,7 +68,7 @@ internal sealed class ErrorHandler(LoaderOptions options, SampleAccounting accou
     }
 
     /// <summary>The error of a sample that fails the loader; it is counted as failed.</summary>
-    public DataLoaderException Fail(string stage, long epoch, long index, Exception error, int attempts = 1)
+    public DataLoaderException Fail(PipelineStage stage, long epoch, long index, Exception error, int attempts = 1)
     {
         accounting.Add(epoch, Tally.Failed, 1);
         return new DataLoaderException(stage, epoch, index, error, attempts);

@@ -46,7 +46,7 @@ internal sealed class InFlightWork
             if (Volatile.Read(ref slot.InUse) == 1 && slot.Stage is { } stage)
             {
                 var seconds = Stopwatch.GetElapsedTime(slot.Since).TotalSeconds;
-                yield return string.Create(CultureInfo.InvariantCulture, $"{stage} of sample {slot.Index} (epoch {slot.Epoch}), running for {seconds:F1} s");
+                yield return string.Create(CultureInfo.InvariantCulture, $"{stage.Tag()} of sample {slot.Index} (epoch {slot.Epoch}), running for {seconds:F1} s");
             }
         }
     }
@@ -59,12 +59,12 @@ internal sealed class InFlightWork
         public int InUse;
         public long Epoch;
         public long Index;
-        public string? Stage;
+        public PipelineStage? Stage;
         public long Since;
 #pragma warning restore CA1051
 
         /// <summary>Notes that user code of <paramref name="stage"/> is about to run for sample <paramref name="index"/>.</summary>
-        public void At(string stage, long index)
+        public void At(PipelineStage stage, long index)
         {
             Stage = stage;
             Index = index;

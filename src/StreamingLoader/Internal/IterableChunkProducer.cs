@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Dataflow;
 
 namespace StreamingLoader.Internal;
@@ -33,6 +34,12 @@ internal sealed class IterableChunkProducer<TSource>(
 
         await AgreeLayoutOnceAsync(chunk.Indices.AsMemory(0, chunk.Count), chunk.Items.AsMemory(0, chunk.Count), epoch).ConfigureAwait(false);
         chunk.Sequence = sequence;
+        if (typeof(TSource) == typeof(TextLine))
+        {
+            // Where a tail's position after this chunk's batch is (FileTail.PositionAfter): its last line, failed or not.
+            chunk.LastLine = Unsafe.As<TSource, TextLine>(ref chunk.Items[chunk.Count - 1]);
+        }
+
         await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
         return true;
     }

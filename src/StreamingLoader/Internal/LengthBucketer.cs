@@ -49,7 +49,7 @@ internal sealed class LengthBucketer<T> : Regrouper<T>
         catch (Exception ex) when (ex is not DataLoaderException && _errors.IsSampleError(ex))
         {
             // Under Skip a dead letter on the input chunk, reported with the next batch; under Fail the stage's error.
-            _errors.Reject(input, PipelineStages.Collate, input.Indices[position], ex);
+            _errors.Reject(input, PipelineStage.Collate, input.Indices[position], ex);
             return;
         }
 

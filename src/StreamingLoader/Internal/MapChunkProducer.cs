@@ -85,7 +85,7 @@ internal sealed class MapChunkProducer<TSource>(
             if ((uint)indices[i] >= (uint)count)
             {
                 chunk.Return();
-                throw new DataLoaderException(PipelineStages.Source, epoch, indices[i], new InvalidOperationException($"The sampler yielded index {indices[i]} but the dataset has {count} samples."));
+                throw new DataLoaderException(PipelineStage.Source, epoch, indices[i], new InvalidOperationException($"The sampler yielded index {indices[i]} but the dataset has {count} samples."));
             }
 
             chunk.Indices[i] = indices[i];

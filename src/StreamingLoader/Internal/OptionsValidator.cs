@@ -36,23 +36,27 @@ internal static class OptionsValidator
                 problems.Add("Shuffle orders a map-style dataset through its sampler; an iterable source is read as it comes: set ShuffleBufferSize to mix it instead.");
             }
 
-            if (resumeFrom is not null && source is IterableSourceBase { Reenumerable: false })
+            if (resumeFrom is not null && source is IterableSourceBase { SelfPositioned: { } live })
             {
-                problems.Add("A channel is read once, so a resumed loader cannot read it again up to the saved position: resume from the producer's own position (TailPosition, FolderWatchState, broker acknowledgements).");
+                problems.Add($"This source keeps its own position, so a LoaderState cannot resume it (and using both would skip or repeat the batches between them): resume from {live.PositionName}.");
+            }
+            else if (resumeFrom is not null && source is IterableSourceBase { Reenumerable: false })
+            {
+                problems.Add("A channel is read once, so a resumed loader cannot read it again up to the saved position: resume from the producer's own position (TailPosition, FolderWatchPosition, broker acknowledgements).");
             }
 
             if (resumeFrom is not null && options.BatchTimeout != Timeout.InfiniteTimeSpan)
             {
-                problems.Add("With BatchTimeout a stream's batches are cut by time, so a batch position does not say how many items were delivered: resume without BatchTimeout, or from the source's own position (TailPosition, FolderWatchState, broker acknowledgements).");
+                problems.Add("With BatchTimeout a stream's batches are cut by time, so a batch position does not say how many items were delivered: resume without BatchTimeout, or from the source's own position (TailPosition, FolderWatchPosition, broker acknowledgements).");
             }
         }
 
 
         foreach (var stage in options.StageErrorPolicies.Keys)
         {
-            if (stage is not (PipelineStages.Read or PipelineStages.Transform or PipelineStages.Collate))
+            if (stage is not (PipelineStage.Read or PipelineStage.Transform or PipelineStage.Collate))
             {
-                problems.Add($"StageErrorPolicies names stage '{stage}': a policy applies to '{PipelineStages.Read}', '{PipelineStages.Transform}' or '{PipelineStages.Collate}', where one sample fails without the others (a source that throws cannot go on past the error).");
+                problems.Add($"StageErrorPolicies names stage {stage}: a policy applies to {PipelineStage.Read}, {PipelineStage.Transform} or {PipelineStage.Collate}, where one sample fails without the others (a source that throws cannot go on past the error).");
             }
         }
 

@@ -42,6 +42,9 @@ internal sealed class Chunk<T>
     /// <summary>Gets or sets, for packed sequences, the rows the chunk's stream fills.</summary>
     public int PackedRows { get; set; }
 
+    /// <summary>Gets or sets the last line of a chunk of <see cref="TextLine"/>s cut from the source in stream order, for <see cref="FileTail.PositionAfter"/>.</summary>
+    public TextLine? LastLine { get; set; }
+
     /// <summary>Gets or sets whether a pool buffer is reserved for this chunk's batch (see <c>BatchPool.ReserveAsync</c>).</summary>
     public bool HasReservation { get; set; }
 
@@ -93,6 +96,7 @@ internal sealed class Chunk<T>
     {
         Sequence = from.Sequence;
         ReadAt = from.ReadAt;
+        LastLine = from.LastLine;
         (HasReservation, from.HasReservation) = (from.HasReservation, false);
         if (from.DeadLetters is { } deadLetters)
         {

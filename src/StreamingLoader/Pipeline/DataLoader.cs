@@ -66,19 +66,6 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
     /// </summary>
     public abstract IAsyncEnumerable<Batch> ReadBatchesAsync(int count, CancellationToken cancellationToken = default);
 
-    /// <summary>Reads <paramref name="epochs"/> epochs back to back; <see cref="Batch.Epoch"/> tells them apart.</summary>
-    public async IAsyncEnumerable<Batch> ReadEpochsAsync(int epochs, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(epochs);
-        for (var epoch = 0; epoch < epochs; epoch++)
-        {
-            await foreach (var batch in ReadEpochAsync(cancellationToken).ConfigureAwait(false))
-            {
-                yield return batch;
-            }
-        }
-    }
-
     /// <summary>
     /// Calls <paramref name="onBatch"/> for every batch of <paramref name="epochs"/> epochs, awaiting each call before
     /// the next batch, and disposes each batch after its call completes.
@@ -86,7 +73,8 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
     public async Task ForEachAsync(Func<Batch, CancellationToken, ValueTask> onBatch, int epochs = 1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(onBatch);
-        await foreach (var batch in ReadEpochsAsync(epochs, cancellationToken).ConfigureAwait(false))
+        ArgumentOutOfRangeException.ThrowIfNegative(epochs);
+        await foreach (var batch in ReadEpochs(epochs, cancellationToken).ConfigureAwait(false))
         {
             using (batch)
             {
@@ -98,10 +86,12 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
     /// <summary>
     /// The batches of <paramref name="epochs"/> epochs as an observable that keeps backpressure: the next batch is
     /// pushed only after <c>OnNext</c> returns, and each batch is disposed when it does (copy what you keep).
-    /// Errors arrive through <c>OnError</c>, an exception thrown by <c>OnNext</c> among them (it ends the
-    /// subscription); disposing the subscription ends the read, not the loader.
+    /// The loader's errors arrive through <c>OnError</c>; disposing the subscription ends the read, not the loader.
     /// </summary>
     /// <remarks>
+    /// An exception thrown by <c>OnNext</c> is the observer's own failure, which Rx's contract does not send back to
+    /// the observer (no <c>OnError</c>, no <c>OnCompleted</c>): the loader stops and <see cref="Completion"/> faults
+    /// with that exception, so await <see cref="Completion"/> to see it.
     /// <c>ObserveOn</c> to another scheduler queues batches without bound and ends the backpressure (and the lease
     /// outlives <c>OnNext</c>): use <see cref="ForEachAsync"/> for asynchronous consumers instead.
     /// </remarks>
@@ -112,16 +102,40 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
         {
             // Leave Subscribe first: Rx can only dispose (and so cancel) a subscription once Subscribe has returned.
             await Task.Yield();
-            await foreach (var batch in ReadEpochsAsync(epochs, cancellationToken).ConfigureAwait(false))
+            await foreach (var batch in ReadEpochs(epochs, cancellationToken).ConfigureAwait(false))
             {
                 using (batch)
                 {
-                    observer.OnNext(batch);
+                    try
+                    {
+                        observer.OnNext(batch);
+                    }
+#pragma warning disable CA1031 // Not swallowed: it faults the loader, which is where Rx leaves it to surface.
+                    catch (Exception ex)
+#pragma warning restore CA1031
+                    {
+                        Fault(ex);
+                        return;
+                    }
                 }
             }
 
             observer.OnCompleted();
         });
+    }
+
+    /// <summary>Stops the loader with <paramref name="error"/>, the consumer's own: <see cref="Completion"/> faults with it.</summary>
+    private protected abstract void Fault(Exception error);
+
+    private async IAsyncEnumerable<Batch> ReadEpochs(int epochs, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        for (var epoch = 0; epoch < epochs; epoch++)
+        {
+            await foreach (var batch in ReadEpochAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return batch;
+            }
+        }
     }
 
     /// <summary>Stops the pipeline and frees its buffers once the consumer has disposed the batches it holds.</summary>

@@ -7,14 +7,14 @@ namespace StreamingLoader;
 public sealed class DataLoaderException : Exception
 {
     /// <summary>Creates an exception for a failed sample.</summary>
-    public DataLoaderException(string stage, long epoch, long sampleIndex, Exception innerException)
+    public DataLoaderException(PipelineStage stage, long epoch, long sampleIndex, Exception innerException)
         : this(stage, epoch, sampleIndex, innerException, attempts: 1)
     {
     }
 
     /// <summary>Creates an exception for a sample that failed <paramref name="attempts"/> times (see <see cref="RetryPolicy"/>).</summary>
-    internal DataLoaderException(string stage, long epoch, long sampleIndex, Exception innerException, int attempts)
-        : base($"Stage '{stage}' failed on sample {sampleIndex} of epoch {epoch}{(attempts > 1 ? $" after {attempts} attempts" : "")}: {innerException?.Message}", innerException)
+    internal DataLoaderException(PipelineStage stage, long epoch, long sampleIndex, Exception innerException, int attempts)
+        : base($"Stage '{stage.Tag()}' failed on sample {sampleIndex} of epoch {epoch}{(attempts > 1 ? $" after {attempts} attempts" : "")}: {innerException?.Message}", innerException)
     {
         Stage = stage;
         Epoch = epoch;
@@ -25,7 +25,7 @@ public sealed class DataLoaderException : Exception
     public DataLoaderException(string message, Exception? innerException = null)
         : base(message, innerException)
     {
-        Stage = PipelineStages.Source;
+        Stage = PipelineStage.Source;
         SampleIndex = -1;
     }
 
@@ -33,7 +33,7 @@ public sealed class DataLoaderException : Exception
     internal DataLoaderException(long epoch, string message, Exception innerException)
         : base(message, innerException)
     {
-        Stage = PipelineStages.Source;
+        Stage = PipelineStage.Source;
         Epoch = epoch;
         SampleIndex = -1;
     }
@@ -51,7 +51,7 @@ public sealed class DataLoaderException : Exception
     }
 
     /// <summary>Gets the stage that failed (source, read, transform, shuffle, collate).</summary>
-    public string Stage { get; }
+    public PipelineStage Stage { get; }
 
     /// <summary>Gets the epoch in which it failed.</summary>
     public long Epoch { get; }
@@ -65,7 +65,7 @@ public sealed class DataLoaderException : Exception
 /// <param name="Epoch">The epoch.</param>
 /// <param name="SampleIndex">The dataset index or stream position.</param>
 /// <param name="Error">The exception the stage threw.</param>
-public sealed record DeadLetter(string Stage, long Epoch, long SampleIndex, Exception Error)
+public sealed record DeadLetter(PipelineStage Stage, long Epoch, long SampleIndex, Exception Error)
 {
     /// <summary>Gets how many times the sample was tried: more than 1 when a <see cref="RetryPolicy"/> retried it.</summary>
     public int Attempts { get; init; } = 1;

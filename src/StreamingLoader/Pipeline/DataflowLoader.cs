@@ -126,7 +126,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
     internal IReadOnlyList<Task> InternalTasks => _lifetime.OwnedTasks();
 
-    public IEnumerable<(string Stage, int Depth)> QueueDepths()
+    public IEnumerable<(PipelineStage Stage, int Depth)> QueueDepths()
     {
         foreach (var (name, depth) in _graph?.Queues ?? [])
         {
@@ -220,6 +220,12 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             LoaderMetrics.IngestLag.Record(_time.GetElapsedTime(delivery.ReadAt).TotalSeconds, new KeyValuePair<string, object?>(LoaderMetrics.PipelineTag, _options.Name));
         }
 
+        if (!_options.Ordered)
+        {
+            // Batches overtake each other: no position is "after" one of them.
+            batch.LastLine = null;
+        }
+
         _pool.MarkHandedOut(batch);
         _counters.Accounting.Add(delivery.Epoch, Tally.Delivered, batch.Count);
         _counters.Accounting.Add(delivery.Epoch, Tally.NonFinite, batch.NonFiniteValues);
@@ -230,6 +236,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         Interlocked.Add(ref _counters.PaddingSteps, batch.PaddingSteps);
         return batch;
     }
+
+    private protected override void Fault(Exception error) => _lifetime.Fail(error);
 
     public override async ValueTask DisposeAsync()
     {
@@ -339,7 +347,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             var ledger = _options.Ordered ? null : _ledger;
             var processor = new ChunkProcessor<TSource, T>(_source, _chain, _collator, _pool, _options, _counters, _errors, _lifetime, ledger, _inFlight);
-            var firstStage = _source is MapSource<TSource> ? PipelineStages.Read : _chain.IsIdentity ? PipelineStages.Collate : PipelineStages.Transform;
+            var firstStage = _source is MapSource<TSource> ? PipelineStage.Read : _chain.IsIdentity ? PipelineStage.Collate : PipelineStage.Transform;
             var regroup = Regroupers(out var regroupStage);
             var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime, regroup, regroupStage);
             var reserveAtSource = regroup is null ? _pool : null;
@@ -360,7 +368,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     }
 
     /// <summary>The chain of regroupers the options ask for (shuffle buffer, then buckets or packing), or null for none.</summary>
-    private Regrouper<T>? Regroupers(out string stage)
+    private Regrouper<T>? Regroupers(out PipelineStage stage)
     {
         var chain = new List<Regrouper<T>>();
         if (_options.ShuffleBufferSize > 0)
@@ -383,7 +391,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             chain[i - 1].Next = chain[i];
         }
 
-        stage = _regrouped ? PipelineStages.Group : PipelineStages.Shuffle;
+        stage = _regrouped ? PipelineStage.Group : PipelineStage.Shuffle;
         return chain.Count > 0 ? chain[0] : null;
     }
 }

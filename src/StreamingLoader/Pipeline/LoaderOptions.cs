@@ -139,11 +139,11 @@ public sealed class LoaderOptions
 
     /// <summary>
     /// Gets the error policy of single stages, overriding <see cref="ErrorPolicy"/> for them: keys are
-    /// <see cref="PipelineStages.Read"/>, <see cref="PipelineStages.Transform"/> and <see cref="PipelineStages.Collate"/>
+    /// <see cref="PipelineStage.Read"/>, <see cref="PipelineStage.Transform"/> and <see cref="PipelineStage.Collate"/>
     /// (the stages where one sample can fail without the others). For example, skip samples whose files are
-    /// unreadable but fail on a transform bug: <c>ErrorPolicy = Fail, StageErrorPolicies = { [PipelineStages.Read] = Skip }</c>.
+    /// unreadable but fail on a transform bug: <c>ErrorPolicy = Fail, StageErrorPolicies = { [PipelineStage.Read] = Skip }</c>.
     /// </summary>
-    public IDictionary<string, ErrorPolicy> StageErrorPolicies { get; private set; } = new Dictionary<string, ErrorPolicy>(StringComparer.Ordinal);
+    public IDictionary<PipelineStage, ErrorPolicy> StageErrorPolicies { get; private set; } = new Dictionary<PipelineStage, ErrorPolicy>();
 
     /// <summary>
     /// Gets or sets the retries of a sample's read or transform after a transient error, before the stage's error
@@ -229,12 +229,12 @@ public sealed class LoaderOptions
     }
 
     /// <summary>The error policy of <paramref name="stage"/>: its entry in <see cref="StageErrorPolicies"/>, or <see cref="ErrorPolicy"/>.</summary>
-    internal ErrorPolicy PolicyFor(string stage) => StageErrorPolicies.TryGetValue(stage, out var policy) ? policy : ErrorPolicy;
+    internal ErrorPolicy PolicyFor(PipelineStage stage) => StageErrorPolicies.TryGetValue(stage, out var policy) ? policy : ErrorPolicy;
 
     internal LoaderOptions Clone()
     {
         var clone = (LoaderOptions)MemberwiseClone();
-        clone.StageErrorPolicies = new Dictionary<string, ErrorPolicy>(StageErrorPolicies, StringComparer.Ordinal);
+        clone.StageErrorPolicies = new Dictionary<PipelineStage, ErrorPolicy>(StageErrorPolicies);
         clone.Bucketing = Bucketing?.Clone();
         return clone;
     }

@@ -45,7 +45,7 @@ public static class Pipeline
     public static PipelineBuilder<T> From<T>(IAsyncEnumerable<T> source)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return new PipelineBuilder<T>(new IterableSource<T>(_ => source, reenumerable: true), new TransformChain<T, T>(null, null));
+        return new PipelineBuilder<T>(new IterableSource<T>(_ => source, reenumerable: true, source), new TransformChain<T, T>(null, null));
     }
 
     /// <summary>

@@ -10,7 +10,7 @@ internal sealed class ShuffleBuffer<T>(int size, int batchSize, ulong seed, Load
 {
     private readonly T[] _items = new T[size];
     private readonly long[] _indices = new long[size];
-    private CounterRandom _random;
+    private CounterRandom _random = new(seed, 0, 0, CounterRandom.StreamShuffleBuffer);
     private int _filled;
     private Chunk<T>? _pending;
 

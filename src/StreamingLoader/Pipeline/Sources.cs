@@ -45,10 +45,15 @@ internal abstract class IterableSourceBase : SourceSpec
 {
     /// <summary>Gets whether each epoch reads the source anew; a channel is read once.</summary>
     public abstract bool Reenumerable { get; }
+
+    /// <summary>Gets the source when it keeps its own position (a tail, a folder watch, a broker); null otherwise.</summary>
+    public abstract Internal.ISelfPositionedSource? SelfPositioned { get; }
 }
 
-internal sealed class IterableSource<T>(Func<CancellationToken, IAsyncEnumerable<T>> open, bool reenumerable) : IterableSourceBase
+internal sealed class IterableSource<T>(Func<CancellationToken, IAsyncEnumerable<T>> open, bool reenumerable, object? origin = null) : IterableSourceBase
 {
+    public override Internal.ISelfPositionedSource? SelfPositioned => origin as Internal.ISelfPositionedSource;
+
     public override IShapedDataset? Shape => null;
 
     public override bool Reenumerable => reenumerable;

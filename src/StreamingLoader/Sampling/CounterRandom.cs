@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace StreamingLoader;
 
@@ -11,10 +10,10 @@ namespace StreamingLoader;
 /// Each value is the SplitMix64 finalizer of a key derived from the inputs plus a counter, the construction
 /// behind counter-based generators such as Philox and Threefry, with a cheaper mixing function. Transforms get
 /// one keyed on their sample through <see cref="SampleContext.Random"/>, so augmentation is reproducible
-/// whatever the worker count.
+/// whatever the worker count. It is a reference type so that two helpers handed one generator draw on from the same
+/// counter instead of each drawing the same numbers from a copy.
 /// </remarks>
-[StructLayout(LayoutKind.Auto)]
-public struct CounterRandom
+public sealed class CounterRandom
 {
     internal const ulong StreamTransform = 0;
     internal const ulong StreamSampler = 1;
@@ -33,13 +32,12 @@ public struct CounterRandom
         key = Mix(key ^ (ulong)epoch);
         key = Mix(key ^ (ulong)sampleId);
         _key = Mix(key ^ stream);
-        _counter = 0;
     }
 
     /// <summary>Gets or sets how many values were drawn (the generator's whole mutable state).</summary>
     public ulong Counter
     {
-        readonly get => _counter;
+        get => _counter;
         set => _counter = value;
     }
 

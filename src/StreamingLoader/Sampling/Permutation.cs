@@ -11,11 +11,11 @@ internal static class Permutation
             result[i] = i;
         }
 
-        Shuffle(result, ref random);
+        Shuffle(result, random);
         return result;
     }
 
-    public static void Shuffle<T>(Span<T> items, ref CounterRandom random)
+    public static void Shuffle<T>(Span<T> items, CounterRandom random)
     {
         for (var i = items.Length - 1; i > 0; i--)
         {

@@ -131,7 +131,7 @@ public abstract class Sampler
                     target[i] = i;
                 }
 
-                Permutation.Shuffle(target, ref random);
+                Permutation.Shuffle(target, random);
                 if (!whole)
                 {
                     permutation.AsSpan(0, Math.Min(_count, _numSamples - offset)).CopyTo(result[offset..]);
@@ -267,7 +267,7 @@ public abstract class Sampler
         {
             _indices.CopyTo(destination);
             var random = new CounterRandom(seed, epoch, 0, CounterRandom.StreamSampler);
-            Permutation.Shuffle(destination, ref random);
+            Permutation.Shuffle(destination, random);
         }
     }
 
@@ -314,7 +314,7 @@ public abstract class Sampler
             {
                 // Every rank draws the same permutation: it is keyed on (seed, epoch) only.
                 var random = new CounterRandom(seed, epoch, 0, CounterRandom.StreamSampler);
-                Permutation.Shuffle(all.AsSpan(), ref random);
+                Permutation.Shuffle(all.AsSpan(), random);
             }
 
             var result = new int[_numSamples];

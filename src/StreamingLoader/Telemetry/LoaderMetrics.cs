@@ -68,7 +68,7 @@ public static class LoaderMetrics
     internal static readonly Counter<long> Errors = Meter.CreateCounter<long>("streamingloader.errors", "{error}", "Samples that failed, by stage and error policy.");
 
     // Each live pipeline, with the stages whose error counters already exist.
-    private static readonly ConcurrentDictionary<IMetricsSource, ConcurrentDictionary<string, byte>> Live = new();
+    private static readonly ConcurrentDictionary<IMetricsSource, ConcurrentDictionary<PipelineStage, byte>> Live = new();
 
     // Counters are observed from each pipeline's plain counters when metrics are collected: a hot loop pays an
     // interlocked add, not a measurement event, which keeps metrics on within a few percent of metrics off.
@@ -97,7 +97,7 @@ public static class LoaderMetrics
         Meter.CreateObservableUpDownCounter("streamingloader.pool.capacity", ObservePoolCapacity, "{batch}", "Batch buffers the pool may hold.");
     }
 
-    internal static void Register(IMetricsSource source) => Live.TryAdd(source, new ConcurrentDictionary<string, byte>(StringComparer.Ordinal));
+    internal static void Register(IMetricsSource source) => Live.TryAdd(source, new ConcurrentDictionary<PipelineStage, byte>());
 
     internal static void Unregister(IMetricsSource source) => Live.TryRemove(source, out _);
 
@@ -105,7 +105,7 @@ public static class LoaderMetrics
 
     internal static TagList PipelineTags(string pipeline) => new() { { PipelineTag, pipeline } };
 
-    internal static TagList StageTags(string pipeline, string stage) => new() { { PipelineTag, pipeline }, { StageTag, stage } };
+    internal static TagList StageTags(string pipeline, PipelineStage stage) => new() { { PipelineTag, pipeline }, { StageTag, stage.Tag() } };
 
     private static IEnumerable<Measurement<TValue>> ObserveStages<TValue>(Func<StageCounters, TValue> read)
         where TValue : struct
@@ -143,7 +143,7 @@ public static class LoaderMetrics
                 // Each working stage's error counter starts at zero, so "no errors" reads 0 rather than "no data".
                 if (errorStages.TryAdd(shape.Stage, 0))
                 {
-                    Errors.Add(0, new TagList { { PipelineTag, source.Name }, { StageTag, shape.Stage }, { PolicyTag, PolicyTagValue(options?.PolicyFor(shape.Stage) ?? ErrorPolicy.Fail) } });
+                    Errors.Add(0, new TagList { { PipelineTag, source.Name }, { StageTag, shape.Stage.Tag() }, { PolicyTag, PolicyTagValue(options?.PolicyFor(shape.Stage) ?? ErrorPolicy.Fail) } });
                 }
 
                 yield return new Measurement<int>(shape.Workers, StageTags(source.Name, shape.Stage));
@@ -204,7 +204,7 @@ internal interface IMetricsSource
 
     PipelineCounters Counters { get; }
 
-    IEnumerable<(string Stage, int Depth)> QueueDepths();
+    IEnumerable<(PipelineStage Stage, int Depth)> QueueDepths();
 
     /// <summary>
     /// Each stage's workers and input-queue capacity, for utilisation (busy time ÷ workers) and queue fill
@@ -226,12 +226,12 @@ internal sealed class PipelineCounters
     public long PaddingSteps;
 #pragma warning restore CA1051
 
-    private readonly ConcurrentDictionary<string, StageCounters> _stages = new();
+    private readonly ConcurrentDictionary<PipelineStage, StageCounters> _stages = new();
 
     /// <summary>Gets where each sample read went, per epoch.</summary>
     public SampleAccounting Accounting { get; } = new();
 
-    public IEnumerable<KeyValuePair<string, StageCounters>> Stages => _stages;
+    public IEnumerable<KeyValuePair<PipelineStage, StageCounters>> Stages => _stages;
 
-    public StageCounters Stage(string name) => _stages.GetOrAdd(name, static _ => new StageCounters());
+    public StageCounters Stage(PipelineStage name) => _stages.GetOrAdd(name, static _ => new StageCounters());
 }

@@ -44,7 +44,7 @@ public sealed class PipelineProfiler : IDisposable
     {
         _listener.RecordObservableInstruments();
         var stages = _stages
-            .Select(s => new StageProfile(s.Key, s.Value.Items, s.Value.BusySeconds, s.Value.BlockedSeconds) { Workers = s.Value.Workers })
+            .Select(s => new StageProfile(Enum.Parse<PipelineStage>(s.Key, ignoreCase: true), s.Value.Items, s.Value.BusySeconds, s.Value.BlockedSeconds) { Workers = s.Value.Workers })
             .OrderByDescending(s => s.BusySecondsPerWorker)
             .ToList();
         var wait = Volatile.Read(ref _consumerWait);
@@ -128,7 +128,7 @@ public sealed class PipelineProfiler : IDisposable
 /// <param name="Items">Samples that entered it.</param>
 /// <param name="BusySeconds">Time spent working, summed over workers.</param>
 /// <param name="BlockedSeconds">Time spent waiting for room downstream.</param>
-public sealed record StageProfile(string Stage, long Items, double BusySeconds, double BlockedSeconds)
+public sealed record StageProfile(PipelineStage Stage, long Items, double BusySeconds, double BlockedSeconds)
 {
     /// <summary>Gets the working time per sample, in microseconds.</summary>
     public double MicrosecondsPerItem => Items == 0 ? 0 : BusySeconds * 1e6 / Items;

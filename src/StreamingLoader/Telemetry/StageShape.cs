@@ -6,7 +6,7 @@ namespace StreamingLoader;
 /// <param name="Stage">The stage.</param>
 /// <param name="Workers">Messages it works on at once; 0 for a stage that does no work of its own (prefetch).</param>
 /// <param name="QueueCapacity">Messages its input queue holds when full; 0 for a stage without an input queue (source).</param>
-internal readonly record struct StageShape(string Stage, int Workers, int QueueCapacity)
+internal readonly record struct StageShape(PipelineStage Stage, int Workers, int QueueCapacity)
 {
 
     /// <summary>
@@ -22,15 +22,15 @@ internal readonly record struct StageShape(string Stage, int Workers, int QueueC
     {
         // Stages that share one block (read, transform and collate without a shuffle buffer) share its workers;
         // only the block's first stage has the input queue.
-        var queued = source.QueueDepths().Select(q => q.Stage).ToHashSet(StringComparer.Ordinal);
-        var stages = source.Counters.Stages.Select(s => s.Key).Union(queued, StringComparer.Ordinal).Order(StringComparer.Ordinal);
+        var queued = source.QueueDepths().Select(q => q.Stage).ToHashSet();
+        var stages = source.Counters.Stages.Select(s => s.Key).Union(queued).Order();
         foreach (var stage in stages)
         {
-            var queue = queued.Contains(stage) ? (stage == PipelineStages.Prefetch ? prefetch : capacity) : 0;
+            var queue = queued.Contains(stage) ? (stage == PipelineStage.Prefetch ? prefetch : capacity) : 0;
             yield return stage switch
             {
-                PipelineStages.Source or PipelineStages.Shuffle => new StageShape(stage, 1, queue),
-                PipelineStages.Prefetch => new StageShape(stage, 0, queue),
+                PipelineStage.Source or PipelineStage.Shuffle => new StageShape(stage, 1, queue),
+                PipelineStage.Prefetch => new StageShape(stage, 0, queue),
                 _ => new StageShape(stage, workers, queue),
             };
         }

@@ -8,11 +8,11 @@ namespace StreamingLoader;
 internal readonly struct StageTimer
 {
     private readonly string _pipeline;
-    private readonly string _stage;
+    private readonly PipelineStage _stage;
     private readonly StageCounters _counters;
     private readonly long _start;
 
-    private StageTimer(string pipeline, string stage, StageCounters counters, long start)
+    private StageTimer(string pipeline, PipelineStage stage, StageCounters counters, long start)
     {
         _pipeline = pipeline;
         _stage = stage;
@@ -20,7 +20,7 @@ internal readonly struct StageTimer
         _start = start;
     }
 
-    public static StageTimer Start(string pipeline, string stage, StageCounters counters, int itemsIn)
+    public static StageTimer Start(string pipeline, PipelineStage stage, StageCounters counters, int itemsIn)
     {
         Interlocked.Add(ref counters.ItemsIn, itemsIn);
         return new StageTimer(pipeline, stage, counters, Stopwatch.GetTimestamp());

@@ -67,7 +67,7 @@ public sealed class BatchReleaseTests
             if (slot == 0)
             {
                 Interlocked.Increment(ref Registered);
-                batch.OnRelease(static (state, consumed) => ((RegisteringCollator)state!).Released(consumed), this);
+                BatchLease.OnRelease(batch, static (state, consumed) => ((RegisteringCollator)state!).Released(consumed), this);
             }
 
             batch.Features.SlotUnchecked<float>(slot)[0] = sample;

@@ -49,7 +49,7 @@ public sealed class CsvPropertyTests : IDisposable
             foreach (var letter in dead)
             {
                 var line = JsonLinesPropertyTests.LineOf(letter.Reason, path);
-                if (letter.Error is not InvalidDataException || letter.Stage != PipelineStages.Collate || line < 1 || line > lastLine)
+                if (letter.Error is not InvalidDataException || letter.Stage != PipelineStage.Collate || line < 1 || line > lastLine)
                 {
                     throw new InvalidOperationException($"unexpected dead letter: {letter}");
                 }
@@ -72,7 +72,7 @@ public sealed class CsvPropertyTests : IDisposable
     private static async Task<(List<long> Delivered, List<DeadLetter> Dead, EpochStatistics? Statistics)> ReadSkippingAsync(string path)
     {
         var options = new LoaderOptions { BatchSize = 4, Workers = 2, ErrorPolicy = ErrorPolicy.Skip };
-        await using var loader = Pipeline.From(FileTail.Follow(path, ToEnd)).Build(Csv.Collator([0, 1], 2), options);
+        await using var loader = Pipeline.From(new FileTail(path, ToEnd)).Build(Collate.Csv([0, 1], 2), options);
         var delivered = new List<long>();
         await foreach (var batch in loader.ReadEpochAsync())
         {

@@ -14,7 +14,7 @@ public sealed class CsvTests : IDisposable
     {
         var path = _files.PathOf("rows.csv");
         LiveFiles.Append(path, "id;a;\"b\";label;c\r\nr1;1.5;\"x;y\";3;-2e-3\n\"r\"\"2\";\"-0.25\";;\"4\";NaN\nr3; 7 ;z;5;+.5\n");
-        await using var loader = Pipeline.From(FileTail.Follow(path, ToEnd)).Build(Csv.Collator(["c", "a"], "label", ';'), new LoaderOptions { BatchSize = 2, Workers = 2 });
+        await using var loader = Pipeline.From(new FileTail(path, ToEnd)).Build(Collate.Csv(["c", "a"], "label", ';'), new LoaderOptions { BatchSize = 2, Workers = 2 });
 
         var (x, y) = await ReadAsync(loader);
 
@@ -31,7 +31,7 @@ public sealed class CsvTests : IDisposable
         var path = _files.PathOf("plain.csv");
         LiveFiles.Append(path, string.Concat(Enumerable.Range(0, 100).Select(i => $"{i},{i * 2},{i % 3}\n")));
         var options = new TailOptions { PollInterval = TimeSpan.FromMilliseconds(10), IdleTimeout = TimeSpan.FromMilliseconds(150) };
-        await using var loader = Pipeline.From(FileTail.Follow(path, options)).Build(Csv.Collator([1, 0], 2), new LoaderOptions { BatchSize = 32 });
+        await using var loader = Pipeline.From(new FileTail(path, options)).Build(Collate.Csv([1, 0], 2), new LoaderOptions { BatchSize = 32 });
 
         var (x, y) = await ReadAsync(loader);
 
@@ -45,7 +45,7 @@ public sealed class CsvTests : IDisposable
         var path = _files.PathOf("rotating.csv");
         LiveFiles.Append(path, "f,label\n1,10\n");
         var tail = new TailOptions { HasHeader = true, PollInterval = TimeSpan.FromMilliseconds(10) };
-        await using var loader = Pipeline.From(FileTail.Follow(path, tail)).Build(Csv.Collator(["f"], "label"), new LoaderOptions { BatchSize = 1 });
+        await using var loader = Pipeline.From(new FileTail(path, tail)).Build(Collate.Csv(["f"], "label"), new LoaderOptions { BatchSize = 1 });
         await using var batches = loader.ReadEpochAsync().GetAsyncEnumerator();
         Assert.Equal([10L], await LiveFiles.TakeLabelsAsync(batches, 1));
 
@@ -65,7 +65,7 @@ public sealed class CsvTests : IDisposable
     {
         var path = _files.PathOf("bad.csv");
         LiveFiles.Append(path, "a,b,y\n" + rows);
-        await using var loader = Pipeline.From(FileTail.Follow(path, ToEnd)).Build(Csv.Collator(["a", "b"], "y"), new LoaderOptions { BatchSize = 4 });
+        await using var loader = Pipeline.From(new FileTail(path, ToEnd)).Build(Collate.Csv(["a", "b"], "y"), new LoaderOptions { BatchSize = 4 });
 
         var error = await Assert.ThrowsAsync<DataLoaderException>(() => ReadAsync(loader));
 
@@ -77,7 +77,7 @@ public sealed class CsvTests : IDisposable
     {
         var path = _files.PathOf("skip.csv");
         LiveFiles.Append(path, "a,y\n1,1\nbad,2\n3,3\n4\n5,5\n");
-        await using var loader = Pipeline.From(FileTail.Follow(path, ToEnd)).Build(Csv.Collator(["a"], "y"), new LoaderOptions { BatchSize = 2, ErrorPolicy = ErrorPolicy.Skip });
+        await using var loader = Pipeline.From(new FileTail(path, ToEnd)).Build(Collate.Csv(["a"], "y"), new LoaderOptions { BatchSize = 2, ErrorPolicy = ErrorPolicy.Skip });
 
         var (_, y) = await ReadAsync(loader);
 
@@ -93,7 +93,7 @@ public sealed class CsvTests : IDisposable
     {
         var path = _files.PathOf("header.csv");
         LiveFiles.Append(path, "a,b\n1,2\n");
-        await using var loader = Pipeline.From(FileTail.Follow(path, ToEnd)).Build(Csv.Collator(["a"], "label"), new LoaderOptions { BatchSize = 4 });
+        await using var loader = Pipeline.From(new FileTail(path, ToEnd)).Build(Collate.Csv(["a"], "label"), new LoaderOptions { BatchSize = 4 });
 
         var error = await Assert.ThrowsAsync<DataLoaderException>(() => ReadAsync(loader));
 

@@ -10,9 +10,9 @@ public sealed class FileTailTests : IDisposable
 
     public void Dispose() => _files.Dispose();
 
-    private static async Task<List<TailLine>> TakeAsync(IAsyncEnumerator<TailLine> lines, int count)
+    private static async Task<List<TextLine>> TakeAsync(IAsyncEnumerator<TextLine> lines, int count)
     {
-        var taken = new List<TailLine>();
+        var taken = new List<TextLine>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (taken.Count < count)
         {
@@ -25,13 +25,13 @@ public sealed class FileTailTests : IDisposable
         return taken;
     }
 
-    private static string Text(TailLine line) => Encoding.UTF8.GetString(line.Utf8.Span);
+    private static string Text(TextLine line) => Encoding.UTF8.GetString(line.Utf8.Span);
 
     [Fact]
     public async Task Follow_PartialLinesWrittenInPieces_YieldsEachLineOnceWhenItsBreakArrives()
     {
         var path = _files.PathOf("pieces.jsonl");
-        await using var lines = FileTail.Follow(path, Fast).GetAsyncEnumerator();
+        await using var lines = new FileTail(path, Fast).GetAsyncEnumerator();
         var reading = TakeAsync(lines, 3);
 
         // The file does not exist yet when the tail starts; then lines arrive split across writes.
@@ -45,7 +45,7 @@ public sealed class FileTailTests : IDisposable
 
         Assert.Equal(["alpha", "bravo", "charlie"], taken.Select(Text));
         Assert.Equal([1L, 2L, 4L], taken.Select(l => l.LineNumber));
-        Assert.Equal(new FileInfo(path).Length, taken[^1].Position.Offset);
+        Assert.Equal(new FileInfo(path).Length, taken[^1].Position!.Offset);
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public sealed class FileTailTests : IDisposable
     {
         var path = _files.PathOf("rotate.log");
         LiveFiles.Append(path, "a1\na2\n");
-        await using var lines = FileTail.Follow(path, Fast).GetAsyncEnumerator();
+        await using var lines = new FileTail(path, Fast).GetAsyncEnumerator();
         Assert.Equal(["a1", "a2"], (await TakeAsync(lines, 2)).Select(Text));
 
         // logrotate's create mode: rename, the writer still finishes into the old file, then a new file appears.
@@ -71,7 +71,7 @@ public sealed class FileTailTests : IDisposable
     {
         var path = _files.PathOf("truncate.log");
         LiveFiles.Append(path, "first-1\nfirst-2\nfirst-3\n");
-        await using var lines = FileTail.Follow(path, Fast).GetAsyncEnumerator();
+        await using var lines = new FileTail(path, Fast).GetAsyncEnumerator();
         Assert.Equal(3, (await TakeAsync(lines, 3)).Count);
 
         // copytruncate: emptied in place, then written again.
@@ -94,14 +94,14 @@ public sealed class FileTailTests : IDisposable
         var path = _files.PathOf("idle.log");
         LiveFiles.Append(path, "one\ntwo\nthr");
         var options = new TailOptions { PollInterval = TimeSpan.FromMilliseconds(10), IdleTimeout = TimeSpan.FromMilliseconds(100) };
-        var lines = new List<TailLine>();
-        await foreach (var line in FileTail.Follow(path, options))
+        var lines = new List<TextLine>();
+        await foreach (var line in new FileTail(path, options))
         {
             lines.Add(line);
         }
 
         Assert.Equal(["one", "two"], lines.Select(Text));
-        Assert.Equal(8, lines[^1].Position.Offset);
+        Assert.Equal(8, lines[^1].Position!.Offset);
     }
 
     [Fact]
@@ -134,10 +134,8 @@ public sealed class FileTailTests : IDisposable
         // batch; then drops it with lines read ahead and not consumed, as a process that stops does.
         async Task RunAsync(Func<bool> stop, TimeSpan idle, Action? afterBatch = null)
         {
-            var tail = new TailOptions { PollInterval = TimeSpan.FromMilliseconds(10), IdleTimeout = idle };
-            var positions = new TailPositions();
-            await using var loader = Pipeline.From(FileTail.Follow(path, tail, saved))
-                .Build(positions.Track(FileTail.JsonCollator("x", 3, "y")), options);
+            var tail = new FileTail(path, new TailOptions { PollInterval = TimeSpan.FromMilliseconds(10), IdleTimeout = idle }, saved);
+            await using var loader = Pipeline.From(tail).Build(Collate.Json("x", 3, "y"), options);
             await using var reader = loader.ReadEpochAsync().GetAsyncEnumerator();
             while (!stop())
             {
@@ -156,7 +154,7 @@ public sealed class FileTailTests : IDisposable
                 }
 
                 consumed.AddRange(y.ToArray());
-                saved = positions.After(batch);
+                saved = tail.PositionAfter(batch);
                 afterBatch?.Invoke();
             }
         }
@@ -195,7 +193,7 @@ public sealed class FileTailTests : IDisposable
         var path = _files.PathOf("backlog.jsonl");
         LiveFiles.Append(path, LiveFiles.Lines(0, 20_000));
         var options = new LoaderOptions { BatchSize = 8, Workers = 1, Prefetch = 1, PoolSize = 3 };
-        await using var loader = Pipeline.From(FileTail.Follow(path, Fast)).Build(FileTail.JsonCollator("x", 3, "y"), options);
+        await using var loader = Pipeline.From(new FileTail(path, Fast)).Build(Collate.Json("x", 3, "y"), options);
         await using var batches = loader.ReadEpochAsync().GetAsyncEnumerator();
         Assert.True(await batches.MoveNextAsync());
         using var held = batches.Current;

@@ -85,7 +85,7 @@ public sealed class FolderWatchTests : IDisposable
         var options = new FolderWatchOptions { PollInterval = TimeSpan.FromMilliseconds(10), StableFor = TimeSpan.Zero, IdleTimeout = TimeSpan.FromMilliseconds(300) };
         var loaderOptions = new LoaderOptions { BatchSize = 2, Workers = 2 };
         var consumed = new List<long>();
-        FolderWatchState state;
+        FolderWatchPosition state;
         var first = new FolderWatch(_files.Directory, options);
         await using (var loader = Pipeline.From(first).Transform((file, _) => ToSample(file)).Build(loaderOptions))
         {
@@ -93,7 +93,7 @@ public sealed class FolderWatchTests : IDisposable
             Assert.True(await batches.MoveNextAsync());
             using var batch = batches.Current;
             consumed.AddRange(batch.Labels.AsSpan<long>().ToArray());
-            state = FolderWatchState.FromJson(first.StateAfter(batch).ToJson());
+            state = FolderWatchPosition.FromJson(first.PositionAfter(batch).ToJson());
         }
 
         Assert.Equal(["0.bin", "1.bin"], state.Consumed);

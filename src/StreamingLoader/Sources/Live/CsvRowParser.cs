@@ -35,7 +35,7 @@ internal readonly ref struct CsvRowParser(byte delimiter, int[] map)
         while (true)
         {
             var field = NextField(header, ref position, delimiter, out _);
-            names.Add(Csv.Decode(field).Trim());
+            names.Add(Decode(field).Trim());
             if (position > header.Length)
             {
                 return [.. names];
@@ -79,7 +79,7 @@ internal readonly ref struct CsvRowParser(byte delimiter, int[] map)
             {
                 if (value != Math.Floor(value) || value is < long.MinValue or > long.MaxValue)
                 {
-                    throw new FormatException($"column {column + 1}: the label \"{Csv.Decode(Field(line, position))}\" is not an integer");
+                    throw new FormatException($"column {column + 1}: the label \"{Decode(Field(line, position))}\" is not an integer");
                 }
 
                 label = (long)value;
@@ -215,7 +215,9 @@ internal readonly ref struct CsvRowParser(byte delimiter, int[] map)
                 return value;
             }
 
-            throw new FormatException(field.IsEmpty ? $"column {column + 1} is empty" : $"column {column + 1}: \"{Csv.Decode(field)}\" is not a number");
+            throw new FormatException(field.IsEmpty ? $"column {column + 1} is empty" : $"column {column + 1}: \"{Decode(field)}\" is not a number");
         }
     }
+
+    private static string Decode(ReadOnlySpan<byte> utf8) => System.Text.Encoding.UTF8.GetString(utf8);
 }

@@ -6,47 +6,81 @@ namespace StreamingLoader;
 /// Follows a growing file of lines (JSON Lines, CSV) the way <c>tail -F</c> does, as an iterable source: lines
 /// appended are read as they come, a partial last line waits for its line break, a rotation (the file renamed and
 /// a new one created under the name) reads the old file to its end and goes on with the new one, and a truncation
-/// starts the file again from its beginning. Each line carries the <see cref="TailPosition"/> after it, so a
-/// consumer can resume exactly (see <see cref="TailPositions"/>).
+/// starts the file again from its beginning. Its position is a <see cref="TailPosition"/>: save
+/// <see cref="PositionAfter"/> with each checkpoint and pass it back to resume exactly.
 /// </summary>
 /// <example>
 /// <code>
-/// var positions = new TailPositions();
-/// await using var loader = Pipeline.From(FileTail.Follow("events.jsonl", resumeFrom: saved))
-///     .Build(positions.Track(FileTail.JsonCollator("x", 32, "y")), new LoaderOptions { BatchSize = 256 });
-/// await foreach (var batch in loader.ReadEpochAsync(cancellationToken))
+/// var tail = new FileTail("events.jsonl", resumeFrom: saved);
+/// await using var loader = Pipeline.From(tail).Build(Collate.Json("x", 32, "y"), new LoaderOptions { BatchSize = 256 });
+/// await foreach (var batch in loader.ReadBatchesAsync(1000, cancellationToken))
 /// {
-///     using (batch) { Train(batch); saved = positions.After(batch); }
+///     using (batch) { Train(batch); saved = tail.PositionAfter(batch); }
 /// }
 /// </code>
 /// </example>
-public static class FileTail
+/// <remarks>
+/// A loader over a tail resumes from the tail's position, not from a <see cref="LoaderState"/> (which <c>Build</c>
+/// refuses for it). Positions need batches in stream order: the loader's default (<see cref="LoaderOptions.Ordered"/>,
+/// no shuffle buffer, no bucketing); every line up to a batch's last line was in that batch or an earlier one, or was
+/// a dead letter under <see cref="ErrorPolicy.Skip"/>.
+/// </remarks>
+public sealed class FileTail : IAsyncEnumerable<TextLine>, Internal.ISelfPositionedSource
 {
     private const int BlockSize = 1 << 16;
 
     /// <summary>
-    /// The lines of <paramref name="path"/>, now and as they are appended, until canceled (or idle for
+    /// Follows <paramref name="path"/>: its lines now and as they are appended, until canceled (or idle for
     /// <see cref="TailOptions.IdleTimeout"/>). Empty lines are counted, not yielded. The file may not exist yet.
     /// Enumerated again (the loader's next epoch), it goes on after the last line the previous enumeration yielded.
     /// </summary>
     /// <param name="path">The file to follow.</param>
     /// <param name="options">How to follow it; copied.</param>
     /// <param name="resumeFrom">A position from an earlier run: reading goes on with the line after it.</param>
-    public static IAsyncEnumerable<TailLine> Follow(string path, TailOptions? options = null, TailPosition? resumeFrom = null)
+    public FileTail(string path, TailOptions? options = null, TailPosition? resumeFrom = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return new TailSource(path, (options ?? new TailOptions()).Clone(), resumeFrom);
+        Path = path;
+        Options = (options ?? new TailOptions()).Clone();
+        Next = resumeFrom;
     }
 
-    /// <summary>
-    /// Parses tailed JSON Lines as <see cref="JsonLines.Collator"/> does: Float32 features [features] and an Int64
-    /// label; a malformed line fails with its file and line number (or is a dead letter under
-    /// <see cref="ErrorPolicy.Skip"/>).
-    /// </summary>
-    public static Collator<TailLine> JsonCollator(string featuresField, int features, string labelField) =>
-        new JsonTailCollator(JsonLines.Collator(featuresField, features, labelField));
+    /// <summary>Gets the path followed.</summary>
+    public string Path { get; }
 
-    private static async IAsyncEnumerable<TailLine> FollowAsync(TailSource source, [EnumeratorCancellation] CancellationToken cancellationToken)
+    internal TailOptions Options { get; }
+
+    /// <summary>Gets or sets where the next enumeration starts.</summary>
+    internal TailPosition? Next { get; set; }
+
+    string Internal.ISelfPositionedSource.PositionName => $"its {nameof(TailPosition)} ({nameof(FileTail)}.{nameof(PositionAfter)}, passed to new {nameof(FileTail)}(resumeFrom: ...))";
+
+    /// <summary>
+    /// Gets the position after the last line of <paramref name="batch"/> (call it before disposing the batch): a
+    /// tail built with it resumes with the first line the batch's run had not consumed.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// The batch did not come from this tail in stream order (a shuffle buffer, bucketing or an unordered loader mix
+    /// lines from across the stream, so no position is "after" a batch).
+    /// </exception>
+    public TailPosition PositionAfter(Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.ThrowIfNotLeased();
+        if (batch.LastLine is not { File: { } file } line || file.Path != Path)
+        {
+            throw new InvalidOperationException(
+                $"This batch carries no position of the tail of {Path}: positions are kept for batches read from the tail in stream order (LoaderOptions.Ordered, no ShuffleBufferSize, no Bucketing), whatever the transforms and collator.");
+        }
+
+        return line.Position!;
+    }
+
+    /// <inheritdoc/>
+    public IAsyncEnumerator<TextLine> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
+        FollowAsync(this, cancellationToken).GetAsyncEnumerator(cancellationToken);
+
+    private static async IAsyncEnumerable<TextLine> FollowAsync(FileTail source, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var options = source.Options;
         var time = options.TimeProvider;
@@ -104,7 +138,7 @@ public static class FileTail
                     }
                     else if (length > 0)
                     {
-                        yield return new TailLine(cursor.File, cursor.LineNumber, cursor.Offset, block.AsMemory(start, length));
+                        yield return new TextLine(cursor.File, cursor.LineNumber, cursor.Offset, block.AsMemory(start, length));
                     }
 
                     start += newline + 1;
@@ -125,7 +159,7 @@ public static class FileTail
                 {
                     cursor.LineNumber++;
                     cursor.Offset += carry;
-                    yield return new TailLine(cursor.File, cursor.LineNumber, cursor.Offset, block.AsMemory(0, carry));
+                    yield return new TextLine(cursor.File, cursor.LineNumber, cursor.Offset, block.AsMemory(0, carry));
                     block = new byte[BlockSize];
                 }
 
@@ -147,27 +181,8 @@ public static class FileTail
         }
     }
 
-    private sealed class TailSource(string path, TailOptions options, TailPosition? resumeFrom) : IAsyncEnumerable<TailLine>
-    {
-        public string Path => path;
-
-        public TailOptions Options => options;
-
-        public TailPosition? Next { get; set; } = resumeFrom;
-
-        public IAsyncEnumerator<TailLine> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
-            FollowAsync(this, cancellationToken).GetAsyncEnumerator(cancellationToken);
-    }
-
-    private sealed class PositionKeeper(TailSource source, TailCursor cursor) : IDisposable
+    private sealed class PositionKeeper(FileTail source, TailCursor cursor) : IDisposable
     {
         public void Dispose() => source.Next = cursor.File.PositionAt(cursor.Offset, cursor.LineNumber);
-    }
-
-    private sealed class JsonTailCollator(Collator<JsonLine> inner) : Collator<TailLine>
-    {
-        public override BatchLayout GetLayout(TailLine firstSample) => inner.GetLayout(firstSample.AsJsonLine());
-
-        public override void Write(in TailLine sample, int slot, Batch batch) => inner.Write(sample.AsJsonLine(), slot, batch);
     }
 }

@@ -4,7 +4,7 @@ namespace StreamingLoader;
 /// The new files of a folder as an iterable source (images, record files dropped by a producer): each file once, in
 /// arrival order, and only once complete: temporary names (see <see cref="FolderWatchOptions.TemporarySuffixes"/>)
 /// are passed over until renamed, and a file is taken only after its size and modification time have stayed the
-/// same for <see cref="FolderWatchOptions.StableFor"/>. The files consumed are the state: <see cref="StateAfter"/>.
+/// same for <see cref="FolderWatchOptions.StableFor"/>. The files consumed are its position: <see cref="PositionAfter"/>.
 /// </summary>
 /// <example>
 /// <code>
@@ -12,7 +12,7 @@ namespace StreamingLoader;
 /// await using var loader = Pipeline.From(watch).Transform((file, _) => LoadImage(file.Path)).Build(options);
 /// await foreach (var batch in loader.ReadEpochAsync(cancellationToken))
 /// {
-///     using (batch) { Train(batch); saved = watch.StateAfter(batch); }
+///     using (batch) { Train(batch); saved = watch.PositionAfter(batch); }
 /// }
 /// </code>
 /// </example>
@@ -21,7 +21,7 @@ namespace StreamingLoader;
 /// appears again is not read again. Enumerated again (the loader's next epoch), the watch goes on with files not
 /// yielded yet.
 /// </remarks>
-public sealed class FolderWatch : IAsyncEnumerable<WatchedFile>
+public sealed class FolderWatch : IAsyncEnumerable<WatchedFile>, Internal.ISelfPositionedSource
 {
     private readonly string _folder;
     private readonly FolderWatchOptions _options;
@@ -31,11 +31,13 @@ public sealed class FolderWatch : IAsyncEnumerable<WatchedFile>
     private readonly int _resumed;
     private readonly List<int> _enumerationStarts = [];
 
+    string Internal.ISelfPositionedSource.PositionName => $"its {nameof(FolderWatchPosition)} ({nameof(FolderWatch)}.{nameof(PositionAfter)}, passed to new {nameof(FolderWatch)}(resumeFrom: ...))";
+
     /// <summary>Watches <paramref name="folder"/> (top level only).</summary>
     /// <param name="folder">The folder; it must exist.</param>
     /// <param name="options">How to watch; copied.</param>
-    /// <param name="resumeFrom">The state saved by an earlier run: its files are not read again.</param>
-    public FolderWatch(string folder, FolderWatchOptions? options = null, FolderWatchState? resumeFrom = null)
+    /// <param name="resumeFrom">The position saved by an earlier run: its files are not read again.</param>
+    public FolderWatch(string folder, FolderWatchOptions? options = null, FolderWatchPosition? resumeFrom = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         if (!Directory.Exists(folder))
@@ -51,10 +53,10 @@ public sealed class FolderWatch : IAsyncEnumerable<WatchedFile>
     }
 
     /// <summary>
-    /// Gets the state after the files in <paramref name="batch"/> and every file before them (call it before
+    /// Gets the position after the files in <paramref name="batch"/> and every file before them (call it before
     /// disposing the batch): exact when batches arrive in order, the loader's default.
     /// </summary>
-    public FolderWatchState StateAfter(Batch batch)
+    public FolderWatchPosition PositionAfter(Batch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var indices = batch.SampleIndices;
@@ -73,7 +75,7 @@ public sealed class FolderWatch : IAsyncEnumerable<WatchedFile>
 
             // The loader numbers each epoch's samples from 0; an epoch is one enumeration of the watch.
             var end = _enumerationStarts[(int)batch.Epoch] + (int)last + 1;
-            return new FolderWatchState(_order[..end]);
+            return new FolderWatchPosition(_order[..end]);
         }
     }
 

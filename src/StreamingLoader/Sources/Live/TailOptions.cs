@@ -1,6 +1,6 @@
 namespace StreamingLoader;
 
-/// <summary>How <see cref="FileTail.Follow"/> follows a file.</summary>
+/// <summary>How <see cref="FileTail"/> follows a file.</summary>
 /// <remarks>
 /// Defaults: <see cref="PollInterval"/> 50 ms, <see cref="IdleTimeout"/> infinite (follow until canceled),
 /// <see cref="HasHeader"/> false, <see cref="TimeProvider"/> the system clock.

@@ -7,7 +7,7 @@ namespace StreamingLoader;
 /// Where a tailed file was read up to: the file (by device and inode, and a fingerprint of its first bytes, so a
 /// renamed file is still found and a new file under the old name is not mistaken for it) and the byte offset and
 /// line number after the last line consumed. Save it with a checkpoint (<see cref="ToJson"/>) and pass it back to
-/// <see cref="FileTail.Follow"/> to go on with the next line.
+/// <see cref="FileTail"/> to go on with the next line.
 /// </summary>
 /// <param name="Path">The path that was followed.</param>
 /// <param name="Device">The file's device (0 where the platform does not tell).</param>
