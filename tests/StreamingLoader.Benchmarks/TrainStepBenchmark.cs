@@ -13,7 +13,7 @@ namespace StreamingLoader.Benchmarks;
 /// against the same step written by hand in the handler (the anchor). Fashion-MNIST, the MLP 784-256-10, batches of
 /// 64, Adam; each step timed alone (wrap, zero_grad, forward, loss, backward, step, the loss freed). On a quiet
 /// machine and on a busy one: <c>--busy N</c> starts N processes that each burn a core (<c>yes &gt; /dev/null</c>)
-/// for the busy half. The two paths alternate, rounds of <c>--batches</c> steps each, so both see the same load.
+/// for the busy half. The paths take the batches in turn (<c>--rounds</c> × <c>--batches</c> steps each), so all see the same load.
 /// </summary>
 internal static class TrainStepBenchmark
 {
@@ -33,24 +33,26 @@ internal static class TrainStepBenchmark
         using var criterion = nn.CrossEntropyLoss();
         using var optimizer = optim.Adam(model.parameters(), 1e-3);
         await using var feed = TorchFeed.Create(CPU);
-        var paths = new (string Name, Func<Batch, double> Step)[]
+        var all = new (string Key, string Name, Func<Batch, double> Step)[]
         {
-            ("Stage + TrainStep", batch => Time(() =>
+            ("batch", "TrainStep(batch)", batch => Time(() => TorchEpochs.TrainStep(batch, model, criterion, optimizer))),
+            ("stage", "Stage + TrainStep", batch => Time(() =>
             {
                 using var staged = feed.Stage(batch);
                 return TorchEpochs.TrainStep(staged, model, criterion, optimizer);
             })),
-            ("by hand", batch => Time(() => HandWritten(batch, model, criterion, optimizer))),
+            ("hand", "by hand", batch => Time(() => HandWritten(batch, model, criterion, optimizer))),
         };
+
+        // --paths batch,stage: which of ours run beside the hand-written anchor (always last).
+        var chosen = (OptionText(args, "--paths") ?? "batch,stage").Split(',');
+        var paths = all.Where(path => path.Key == "hand" || chosen.Contains(path.Key)).Select(path => (path.Name, path.Step)).ToArray();
 
         Console.WriteLine(Invariant($"Per-batch step, Fashion-MNIST MLP 784-256-10, batch 64, Adam; {Environment.ProcessorCount} cores, training thread's intra-op threads {TorchThreads.IntraOpThreads}; {rounds} rounds of {batches} steps per path"));
         Console.WriteLine("machine | path | median ms/step | mean ms/step | ratio of medians (ours / by hand)");
 
         // Warm-up: the JIT, libtorch's first calls and the OpenMP team, outside the measurement.
-        foreach (var (_, step) in paths)
-        {
-            await MeasureAsync(loader, step, 50);
-        }
+        await MeasureAsync(loader, paths.Select(path => path.Step).ToArray(), 50 * paths.Length, paths.Select(_ => new List<double>()).ToArray());
 
         foreach (var burners in new[] { 0, busy })
         {
@@ -59,16 +61,14 @@ internal static class TrainStepBenchmark
             var times = paths.Select(_ => new List<double>()).ToArray();
             for (var round = 0; round < rounds; round++)
             {
-                for (var p = 0; p < paths.Length; p++)
-                {
-                    times[p].AddRange(await MeasureAsync(loader, paths[p].Step, batches));
-                }
+                await MeasureAsync(loader, paths.Select(path => path.Step).ToArray(), batches * paths.Length, times);
             }
 
             var medians = times.Select(Median).ToArray();
+            var anchor = paths.Length - 1;
             for (var p = 0; p < paths.Length; p++)
             {
-                var ratio = p == 0 ? Invariant($"{medians[0] / medians[1]:F2}x") : "";
+                var ratio = p == anchor ? "" : Invariant($"{medians[p] / medians[anchor]:F2}x");
                 Console.WriteLine(Invariant($"{label} | {paths[p].Name} | {medians[p]:F3} | {times[p].Average():F3} | {ratio}"));
             }
         }
@@ -96,18 +96,18 @@ internal static class TrainStepBenchmark
         return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
     }
 
-    private static async Task<List<double>> MeasureAsync(DataLoader loader, Func<Batch, double> step, int batches)
+    /// <summary>Steps <paramref name="count"/> batches, taking the paths in turn batch by batch, so that they share the load.</summary>
+    private static async Task MeasureAsync(DataLoader loader, Func<Batch, double>[] steps, int count, List<double>[] times)
     {
-        var times = new List<double>(batches);
-        await foreach (var batch in loader.ReadBatchesAsync(batches))
+        var index = 0;
+        await foreach (var batch in loader.ReadBatchesAsync(count))
         {
             using (batch)
             {
-                times.Add(step(batch));
+                var path = index++ % steps.Length;
+                times[path].Add(steps[path](batch));
             }
         }
-
-        return times;
     }
 
     private static double Median(List<double> values)
@@ -120,6 +120,12 @@ internal static class TrainStepBenchmark
     {
         var at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    private static string? OptionText(string[] args, string name)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
