@@ -22,6 +22,7 @@ internal static class TrainStepBenchmark
         var batches = Option(args, "--batches", 300);
         var rounds = Option(args, "--rounds", 4);
         var busy = Option(args, "--busy", 2);
+        var passes = Option(args, "--passes", 0);
         var threads = Option(args, "--threads", 0);
         TorchThreads.ApplyDefaults(threads == 0 ? null : threads);
         var data = FashionMnist.Load(train: true);
@@ -64,6 +65,11 @@ internal static class TrainStepBenchmark
                 await MeasureAsync(loader, paths.Select(path => path.Step).ToArray(), batches * paths.Length, times);
             }
 
+            if (passes > 0)
+            {
+                await ComparePassesAsync(loader, model, criterion, optimizer, passes, label);
+            }
+
             var medians = times.Select(Median).ToArray();
             var anchor = paths.Length - 1;
             for (var p = 0; p < paths.Length; p++)
@@ -74,6 +80,37 @@ internal static class TrainStepBenchmark
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Whole passes (<c>--passes N</c> rounds): <see cref="TorchEpochs.TrainEpochAsync(DataLoader, nn.Module{Tensor, Tensor}, nn.Module{Tensor, Tensor, Tensor}, optim.Optimizer, TorchFeed?, CancellationToken)"/>
+    /// on the training thread with its intra-op threads, against the hand-written step in an <c>await foreach</c> over
+    /// the same loader (one intra-op thread): time per step, input waits left out.
+    /// </summary>
+    private static async Task ComparePassesAsync(DataLoader loader, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer optimizer, int rounds, string label)
+    {
+        var ours = new List<double>();
+        var hand = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            var pass = await loader.TrainEpochAsync(model, criterion, optimizer);
+            ours.Add((pass.Elapsed - pass.InputWait).TotalMilliseconds / pass.Batches);
+            var total = 0.0;
+            var batches = 0;
+            await foreach (var batch in loader.ReadEpochAsync())
+            {
+                using (batch)
+                {
+                    total += Time(() => HandWritten(batch, model, criterion, optimizer));
+                    batches++;
+                }
+            }
+
+            hand.Add(total / batches);
+        }
+
+        Console.WriteLine(Invariant($"{label} | TrainEpochAsync pass | {Median(ours):F3} | {ours.Average():F3} | {Median(ours) / Median(hand):F2}x"));
+        Console.WriteLine(Invariant($"{label} | by hand, await foreach | {Median(hand):F3} | {hand.Average():F3} | "));
     }
 
     /// <summary>The tutorial's step, in the handler: what TrainStep has to be as cheap as.</summary>
