@@ -91,9 +91,9 @@ public static class TorchEpochs
     /// <remarks>
     /// The step runs on the calling thread, as the same step written by hand would, with that thread's libtorch
     /// intra-op threads (one, after <see cref="TorchThreads.ApplyDefaults"/>, on any thread but the training thread).
-    /// Handing each step to the training thread instead cost two thread wake-ups per step; on a busy 2-core machine
-    /// each wake-up waited for a core, and the training thread's two-thread OpenMP team waited for its second thread
-    /// in every parallel operation: 18× the hand-written step's time (TorchSharp README, "Per-batch steps").
+    /// Handing each step to the training thread instead cost two thread wake-ups per step, and woke the training
+    /// thread's idle OpenMP team for each; on the shared 2-core machine each wake-up waited for a core: 11–92 times the
+    /// hand-written step's time (the package README's "Per-batch steps").
     /// </remarks>
     public static Tensor TrainStep(TorchBatch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer optimizer)
     {

@@ -5,7 +5,7 @@ namespace StreamingLoader.TorchSharp.Tests;
 
 /// <summary>
 /// The per-batch step for loops of your own: it runs on the thread that calls it, as the same step written by hand
-/// would (a hand-off to the training thread per step made it 18 times slower on a busy machine), and trains a
+/// would (a hand-off to the training thread per step made it 11 to 92 times slower on the shared machine), and trains a
 /// loader's batch on the CPU without a <see cref="TorchFeed"/>.
 /// </summary>
 public class TrainStepTests
