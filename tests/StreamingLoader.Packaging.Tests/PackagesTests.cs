@@ -69,7 +69,7 @@ public class PackagesTests(PackedSolution packed)
         using var package = ZipFile.OpenRead(packed.Package("StreamingLoader.TorchSharp"));
         var build = Path.Combine(Repository.Root, "src", "StreamingLoader.TorchSharp", "build");
 
-        // NuGet imports buildTransitive/<id>.targets into every project that references the package, directly or not.
+        // NuGet imports buildTransitive/<id>.targets into the project that references the package.
         Assert.Equal(File.ReadAllText(Path.Combine(build, "StreamingLoader.TorchSharp.targets")), Text(package, "buildTransitive/StreamingLoader.TorchSharp.targets"));
         Assert.Equal(File.ReadAllText(Path.Combine(build, "WeakVersionPatch.cs")), Text(package, "buildTransitive/WeakVersionPatch.cs"));
         var dependencies = Nuspec(package, "StreamingLoader.TorchSharp").Descendants().Where(e => e.Name.LocalName == "dependency").ToDictionary(e => e.Attribute("id")!.Value, e => e.Attribute("version")!.Value);
