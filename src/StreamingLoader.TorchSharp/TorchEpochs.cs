@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using StreamingLoader.TorchSharp.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,31 +7,30 @@ namespace StreamingLoader.TorchSharp;
 /// <summary>
 /// The tutorial's epoch loop over a loader, with TorchSharp's own model, loss and optimizer:
 /// <c>for x, y in loader: optimizer.zero_grad(); loss = criterion(model(x), y); loss.backward(); optimizer.step()</c>,
-/// and its evaluation twin under <c>torch.no_grad()</c>. The time spent waiting for input is measured and reported
-/// (<see cref="TorchSharpMetrics"/>).
+/// and its evaluation twin under <c>torch.no_grad()</c>; and the single step for a loop of your own. The time spent
+/// waiting for input is measured and reported (<see cref="TorchSharpMetrics"/>).
 /// </summary>
 /// <remarks>
-/// Every pass and every <see cref="TrainStep"/> runs on one thread, the training thread, waiting there for input:
-/// libtorch's OpenMP team, MKL's buffers, TorchSharp's dispose scopes and grad mode are all per thread
-/// (<see cref="TorchThreads"/>). Passes started together run one after the other. Each step runs inside its own dispose
-/// scope, so every temporary of a step is freed when the step ends. The loss and
-/// accuracy are summed on the device and read once at the end of the pass: no per-step host synchronization on CUDA.
-/// Gradients are dropped before each step rather than zeroed (PyTorch 2's <c>zero_grad(set_to_none=True)</c>, its
-/// default): backward writes each gradient instead of adding it to zeros, and no zeroing kernel runs. A parameter that
-/// gets no gradient in a step is therefore skipped by the optimizer, as in PyTorch 2.
+/// Every pass runs on one thread, the training thread, waiting there for input: libtorch's OpenMP team, MKL's
+/// buffers, TorchSharp's dispose scopes and grad mode are all per thread (<see cref="TorchThreads"/>). Passes started
+/// together run one after the other. <see cref="TrainStep(TorchBatch, nn.Module{Tensor, Tensor}, nn.Module{Tensor, Tensor, Tensor}, optim.Optimizer)"/>
+/// runs on the thread that calls it. Each step runs inside its own dispose scope, so every temporary of a step is freed
+/// when the step ends. The loss and accuracy of a pass are summed on the device and read once at its end: no per-step
+/// host synchronization on CUDA. Gradients are dropped before each step rather than zeroed (PyTorch 2's
+/// <c>zero_grad(set_to_none=True)</c>, its default): backward writes each gradient instead of adding it to zeros, and
+/// no zeroing kernel runs. A parameter that gets no gradient in a step is therefore skipped by the optimizer, as in
+/// PyTorch 2.
 /// </remarks>
 public static class TorchEpochs
 {
-    /// <summary>The alpha of an in-place sum, held for the process: an implicit Scalar's handle is passed without keeping it alive.</summary>
-    private static readonly Scalar One = 1.ToScalar();
-
     /// <summary>Reads the loader's next epoch and trains on every batch.</summary>
     /// <param name="loader">The loader.</param>
     /// <param name="model">The model, on the feed's device.</param>
     /// <param name="criterion">The loss, called as <c>criterion(output, labels)</c>, returning the batch's mean.</param>
     /// <param name="optimizer">The optimizer of <paramref name="model"/>'s parameters.</param>
     /// <param name="feed">How batches reach the device; null wraps them on the CPU.</param>
-    /// <param name="cancellationToken">Stops the pass (and the loader).</param>
+    /// <param name="cancellationToken">Stops the pass (and the loader's read) after the step under way.</param>
+    /// <exception cref="InvalidOperationException">libtorch cannot load here; the message says why and what to do.</exception>
     public static Task<EpochResult> TrainEpochAsync(
         this DataLoader loader,
         nn.Module<Tensor, Tensor> model,
@@ -42,167 +40,94 @@ public static class TorchEpochs
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
-        return RunAsync(loader, model, criterion, optimizer, feed, cancellationToken);
+        return EpochPass.RunAsync(loader, model, criterion, optimizer, feed, afterStep: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads the loader's next epoch and trains on every batch, calling <paramref name="afterStep"/> after each step
+    /// with the loader's batch (still leased: read its position, save a checkpoint). For a live source, whose epoch
+    /// ends only when the source does, this is the training loop with a checkpoint after every batch.
+    /// </summary>
+    /// <param name="loader">The loader.</param>
+    /// <param name="model">The model, on the feed's device.</param>
+    /// <param name="criterion">The loss, called as <c>criterion(output, labels)</c>, returning the batch's mean.</param>
+    /// <param name="optimizer">The optimizer of <paramref name="model"/>'s parameters.</param>
+    /// <param name="afterStep">
+    /// Called on the training thread once the batch's step has been issued (on CUDA it may still run on the device; on
+    /// the CPU it has run), before the batch is disposed. An exception from it ends the pass with that exception.
+    /// </param>
+    /// <param name="feed">How batches reach the device; null wraps them on the CPU.</param>
+    /// <param name="cancellationToken">Stops the pass (and the loader's read) after the step under way and its call.</param>
+    /// <exception cref="InvalidOperationException">libtorch cannot load here; the message says why and what to do.</exception>
+    public static Task<EpochResult> TrainEpochAsync(
+        this DataLoader loader,
+        nn.Module<Tensor, Tensor> model,
+        nn.Module<Tensor, Tensor, Tensor> criterion,
+        optim.Optimizer optimizer,
+        Action<Batch> afterStep,
+        TorchFeed? feed = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(afterStep);
+        return EpochPass.RunAsync(loader, model, criterion, optimizer, feed, afterStep, cancellationToken);
     }
 
     /// <summary>Reads the loader's next epoch and evaluates every batch (<c>model.eval()</c>, no gradients).</summary>
+    /// <exception cref="InvalidOperationException">libtorch cannot load here; the message says why and what to do.</exception>
     public static Task<EpochResult> EvaluateEpochAsync(
         this DataLoader loader,
         nn.Module<Tensor, Tensor> model,
         nn.Module<Tensor, Tensor, Tensor> criterion,
         TorchFeed? feed = null,
         CancellationToken cancellationToken = default) =>
-        RunAsync(loader, model, criterion, optimizer: null, feed, cancellationToken);
+        EpochPass.RunAsync(loader, model, criterion, optimizer: null, feed, afterStep: null, cancellationToken);
 
     /// <summary>
-    /// One training step on a staged batch (for <see cref="DataLoader.ForEachAsync"/> handlers and observers): returns
-    /// the loss tensor, detached, on the batch's device (read it with <c>item&lt;float&gt;()</c> when needed; that waits
-    /// for the device). The caller disposes the returned tensor. The step runs on the training thread, and the caller
-    /// waits for it.
+    /// One training step on a staged batch (for <see cref="DataLoader.ForEachAsync"/> handlers, observers and loops of
+    /// your own): returns the loss tensor, detached, on the batch's device (read it with <c>item&lt;float&gt;()</c>
+    /// when needed; that waits for the device). The caller disposes the returned tensor.
     /// </summary>
+    /// <remarks>
+    /// The step runs on the calling thread, as the same step written by hand would, with that thread's libtorch
+    /// intra-op threads (one, after <see cref="TorchThreads.ApplyDefaults"/>, on any thread but the training thread).
+    /// Handing each step to the training thread instead cost two thread wake-ups per step, and woke the training
+    /// thread's idle OpenMP team for each; on the shared 2-core machine each wake-up waited for a core: 11–92 times the
+    /// hand-written step's time (the package README's "Per-batch steps").
+    /// </remarks>
     public static Tensor TrainStep(TorchBatch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(criterion);
         ArgumentNullException.ThrowIfNull(optimizer);
-        return TrainingThread.Shared.Invoke(() => TrainStepHere(batch, model, criterion, optimizer));
-    }
-
-    private static Tensor TrainStepHere(TorchBatch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer optimizer)
-    {
-        using var scope = NewDisposeScope();
-        using var grad = enable_grad();
-        model.train();
-        ZeroGrad(model, optimizer);
-        var loss = criterion.call(model.call(batch.Features), batch.Labels);
-        loss.backward();
-        optimizer.step();
-        return loss.detach().MoveToOuterDisposeScope();
+        return EpochPass.TrainStep(batch.Features, batch.Labels, model, criterion, optimizer);
     }
 
     /// <summary>
-    /// Runs the pass on the training thread, start to end. libtorch's OpenMP team and MKL's buffers belong to the
-    /// thread that calls them: a loop that resumed on whichever pool thread had the next batch ready made a new OpenMP
-    /// team for each thread it ran on.
+    /// One training step on a loader's batch on the CPU, without a <see cref="TorchFeed"/>: the batch's memory is
+    /// wrapped (<see cref="BatchTensorExtensions.AsTensors"/>, no copy) for the step. Returns the loss tensor, detached;
+    /// the caller disposes it. Runs on the calling thread (see the other overload). For a model on a GPU, stage the
+    /// batch with <see cref="TorchFeed.Stage"/> and pass the <see cref="TorchBatch"/>.
     /// </summary>
-    private static Task<EpochResult> RunAsync(
-        DataLoader loader,
-        nn.Module<Tensor, Tensor> model,
-        nn.Module<Tensor, Tensor, Tensor> criterion,
-        optim.Optimizer? optimizer,
-        TorchFeed? feed,
-        CancellationToken cancellationToken)
+    /// <exception cref="InvalidOperationException">The model is not on the CPU, or libtorch cannot load here; the message says what to do.</exception>
+    /// <exception cref="ObjectDisposedException">The batch was disposed.</exception>
+    public static Tensor TrainStep(Batch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer optimizer)
     {
-        ArgumentNullException.ThrowIfNull(loader);
+        ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(criterion);
-        return TrainingThread.Shared.RunAsync(Run, cancellationToken);
-
-        EpochResult Run()
-        {
-            var train = optimizer is not null;
-            var ownFeed = feed is null ? TorchFeed.Create(CPU) : null;
-            var source = feed ?? ownFeed!;
-            var lossSum = zeros(1, ScalarType.Float64, source.Device).DetachFromDisposeScope();
-            var correct = zeros(1, ScalarType.Int64, source.Device).DetachFromDisposeScope();
-            var batches = 0;
-            var samples = 0L;
-            var inputWait = TimeSpan.Zero;
-            var started = Stopwatch.GetTimestamp();
-            try
-            {
-                model.train(train);
-                var waitStart = Stopwatch.GetTimestamp();
-                var reader = source.ReadEpochAsync(loader, cancellationToken).GetAsyncEnumerator(cancellationToken);
-                using var close = new Finally(() => Wait(reader.DisposeAsync()));
-                while (Wait(reader.MoveNextAsync()))
-                {
-                    var batch = reader.Current;
-                    using (batch)
-                    {
-                        var stepStart = Stopwatch.GetTimestamp();
-                        var waited = Stopwatch.GetElapsedTime(waitStart, stepStart);
-                        inputWait += waited;
-                        Step(batch, model, criterion, optimizer, lossSum, correct);
-                        batches++;
-                        samples += batch.Count;
-                        waitStart = Stopwatch.GetTimestamp();
-                        TorchSharpMetrics.Step(train, waited, Stopwatch.GetElapsedTime(stepStart, waitStart));
-                    }
-
-                    // A cancellation asked for during a step ends the pass after it, the last step's included.
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-
-                // The one host synchronization of the pass.
-                var meanLoss = samples == 0 ? 0 : lossSum.item<double>() / samples;
-                return new EpochResult(batches, samples, meanLoss, correct.item<long>(), Stopwatch.GetElapsedTime(started), inputWait);
-            }
-            finally
-            {
-                lossSum.Dispose();
-                correct.Dispose();
-                if (ownFeed is not null)
-                {
-                    Wait(ownFeed.DisposeAsync());
-                }
-            }
-        }
-    }
-
-    /// <summary>Waits on this thread (the training thread), so the next step runs where the last one did.</summary>
-    private static T Wait<T>(ValueTask<T> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
-
-    private static void Wait(ValueTask pending)
-    {
-        if (!pending.IsCompletedSuccessfully)
-        {
-            pending.AsTask().GetAwaiter().GetResult();
-        }
-    }
-
-    private sealed class Finally(Action action) : IDisposable
-    {
-        public void Dispose() => action();
-    }
-
-    /// <summary>
-    /// <c>zero_grad(set_to_none=True)</c>: the model's gradients in one native call, then the optimizer's own
-    /// <c>zero_grad</c> for any parameter it holds outside the model (usually none: it finds no gradient left to zero).
-    /// Measured here: about 60 µs (5 %) less CPU time per step of the Fashion-MNIST MLP than zeroing, on one thread.
-    /// </summary>
-    private static void ZeroGrad(nn.Module model, optim.Optimizer optimizer)
-    {
-        model.zero_grad(set_to_none: true);
-        optimizer.zero_grad();
-    }
-
-    private static void Step(TorchBatch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer? optimizer, Tensor lossSum, Tensor correct)
-    {
+        ArgumentNullException.ThrowIfNull(optimizer);
         using var scope = NewDisposeScope();
-        using var grad = enable_grad(optimizer is not null);
-        if (optimizer is not null)
+        var (features, labels) = (batch.Features.AsTensor(), batch.Labels.AsTensor());
+        try
         {
-            ZeroGrad(model, optimizer);
+            return EpochPass.TrainStep(features, labels, model, criterion, optimizer).MoveToOuterDisposeScope();
         }
-
-        var output = model.call(batch.Features);
-        var loss = criterion.call(output, batch.Labels);
-        if (optimizer is not null)
+        catch (Exception e) when (e is not OperationCanceledException && EpochPass.DeviceOf(model) is { type: not DeviceType.CPU } device)
         {
-            loss.backward();
-            optimizer.step();
-        }
-
-        // Summed into a Float64 tensor on the device (in-place promotion): no host synchronization per step. The
-        // Scalar is disposed, not left to its finalizer: TorchSharp passes its handle without keeping it alive, and
-        // a collection during the call could free it under libtorch.
-        using var count = batch.Count.ToScalar();
-        lossSum.add_(loss.detach(), count);
-        if (output.dim() == 2 && batch.Labels.dim() == 1 && !batch.Labels.is_floating_point())
-        {
-            correct.add_(output.argmax(1).eq(batch.Labels).sum(), One);
+            throw new InvalidOperationException(
+                $"TrainStep(Batch, ...) trains on the CPU, and the model is on {device}: stage the batch on the model's device with a TorchFeed (TorchFeed.Create(device).Stage(batch)) and pass the TorchBatch.", e);
         }
     }
 }

@@ -35,9 +35,10 @@ public abstract class TorchFeed : IAsyncDisposable, IDisposable
     /// Creates a feed for <paramref name="device"/>; null picks CUDA device 0 when TorchSharp sees one and the CUDA
     /// runtime loads, and the CPU otherwise.
     /// </summary>
-    /// <exception cref="InvalidOperationException">A CUDA device was asked for and CUDA is not usable; the message says why.</exception>
+    /// <exception cref="InvalidOperationException">A CUDA device was asked for and CUDA is not usable, or libtorch cannot load here; the message says why.</exception>
     public static TorchFeed Create(Device? device = null)
     {
+        LibTorchSetup.EnsureLoaded();
         if (device is null)
         {
             return Cuda.Availability() is null ? Create(new Device(DeviceType.CUDA, 0)) : new CpuFeed();

@@ -22,6 +22,9 @@ internal sealed class ProbeModel : nn.Module<Tensor, Tensor>
 
     public HashSet<int> IntraOpThreads { get; } = [];
 
+    /// <summary>Gets the managed thread of each forward call, in order.</summary>
+    public List<int> CallThreads { get; } = [];
+
     public int Calls { get; set; }
 
     public int? ThrowAt { get; set; }
@@ -35,6 +38,7 @@ internal sealed class ProbeModel : nn.Module<Tensor, Tensor>
         lock (IntraOpThreads)
         {
             Threads.Add(Environment.CurrentManagedThreadId);
+            CallThreads.Add(Environment.CurrentManagedThreadId);
             IntraOpThreads.Add(get_num_threads());
             Calls++;
         }

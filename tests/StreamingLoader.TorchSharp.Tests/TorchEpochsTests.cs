@@ -237,7 +237,7 @@ public class TorchEpochsTests
         return nn.Linear(3, 1);
     }
 
-    private static void AssertLearned(nn.Module<Tensor, Tensor> model)
+    internal static void AssertLearned(nn.Module<Tensor, Tensor> model)
     {
         var linear = (global::TorchSharp.Modules.Linear)model;
         var weights = linear.weight!.data<float>().ToArray();

@@ -5,7 +5,7 @@ namespace StreamingLoader.TorchSharp.Tests;
 
 /// <summary>
 /// One OpenMP team in the process: the training thread has the intra-op threads, every other thread runs libtorch on
-/// one, and every pass and step runs on the training thread.
+/// one, and every pass runs on the training thread (single steps run where they are called, with that thread's one).
 /// </summary>
 public class TorchThreadsTests
 {
@@ -26,7 +26,7 @@ public class TorchThreadsTests
             Assert.Equal(1, fresh);
             Assert.Equal(1, await Task.Run(get_num_threads));
 
-            // Passes, and steps called from pool threads, run on the one training thread with its 3.
+            // Passes run on the one training thread with its 3.
             await using var loader = TorchEpochsTests.RegressionLoader(seed: 9);
             using var inner = TorchEpochsTests.Model();
             using var model = new ProbeModel(inner);
@@ -34,11 +34,18 @@ public class TorchThreadsTests
             using var optimizer = optim.SGD(inner.parameters(), learningRate: 0.1);
             await loader.TrainEpochAsync(model, criterion, optimizer);
             await loader.EvaluateEpochAsync(model, criterion);
-            await TorchEpochsTests.TrainInHandlerAsync(loader, model, criterion, optimizer, epochs: 1);
 
             Assert.Single(model.Threads);
             Assert.NotEqual(Environment.CurrentManagedThreadId, model.Threads.Single());
             Assert.Equal([3], model.IntraOpThreads);
+
+            // Steps called from pool threads run there, on one thread each: no second team forms.
+            var trainingThread = model.Threads.Single();
+            model.Threads = [];
+            model.IntraOpThreads.Clear();
+            await TorchEpochsTests.TrainInHandlerAsync(loader, model, criterion, optimizer, epochs: 1);
+            Assert.DoesNotContain(trainingThread, model.Threads);
+            Assert.Equal([1], model.IntraOpThreads);
 
             // A second call changes the count.
             TorchThreads.ApplyDefaults(intraOpThreads: 2);

@@ -4,8 +4,8 @@ using TorchSharp;
 namespace StreamingLoader.TorchSharp.Internal;
 
 /// <summary>
-/// The one thread that runs the training work of the process: every <see cref="TorchEpochs"/> pass and every
-/// <see cref="TorchEpochs.TrainStep"/>. libtorch's intra-op threads are an OpenMP team per calling thread, kept for
+/// The one thread that runs the training passes of the process: every <see cref="TorchEpochs"/> pass (single steps run
+/// on their caller's thread: a hand-off per step cost two thread wake-ups). libtorch's intra-op threads are an OpenMP team per calling thread, kept for
 /// the thread's life: where a second thread also runs parallel operations (a model built on <c>Main</c>, a new thread
 /// per pass, a loop that resumes on pool threads), libgomp sees more threads than cores and stops spinning between
 /// operations (at most 1,000 spins), so every parallel operation pays for waking its team. Measured on 2 cores with

@@ -18,7 +18,6 @@ internal static unsafe class ZeroCopy
     // Holds by data address. Every tensor over one address wraps the same leased buffer, so the deleter may release
     // any hold registered for its address.
     private static readonly Dictionary<nint, Stack<IDisposable>> Holds = [];
-    private static int _initialized;
 
     /// <summary>Gets the holds not yet released by libtorch (for tests and leak diagnosis).</summary>
     public static int PendingHolds
@@ -40,7 +39,7 @@ internal static unsafe class ZeroCopy
 
     public static Tensor Wrap(Batch batch, BatchTensor source)
     {
-        EnsureInitialized();
+        LibTorchSetup.EnsureLoaded();
         var shape = source.Shape;
         var sizes = stackalloc long[shape.Length];
         for (var i = 0; i < shape.Length; i++)
@@ -86,17 +85,6 @@ internal static unsafe class ZeroCopy
         ElementType.Bool => ScalarType.Bool,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "No torch dtype for this element type."),
     };
-
-    /// <summary>Loads libtorch through TorchSharp (which finds it the way it does for its own calls) once.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void EnsureInitialized()
-    {
-        if (Volatile.Read(ref _initialized) == 0)
-        {
-            torch.InitializeDeviceType(DeviceType.CPU);
-            Volatile.Write(ref _initialized, 1);
-        }
-    }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void OnStorageFreed(nint data)
