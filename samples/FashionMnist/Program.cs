@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using StreamingLoader.CpuTraining;
 using StreamingLoader.Datasets;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.Samples.FashionMnistTraining;
 

@@ -6,6 +6,7 @@ using StreamingLoader.Datasets;
 using StreamingLoader.TorchSharp;
 using TorchSharp;
 using static TorchSharp.torch;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.Samples.FashionMnistTorch;
 

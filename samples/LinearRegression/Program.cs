@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using StreamingLoader.CpuTraining;
+using StreamingLoader.Batching;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Samples.LinearRegression;
 

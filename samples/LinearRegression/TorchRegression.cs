@@ -1,6 +1,7 @@
 using StreamingLoader.TorchSharp;
 using TorchSharp;
 using static TorchSharp.torch;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.Samples.LinearRegression;
 

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using StreamingLoader.CpuTraining;
+using StreamingLoader.Sources;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.Samples.LiveTail;
 

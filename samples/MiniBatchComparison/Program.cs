@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using StreamingLoader.CpuTraining;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Samples.MiniBatchComparison;
 

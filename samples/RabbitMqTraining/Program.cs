@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using StreamingLoader.RabbitMQ;
 using StreamingLoader.CpuTraining;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.Samples.RabbitMqTraining;
 

@@ -3,6 +3,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
 using System.Text.Json;
+using StreamingLoader.Batching;
+using StreamingLoader.Datasets;
+using StreamingLoader.Sources;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Cli;
 

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
 using StreamingLoader.CpuTraining;
+using StreamingLoader.Datasets;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Cli;
 

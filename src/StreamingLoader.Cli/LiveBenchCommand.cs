@@ -1,4 +1,6 @@
 using System.CommandLine;
+using StreamingLoader.Batching;
+using StreamingLoader.Sources;
 
 namespace StreamingLoader.Cli;
 

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using StreamingLoader.Datasets;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Cli;
 

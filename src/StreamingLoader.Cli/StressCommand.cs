@@ -4,6 +4,8 @@ using System.Reactive.Linq;
 using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
+using StreamingLoader.Datasets;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.Cli;
 

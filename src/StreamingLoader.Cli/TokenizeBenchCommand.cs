@@ -2,6 +2,9 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using StreamingLoader.Text;
+using StreamingLoader.Batching;
+using StreamingLoader.Sources;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Cli;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.CpuTraining;
 

@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using StreamingLoader.Batching;
+using StreamingLoader.Internal;
 
 namespace StreamingLoader.CpuTraining;
 

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.CpuTraining;
 

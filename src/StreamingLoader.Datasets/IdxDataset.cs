@@ -1,3 +1,5 @@
+using StreamingLoader.Internal;
+
 namespace StreamingLoader.Datasets;
 
 /// <summary>

@@ -1,3 +1,5 @@
+using StreamingLoader.Batching;
+
 namespace StreamingLoader.Images;
 
 /// <summary>The image collator, as <c>Collate.Images(folder, transform)</c>.</summary>

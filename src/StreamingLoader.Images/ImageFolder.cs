@@ -1,3 +1,6 @@
+using StreamingLoader.Datasets;
+using StreamingLoader.Batching;
+
 namespace StreamingLoader.Images;
 
 /// <summary>

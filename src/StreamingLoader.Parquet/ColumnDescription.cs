@@ -1,3 +1,5 @@
+using StreamingLoader.Batching;
+
 namespace StreamingLoader.Parquet;
 
 /// <summary>One column of a Parquet dataset and what it maps to.</summary>

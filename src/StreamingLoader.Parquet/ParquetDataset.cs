@@ -2,6 +2,9 @@ using System.Runtime.CompilerServices;
 using StreamingLoader.Parquet.Internal;
 using StreamingLoader.Shards;
 using StreamingLoader.Shards.Internal;
+using StreamingLoader.Batching;
+using StreamingLoader.Datasets;
+using StreamingLoader.Internal;
 
 namespace StreamingLoader.Parquet;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Prometheus;
 

@@ -13,6 +13,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using StreamingLoader.Prometheus.Hosting;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Prometheus;
 

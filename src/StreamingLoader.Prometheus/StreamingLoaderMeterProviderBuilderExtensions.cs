@@ -1,4 +1,5 @@
 using OpenTelemetry.Metrics;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Prometheus;
 

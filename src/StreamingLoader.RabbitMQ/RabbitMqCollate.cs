@@ -1,3 +1,6 @@
+using StreamingLoader.Batching;
+using StreamingLoader.Sources;
+
 namespace StreamingLoader.RabbitMQ;
 
 /// <summary>The RabbitMQ collator, as <c>Collate.Messages(source, body)</c>.</summary>

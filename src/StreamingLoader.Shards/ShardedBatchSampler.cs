@@ -1,5 +1,6 @@
 using System.Globalization;
 using StreamingLoader.Shards.Internal;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Shards;
 

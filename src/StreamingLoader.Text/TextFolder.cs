@@ -1,3 +1,5 @@
+using StreamingLoader.Datasets;
+
 namespace StreamingLoader.Text;
 
 /// <summary>

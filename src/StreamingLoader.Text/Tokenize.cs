@@ -1,5 +1,6 @@
 using System.Buffers;
 using StreamingLoader.Text.Internal;
+using StreamingLoader.Sources;
 
 namespace StreamingLoader.Text;
 

@@ -1,5 +1,6 @@
 using StreamingLoader.TorchSharp.Internal;
 using static TorchSharp.torch;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.TorchSharp;
 

@@ -3,6 +3,7 @@ using StreamingLoader.TorchSharp.Internal;
 using StreamingLoader.TorchSharp.Interop;
 using TorchSharp;
 using static TorchSharp.torch;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.TorchSharp;
 

@@ -1,6 +1,7 @@
 using StreamingLoader.TorchSharp.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.TorchSharp;
 

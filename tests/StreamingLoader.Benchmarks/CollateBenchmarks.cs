@@ -1,6 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using BenchmarkDotNet.Attributes;
+using StreamingLoader.Batching;
+using StreamingLoader.Datasets;
+using StreamingLoader.Internal;
 
 namespace StreamingLoader.Benchmarks;
 

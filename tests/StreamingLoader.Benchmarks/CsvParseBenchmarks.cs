@@ -3,6 +3,7 @@ using System.Text;
 using BenchmarkDotNet.Attributes;
 using nietras.SeparatedValues;
 using Sylvan.Data.Csv;
+using StreamingLoader.Internal;
 
 namespace StreamingLoader.Benchmarks;
 

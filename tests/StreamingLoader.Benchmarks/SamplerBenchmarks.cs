@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Benchmarks;
 

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using BenchmarkDotNet.Attributes;
 using StreamingLoader.Prometheus;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Benchmarks;
 

@@ -1,4 +1,6 @@
 using BenchmarkDotNet.Attributes;
+using StreamingLoader.Datasets;
+using StreamingLoader.Internal;
 
 namespace StreamingLoader.Benchmarks;
 

@@ -3,6 +3,8 @@ using BenchmarkDotNet.Attributes;
 using StreamingLoader.TorchSharp;
 using TorchSharp;
 using static TorchSharp.torch;
+using StreamingLoader.Batching;
+using StreamingLoader.Internal;
 
 namespace StreamingLoader.Benchmarks;
 

@@ -4,6 +4,7 @@ using StreamingLoader.Datasets;
 using StreamingLoader.TorchSharp;
 using TorchSharp;
 using static TorchSharp.torch;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.Benchmarks;
 

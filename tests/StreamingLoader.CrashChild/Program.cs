@@ -1,5 +1,6 @@
 using System.Globalization;
 using StreamingLoader;
+using StreamingLoader.Datasets;
 
 // A training process for the crash-resume test: reads one shuffled epoch, appends each batch's labels to a log,
 // and every few batches saves a checkpoint (the loader state plus how many log lines it covers), atomically.

@@ -1,3 +1,5 @@
+using StreamingLoader.Batching;
+
 namespace StreamingLoader.Images.Tests;
 
 /// <summary>The image folder through the real loader: batches, labels, reproducible augmentation, allocation.</summary>

@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
 using SkiaSharp;
+using StreamingLoader.Batching;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Images.Tests;
 

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Text.Json;
 using StreamingLoader.Images.Decoding;
 using Xunit.Abstractions;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Images.Tests;
 

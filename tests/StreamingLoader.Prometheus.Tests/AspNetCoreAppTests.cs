@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
+using StreamingLoader.Datasets;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Prometheus.Tests;
 

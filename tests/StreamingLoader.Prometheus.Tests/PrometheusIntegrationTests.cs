@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using StreamingLoader.Prometheus.Tests.Infrastructure;
 using Xunit.Abstractions;
+using StreamingLoader.Datasets;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Prometheus.Tests;
 

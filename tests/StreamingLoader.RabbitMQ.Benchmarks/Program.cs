@@ -4,6 +4,7 @@ using System.Text;
 using StreamingLoader;
 using StreamingLoader.RabbitMQ;
 using StreamingLoader.RabbitMQ.Tests;
+using StreamingLoader.Batching;
 
 // Messages/s through RabbitMQ on loopback with acknowledge-after-consume: a private broker, N messages of 32
 // floats published with confirms, then consumed through loaders by one consumer and by two at once (two

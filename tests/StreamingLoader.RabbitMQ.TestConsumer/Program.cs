@@ -1,6 +1,7 @@
 using System.Globalization;
 using StreamingLoader;
 using StreamingLoader.RabbitMQ;
+using StreamingLoader.Batching;
 
 // A trainer process for the RabbitMQ tests: consumes a queue through a loader and appends each batch's labels to
 // a file (flushed before the batch is disposed, so every acknowledged message is on disk), until the queue stays

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using RabbitMQ.Client;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.RabbitMQ.Tests;
 

@@ -1,4 +1,5 @@
 using StreamingLoader.CpuTraining;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Samples.Tests;
 

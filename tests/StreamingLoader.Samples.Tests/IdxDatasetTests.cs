@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using StreamingLoader.Datasets;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.Samples.Tests;
 

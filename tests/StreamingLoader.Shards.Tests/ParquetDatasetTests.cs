@@ -1,4 +1,5 @@
 using StreamingLoader.Parquet;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.Shards.Tests;
 

@@ -2,6 +2,10 @@ using System.Reactive.Linq;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using StreamingLoader.Batching;
+using StreamingLoader.Datasets;
+using StreamingLoader.Internal;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Tests;
 

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text;
+using StreamingLoader.Sources;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.Tests;
 

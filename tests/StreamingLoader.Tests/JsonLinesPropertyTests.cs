@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
+using StreamingLoader.Batching;
+using StreamingLoader.Sources;
 
 namespace StreamingLoader.Tests;
 

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using StreamingLoader.Batching;
+using StreamingLoader.Sources;
 
 namespace StreamingLoader.Tests;
 

@@ -1,3 +1,5 @@
+using StreamingLoader.Datasets;
+
 namespace StreamingLoader.Tests;
 
 public class OptionsTests

@@ -1,4 +1,6 @@
 using System.Threading.Channels;
+using StreamingLoader.Batching;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Tests;
 

@@ -1,3 +1,7 @@
+using StreamingLoader.Datasets;
+using StreamingLoader.Batching;
+using StreamingLoader.Internal;
+
 namespace StreamingLoader.Tests;
 
 public class ReliabilityTests

@@ -1,3 +1,6 @@
+using StreamingLoader.Datasets;
+using StreamingLoader.Internal;
+
 namespace StreamingLoader.Tests;
 
 /// <summary>

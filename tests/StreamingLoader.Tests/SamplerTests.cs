@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using FsCheck;
 using FsCheck.Fluent;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Tests;
 

@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using StreamingLoader.Internal;
 
 namespace StreamingLoader.Tests;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reactive.Linq;
 using System.Threading.Channels;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.Tests;
 

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using StreamingLoader.Datasets;
+using StreamingLoader.Internal;
 
 namespace StreamingLoader.Tests;
 

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using StreamingLoader.Internal;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Tests;
 

@@ -1,3 +1,6 @@
+using StreamingLoader.Batching;
+using StreamingLoader.Datasets;
+
 namespace StreamingLoader.Tests;
 
 /// <summary>Small datasets whose samples say where they came from: feature j of sample i is i * 1000 + j.</summary>

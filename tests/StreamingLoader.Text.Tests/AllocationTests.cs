@@ -1,5 +1,6 @@
 using System.Text;
 using Xunit.Abstractions;
+using StreamingLoader.Sources;
 
 namespace StreamingLoader.Text.Tests;
 

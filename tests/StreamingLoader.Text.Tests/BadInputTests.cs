@@ -1,4 +1,5 @@
 using System.Text;
+using StreamingLoader.Sources;
 
 namespace StreamingLoader.Text.Tests;
 

@@ -1,3 +1,5 @@
+using StreamingLoader.Batching;
+
 namespace StreamingLoader.Text.Tests;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using StreamingLoader.Sources;
 
 namespace StreamingLoader.Text.Tests;
 

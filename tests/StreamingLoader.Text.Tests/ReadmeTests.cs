@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
+using StreamingLoader.Batching;
+using StreamingLoader.Sources;
 
 namespace StreamingLoader.Text.Tests;
 

@@ -1,6 +1,9 @@
 using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
+using StreamingLoader.Sources;
+using StreamingLoader.Batching;
+using StreamingLoader.Internal;
 
 namespace StreamingLoader.TorchSharp.Tests;
 

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.TorchSharp.Tests;
 

@@ -1,3 +1,6 @@
+using StreamingLoader.Batching;
+using StreamingLoader.Internal;
+
 namespace StreamingLoader.TorchSharp.Tests;
 
 /// <summary>Batches from a real pool, filled with known values: feature i of the batch is i, label j is j.</summary>

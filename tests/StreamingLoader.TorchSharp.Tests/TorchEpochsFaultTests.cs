@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using StreamingLoader.Internal;
 
 namespace StreamingLoader.TorchSharp.Tests;
 

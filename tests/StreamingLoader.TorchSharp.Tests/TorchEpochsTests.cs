@@ -1,6 +1,7 @@
 using System.Reactive.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
+using StreamingLoader.Datasets;
 
 namespace StreamingLoader.TorchSharp.Tests;
 

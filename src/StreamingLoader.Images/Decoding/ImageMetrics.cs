@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Images.Decoding;
 

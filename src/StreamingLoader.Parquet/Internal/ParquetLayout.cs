@@ -1,4 +1,5 @@
 using ParquetSharp;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.Parquet.Internal;
 

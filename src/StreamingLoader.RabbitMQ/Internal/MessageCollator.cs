@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using RabbitMQ.Client;
+using StreamingLoader.Batching;
+using StreamingLoader.Sources;
 
 namespace StreamingLoader.RabbitMQ;
 

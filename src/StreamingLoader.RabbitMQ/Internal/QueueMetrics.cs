@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Reflection;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.RabbitMQ;
 

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.TorchSharp.Internal;
 

@@ -1,6 +1,7 @@
 using StreamingLoader.TorchSharp.Interop;
 using TorchSharp;
 using static TorchSharp.torch;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.TorchSharp.Internal;
 

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using StreamingLoader.TorchSharp.Interop;
 using TorchSharp;
 using static TorchSharp.torch;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.TorchSharp.Internal;
 

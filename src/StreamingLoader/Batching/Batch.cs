@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Batching;
 
 /// <summary>
 /// A batch of samples: named tensors in pooled, pinned memory (<see cref="Tensors"/>, <c>batch["input_ids"]</c>), with

@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Batching;
 
 /// <summary>
 /// The named tensors every batch of a loader holds: the ones a collator declares, then the attention masks and
@@ -108,17 +108,4 @@ public sealed class BatchLayout
 
     /// <inheritdoc/>
     public override string ToString() => string.Join(", ", Tensors);
-}
-
-/// <summary>What a batch tensor holds.</summary>
-internal enum TensorKind
-{
-    /// <summary>Samples' data, written by the collator.</summary>
-    Data,
-
-    /// <summary>1 where a variable-length field has data, 0 where it is padding.</summary>
-    Mask,
-
-    /// <summary>Each sample's length in a variable-length field.</summary>
-    Lengths,
 }

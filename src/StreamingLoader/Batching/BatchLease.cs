@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Batching;
 
 /// <summary>
 /// What integrations do with a batch's lease beyond reading and disposing it: a broker acknowledging the messages a

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace StreamingLoader;
+namespace StreamingLoader.Batching;
 
 /// <summary>
 /// One named tensor of a batch: pinned, 64-byte-aligned native memory with its shape and element type, so any

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace StreamingLoader;
+namespace StreamingLoader.Batching;
 
 /// <summary>The built-in collators.</summary>
 public static class Collate
@@ -156,7 +156,7 @@ public static class Collate
         protected abstract void WriteFeatures(ReadOnlySpan<TIn> source, Span<TOut> destination);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        internal override void Prefetch(in Sample<TIn, TLabel> sample) => StreamingLoader.Prefetch.Span(sample.Features.Span);
+        internal override void Prefetch(in Sample<TIn, TLabel> sample) => StreamingLoader.Internal.Prefetch.Span(sample.Features.Span);
     }
 
     private sealed class TensorCollator<TFeature, TLabel>(IReadOnlyList<int>? featureShape, IReadOnlyList<int>? labelShape)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
-namespace StreamingLoader;
+
+namespace StreamingLoader.Batching;
 
 /// <summary>
 /// Writes samples into a batch's tensors (PyTorch's <c>collate_fn</c>). <see cref="Collate"/> has the built-in ones:
@@ -37,17 +38,4 @@ public abstract class Collator<T>
     internal virtual void Prefetch(in T sample)
     {
     }
-}
-
-/// <summary>A collator that copies samples as they are, so a dataset that can gather rows may write batches itself.</summary>
-internal interface ICopyCollator;
-
-/// <summary>
-/// A dataset that writes the samples at given indices straight into a batch (a row gather), skipping the sample
-/// objects; the loader uses it when nothing transforms the samples and the collation is a plain copy.
-/// </summary>
-internal interface IGatherDataset
-{
-    /// <summary>Writes sample <c>indices[i]</c> into slot i of <paramref name="batch"/>.</summary>
-    void Gather(ReadOnlySpan<long> indices, Batch batch);
 }

@@ -1,7 +1,7 @@
-using System.Numerics;
 using System.Numerics.Tensors;
+using System.Numerics;
 
-namespace StreamingLoader;
+namespace StreamingLoader.Batching;
 
 /// <summary>
 /// A collator built from named fields, each read from the sample by a function: fixed-shape tensors, scalars and

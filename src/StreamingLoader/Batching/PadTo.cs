@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Batching;
 
 /// <summary>The length a batch's variable-length field is padded to.</summary>
 public enum PadTo

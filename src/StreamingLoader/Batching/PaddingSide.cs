@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Batching;
 
 /// <summary>The side of a sample that padding goes on.</summary>
 public enum PaddingSide

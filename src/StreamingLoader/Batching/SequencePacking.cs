@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Batching;
 
 /// <summary>
 /// How <see cref="Collate.Packed{T}"/> packs documents into rows: every document's tokens followed by an end-of-text

@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Batching;
 
 /// <summary>
 /// How a variable-length field is padded in each batch and what happens to a sample longer than the maximum

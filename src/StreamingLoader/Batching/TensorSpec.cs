@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Batching;
 
 /// <summary>
 /// One named tensor of a batch: its name, element type and the shape of one sample's part of it. A batch of n

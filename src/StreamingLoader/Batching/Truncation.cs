@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Batching;
 
 /// <summary>What happens to a sample longer than <see cref="SequencePadding.MaxLength"/>.</summary>
 public enum Truncation

@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Datasets;
 
 /// <summary>Factories for map-style datasets.</summary>
 public static class Dataset

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace StreamingLoader;
+namespace StreamingLoader.Datasets;
 
 /// <summary>
 /// One fixed-shape numeric sample: features and a label, both views of memory the sample does

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
-namespace StreamingLoader;
+
+namespace StreamingLoader.Datasets;
 
 /// <summary>
 /// An in-memory dataset of features and labels of any fixed shape, stored as two flat arrays

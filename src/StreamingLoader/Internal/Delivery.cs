@@ -1,14 +1,5 @@
 namespace StreamingLoader.Internal;
 
-internal enum DeliveryKind
-{
-    Batch,
-    EpochEnd,
-    Empty,
-    Error,
-    Completed,
-}
-
 /// <summary>What reaches the consumer: a batch, an empty chunk (all skipped), an epoch's end with its chunk count, or an error.</summary>
 /// <remarks>
 /// <paramref name="Sequence"/> is the chunk's place in its epoch; <paramref name="DeadLetters"/> the samples of that chunk

@@ -69,6 +69,3 @@ internal sealed class PackingCollator<T>(TokenSource<T> tokens, SequencePacking 
         return rows;
     }
 }
-
-/// <summary>A document's token ids.</summary>
-internal delegate ReadOnlySpan<int> TokenSource<T>(T document);

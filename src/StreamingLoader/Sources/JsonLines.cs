@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace StreamingLoader;
+namespace StreamingLoader.Sources;
 
 /// <summary>
 /// JSON Lines files (one JSON object per line) as an iterable source: the file is read in large blocks and split

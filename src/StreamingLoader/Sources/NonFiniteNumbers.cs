@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Sources;
 
 /// <summary>
 /// What a JSON Lines collator does with <c>NaN</c>, <c>Infinity</c> and <c>-Infinity</c> (which Python's

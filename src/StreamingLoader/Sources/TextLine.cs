@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace StreamingLoader;
+namespace StreamingLoader.Sources;
 
 /// <summary>
 /// One line of text from a file, a tailed file or a message: its UTF-8 bytes and where it is, so a collator's error

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Diagnostics;
 
-namespace StreamingLoader;
+namespace StreamingLoader.Telemetry;
 
 /// <summary>
 /// The names of StreamingLoader's metrics: one <see cref="Meter"/> named <see cref="MeterName"/>, whose
@@ -191,47 +191,4 @@ public static class LoaderMetrics
             yield return new Measurement<long>(source.PoolCapacity, PipelineTags(source.Name));
         }
     }
-}
-
-/// <summary>What a live pipeline reports to the observable instruments.</summary>
-internal interface IMetricsSource
-{
-    string Name { get; }
-
-    long PoolLeases { get; }
-
-    long PoolCapacity { get; }
-
-    PipelineCounters Counters { get; }
-
-    IEnumerable<(PipelineStage Stage, int Depth)> QueueDepths();
-
-    /// <summary>
-    /// Each stage's workers and input-queue capacity, for utilisation (busy time ÷ workers) and queue fill
-    /// (depth ÷ capacity), as its blocks were built.
-    /// </summary>
-    IEnumerable<StageShape> StageShapes();
-}
-
-/// <summary>A pipeline's running totals, read by the observable instruments.</summary>
-internal sealed class PipelineCounters
-{
-#pragma warning disable CA1051 // Fields, so that the hot paths can add to them with Interlocked.
-    public long Samples;
-    public long Batches;
-    public long Bytes;
-    public long WaitTicks;
-    public long StepTicks;
-    public long SequenceSteps;
-    public long PaddingSteps;
-#pragma warning restore CA1051
-
-    private readonly ConcurrentDictionary<PipelineStage, StageCounters> _stages = new();
-
-    /// <summary>Gets where each sample read went, per epoch.</summary>
-    public SampleAccounting Accounting { get; } = new();
-
-    public IEnumerable<KeyValuePair<PipelineStage, StageCounters>> Stages => _stages;
-
-    public StageCounters Stage(PipelineStage name) => _stages.GetOrAdd(name, static _ => new StageCounters());
 }

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 
-namespace StreamingLoader;
+namespace StreamingLoader.Telemetry;
 
 /// <summary>
 /// Sums a pipeline's own metrics while it runs, to answer "which stage is the bottleneck, and how long did the
@@ -120,52 +120,5 @@ public sealed class PipelineProfiler : IDisposable
         public double BusySeconds;
         public double BlockedSeconds;
 #pragma warning restore SA1401, CA1051
-    }
-}
-
-/// <summary>One stage's totals: items in, time working, time blocked on the next stage (backpressure).</summary>
-/// <param name="Stage">The stage.</param>
-/// <param name="Items">Samples that entered it.</param>
-/// <param name="BusySeconds">Time spent working, summed over workers.</param>
-/// <param name="BlockedSeconds">Time spent waiting for room downstream.</param>
-public sealed record StageProfile(PipelineStage Stage, long Items, double BusySeconds, double BlockedSeconds)
-{
-    /// <summary>Gets the working time per sample, in microseconds.</summary>
-    public double MicrosecondsPerItem => Items == 0 ? 0 : BusySeconds * 1e6 / Items;
-
-    /// <summary>Gets the messages the stage works on at once (its workers); 0 when not reported.</summary>
-    public int Workers { get; init; }
-
-    /// <summary>
-    /// Gets the working time per worker: a stage with four workers and 4 s busy is as loaded as one with one worker and
-    /// 1 s busy. The stage with the most is the bottleneck.
-    /// </summary>
-    public double BusySecondsPerWorker => BusySeconds / Math.Max(1, Workers);
-}
-
-/// <summary>A pipeline's totals and what they say about its bottleneck.</summary>
-/// <param name="Pipeline">The pipeline's name.</param>
-/// <param name="Stages">Per-stage totals, busiest per worker first.</param>
-/// <param name="ConsumerWaitSeconds">Time the consumer waited for batches.</param>
-/// <param name="ConsumerStepSeconds">Time the consumer spent on batches.</param>
-public sealed record PipelineProfile(string Pipeline, IReadOnlyList<StageProfile> Stages, double ConsumerWaitSeconds, double ConsumerStepSeconds)
-{
-    /// <summary>Gets the stage that worked longest per worker (the most loaded), or null before any work.</summary>
-    public StageProfile? SlowestStage => Stages.Count > 0 ? Stages[0] : null;
-
-    /// <summary>Gets the share of the consumer's time spent waiting for data (GPU starvation), from 0 to 1.</summary>
-    public double ConsumerWaitShare => ConsumerWaitSeconds + ConsumerStepSeconds > 0 ? ConsumerWaitSeconds / (ConsumerWaitSeconds + ConsumerStepSeconds) : 0;
-
-    /// <summary>A one-paragraph verdict: the slowest stage and whether the consumer or the loader is the bottleneck.</summary>
-    public override string ToString()
-    {
-        var slowest = SlowestStage;
-        var stage = slowest is null
-            ? "no stage worked yet"
-            : string.Create(CultureInfo.InvariantCulture, $"slowest stage: {slowest.Stage} ({slowest.BusySeconds:F2} s busy over {Math.Max(1, slowest.Workers)} worker(s), {slowest.MicrosecondsPerItem:F2} µs/sample)");
-        var verdict = ConsumerWaitShare > 0.10
-            ? "the consumer is starved: the loader is the bottleneck"
-            : "the consumer is the bottleneck: the loader keeps up";
-        return string.Create(CultureInfo.InvariantCulture, $"{stage}; consumer waited {ConsumerWaitShare:P1} of its time ({verdict}).");
     }
 }

@@ -1,3 +1,5 @@
+using StreamingLoader.Datasets;
+
 namespace StreamingLoader.Prometheus.Tests.Infrastructure;
 
 /// <summary>

@@ -1,3 +1,6 @@
+using StreamingLoader.Sources;
+using StreamingLoader.Batching;
+
 namespace StreamingLoader.Tests.Live;
 
 public sealed class CsvTests : IDisposable

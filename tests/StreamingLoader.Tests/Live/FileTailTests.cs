@@ -1,5 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Text;
+using StreamingLoader.Sources;
+using StreamingLoader.Batching;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Tests.Live;
 

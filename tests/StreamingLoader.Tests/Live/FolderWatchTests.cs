@@ -1,4 +1,6 @@
 using System.Globalization;
+using StreamingLoader.Datasets;
+using StreamingLoader.Sources;
 
 namespace StreamingLoader.Tests.Live;
 

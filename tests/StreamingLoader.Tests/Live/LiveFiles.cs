@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using StreamingLoader.Batching;
 
 namespace StreamingLoader.Tests.Live;
 

@@ -1,3 +1,7 @@
+using StreamingLoader.Batching;
+using StreamingLoader.Datasets;
+using StreamingLoader.Internal;
+
 namespace StreamingLoader.Tests.Structured;
 
 public class BucketingTests

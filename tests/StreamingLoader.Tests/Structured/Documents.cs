@@ -1,3 +1,5 @@
+using StreamingLoader.Batching;
+
 namespace StreamingLoader.Tests.Structured;
 
 /// <summary>A tokenized sample: its id, token ids of any length and a class label.</summary>

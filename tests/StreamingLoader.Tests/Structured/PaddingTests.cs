@@ -1,3 +1,6 @@
+using StreamingLoader.Batching;
+using StreamingLoader.Datasets;
+
 namespace StreamingLoader.Tests.Structured;
 
 public class PaddingTests

@@ -1,0 +1,224 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace StreamingLoader.Internal;
+
+/// <summary>
+/// A bounded pool of batch buffers in pinned, 64-byte-aligned native memory. Renting waits while every buffer is
+/// leased, which is what bounds a pipeline's memory.
+/// </summary>
+internal sealed class BatchPool : IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly Stack<BatchBuffer> _free = new();
+    private readonly List<BatchBuffer> _allocations = [];
+    private readonly HashSet<Batch> _leased = [];
+    private readonly SemaphoreSlim _available;
+    private readonly int _capacity;
+    private readonly int _batchSize;
+    private BatchLayout? _layout;
+    private int _outstanding;
+    private long _handedOut;
+    private long _returnedAfterHandOut;
+    private bool _disposed;
+    private long _allocatedBytes;
+
+    public BatchPool(int capacity, int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        _capacity = capacity;
+        _batchSize = batchSize;
+        _available = new SemaphoreSlim(capacity, capacity);
+    }
+
+    public int Capacity => _capacity;
+
+    /// <summary>Gets the buffers leased and not yet returned.</summary>
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>Gets the buffers handed to the consumer and not yet disposed by it.</summary>
+    public long HeldByConsumer => Interlocked.Read(ref _handedOut) - Interlocked.Read(ref _returnedAfterHandOut);
+
+    /// <summary>Gets the native bytes allocated now.</summary>
+    public long AllocatedBytes => Interlocked.Read(ref _allocatedBytes);
+
+    /// <summary>Gets the samples a buffer holds.</summary>
+    public int BatchSize => _batchSize;
+
+    public BatchLayout? Layout => _layout;
+
+    /// <summary>Fixes the layout on first use; every later batch must have the same one.</summary>
+    public void EnsureLayout(BatchLayout layout)
+    {
+        lock (_lock)
+        {
+            _layout ??= layout;
+        }
+    }
+
+    /// <summary>
+    /// Reserves a buffer for a chunk before any worker touches it. Reserving in the sampler's order is what keeps an
+    /// ordered pipeline from deadlocking: the earliest unfinished batch always has its buffer, so finished later
+    /// batches waiting behind it never hold the buffer it needs.
+    /// </summary>
+    public ValueTask ReserveAsync(CancellationToken cancellationToken) =>
+        _available.Wait(0, CancellationToken.None) ? ValueTask.CompletedTask : new ValueTask(_available.WaitAsync(cancellationToken));
+
+    /// <summary>As <see cref="ReserveAsync"/>, blocking (the shuffle block's own thread).</summary>
+    public void Reserve(CancellationToken cancellationToken) => _available.Wait(cancellationToken);
+
+    /// <summary>Takes the buffer a chunk reserved, with room for <paramref name="required"/> bytes per tensor (empty: a full fixed-shape batch).</summary>
+    public Batch TakeReserved(ReadOnlySpan<long> required = default) => Take(required);
+
+    /// <summary>Gives back a reservation whose chunk made no batch (all samples skipped, an error, a stop).</summary>
+    public void CancelReservation() => _available.Release();
+
+    /// <summary>Takes a free buffer if one is free now.</summary>
+    public bool TryRent([NotNullWhen(true)] out Batch? batch, ReadOnlySpan<long> required = default)
+    {
+        batch = _available.Wait(0, CancellationToken.None) ? Take(required) : null;
+        return batch is not null;
+    }
+
+    /// <summary>Takes a free buffer, blocking while none is free.</summary>
+    public Batch Rent(CancellationToken cancellationToken, ReadOnlySpan<long> required = default)
+    {
+        _available.Wait(cancellationToken);
+        return Take(required);
+    }
+
+    private Batch Take(ReadOnlySpan<long> required)
+    {
+        BatchBuffer buffer;
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            buffer = _free.Count > 0 ? _free.Pop() : Allocate();
+            _outstanding++;
+        }
+
+        // Grown outside the lock: the buffer is this lease's alone, and the other workers need not wait for the allocation.
+        try
+        {
+            if (!required.IsEmpty)
+            {
+                Interlocked.Add(ref _allocatedBytes, buffer.EnsureCapacity(required));
+            }
+        }
+        catch
+        {
+            lock (_lock)
+            {
+                _outstanding--;
+                _free.Push(buffer);
+            }
+
+            _available.Release();
+            throw;
+        }
+
+        // A new Batch per lease: a reference kept from an earlier lease of this buffer stays disposed.
+        var batch = new Batch(this, _layout!, _batchSize, buffer);
+        lock (_lock)
+        {
+            _leased.Add(batch);
+        }
+
+        return batch;
+    }
+
+    /// <summary>Marks a batch as delivered to the consumer, for leak detection.</summary>
+    public void MarkHandedOut(Batch batch)
+    {
+        batch.HandedOut = true;
+        Interlocked.Increment(ref _handedOut);
+    }
+
+    public void Return(Batch batch)
+    {
+        if (batch.HandedOut)
+        {
+            batch.HandedOut = false;
+            Interlocked.Increment(ref _returnedAfterHandOut);
+        }
+
+        lock (_lock)
+        {
+            _leased.Remove(batch);
+            _outstanding--;
+            if (_disposed)
+            {
+                FreeIfIdle();
+                return;
+            }
+
+            _free.Push(batch.Buffer);
+        }
+
+        _available.Release();
+    }
+
+    private BatchBuffer Allocate()
+    {
+        var layout = _layout ?? throw new InvalidOperationException("The batch layout is not known yet.");
+        var buffer = new BatchBuffer(layout, _batchSize);
+        _allocations.Add(buffer);
+        Interlocked.Add(ref _allocatedBytes, buffer.BlockBytes);
+        return buffer;
+    }
+
+    /// <summary>
+    /// Frees the native memory once no buffer is leased; a buffer still held by the consumer frees it when disposed.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            FreeIfIdle();
+        }
+    }
+
+    /// <summary>
+    /// Returns every leased buffer the consumer never received: once the stages have stopped, nothing else will.
+    /// Call only when no stage and no queue holds a batch any more.
+    /// </summary>
+    public void ReclaimAllUndelivered()
+    {
+        Batch[] leased;
+        lock (_lock)
+        {
+            leased = [.. _leased];
+        }
+
+        foreach (var batch in leased)
+        {
+            if (batch.IsLeased && !batch.HandedOut)
+            {
+                batch.Dispose();
+            }
+        }
+    }
+
+    private void FreeIfIdle()
+    {
+        if (_outstanding != 0)
+        {
+            return;
+        }
+
+        foreach (var buffer in _allocations)
+        {
+            buffer.Free();
+        }
+
+        _allocations.Clear();
+        _free.Clear();
+        Interlocked.Exchange(ref _allocatedBytes, 0);
+    }
+}

@@ -1,0 +1,135 @@
+using System.Buffers;
+using System.Diagnostics;
+
+namespace StreamingLoader.Internal;
+
+/// <summary>The message between stages: a run of samples (usually one batch's worth) or an epoch's end.</summary>
+internal sealed class Chunk<T>
+{
+    private Chunk(T[] items, long[] indices, int count, long epoch, bool isEpochEnd, DataLoaderException? error = null)
+    {
+        Items = items;
+        Indices = indices;
+        Count = count;
+        Epoch = epoch;
+        IsEpochEnd = isEpochEnd;
+        Error = error;
+    }
+
+    public T[] Items { get; private set; }
+
+    public long[] Indices { get; private set; }
+
+    public int Count { get; set; }
+
+    public long Epoch { get; }
+
+    /// <summary>
+    /// Gets or sets the chunk's place in its epoch: the sampler batch it holds (map-style), or the order it was cut
+    /// in (iterable). The consumer's position, and so a resume, is counted in these.
+    /// </summary>
+    public int Sequence { get; set; }
+
+    /// <summary>Gets or sets when (a <see cref="TimeProvider"/> timestamp) the oldest sample of the chunk was read from the source.</summary>
+    public long ReadAt { get; set; }
+
+    /// <summary>
+    /// Gets or sets, for packed sequences, how many stream steps of the first item an earlier batch already took (its
+    /// tokens, then its end-of-text token): the item continues where that batch stopped.
+    /// </summary>
+    public int PackOffset { get; set; }
+
+    /// <summary>Gets or sets, for packed sequences, the rows the chunk's stream fills.</summary>
+    public int PackedRows { get; set; }
+
+    /// <summary>Gets or sets the last line of a chunk of <see cref="TextLine"/>s cut from the source in stream order, for <see cref="FileTail.PositionAfter"/>.</summary>
+    public TextLine? LastLine { get; set; }
+
+    /// <summary>Gets or sets whether a pool buffer is reserved for this chunk's batch (see <c>BatchPool.ReserveAsync</c>).</summary>
+    public bool HasReservation { get; set; }
+
+    /// <summary>Gets the samples of this chunk dropped under the skip policy: published when the chunk is delivered.</summary>
+    public List<DeadLetter>? DeadLetters { get; private set; }
+
+    public bool IsEpochEnd { get; }
+
+    /// <summary>Gets the error this chunk carries in place of samples: errors travel in order, like data.</summary>
+    public DataLoaderException? Error { get; }
+
+    /// <summary>Gets whether the chunk is a marker (epoch end or error) rather than samples.</summary>
+    public bool IsMarker => IsEpochEnd || Error is not null;
+
+    public Span<T> ItemSpan => Items.AsSpan(0, Count);
+
+    public Span<long> IndexSpan => Indices.AsSpan(0, Count);
+
+    public static Chunk<T> Rent(int capacity, long epoch) =>
+        new(ArrayPool<T>.Shared.Rent(capacity), ArrayPool<long>.Shared.Rent(capacity), 0, epoch, false);
+
+    /// <summary>An epoch's end; its count is the number of chunks the epoch had, so an unordered consumer can wait for stragglers.</summary>
+    public static Chunk<T> EpochEnd(long epoch, int chunks) => new([], [], chunks, epoch, true);
+
+    public static Chunk<T> Failed(DataLoaderException error) => new([], [], 0, error.Epoch, false, error);
+
+    /// <summary>This marker (epoch end or error) as a chunk of another item type, for the next stage.</summary>
+    public Chunk<TOut> AsMarker<TOut>()
+    {
+        Debug.Assert(IsMarker, "Only markers change item type without their items.");
+        return new Chunk<TOut>([], [], Count, Epoch, IsEpochEnd, Error);
+    }
+
+    /// <summary>Makes room for <paramref name="capacity"/> items, keeping those held (a stream's chunk grows as it fills).</summary>
+    public void Grow(int capacity)
+    {
+        var items = ArrayPool<T>.Shared.Rent(capacity);
+        var indices = ArrayPool<long>.Shared.Rent(capacity);
+        ItemSpan.CopyTo(items);
+        IndexSpan.CopyTo(indices);
+        Return();
+        (Items, Indices) = (items, indices);
+    }
+
+    public void AddDeadLetter(DeadLetter deadLetter) => (DeadLetters ??= []).Add(deadLetter);
+
+    /// <summary>Carries <paramref name="from"/>'s place and dead letters over to this chunk (a stage's output).</summary>
+    public Chunk<T> Continue<TFrom>(Chunk<TFrom> from)
+    {
+        Sequence = from.Sequence;
+        ReadAt = from.ReadAt;
+        LastLine = from.LastLine;
+        (HasReservation, from.HasReservation) = (from.HasReservation, false);
+        if (from.DeadLetters is { } deadLetters)
+        {
+            (DeadLetters ??= []).AddRange(deadLetters);
+        }
+
+        return this;
+    }
+
+    /// <summary>Removes the item at <paramref name="position"/>, keeping order (for skipped samples).</summary>
+    public void RemoveAt(int position)
+    {
+        Items.AsSpan(position + 1, Count - position - 1).CopyTo(Items.AsSpan(position));
+        Indices.AsSpan(position + 1, Count - position - 1).CopyTo(Indices.AsSpan(position));
+        Count--;
+    }
+
+    public void Return()
+    {
+        ReturnItems();
+        if (Indices.Length > 0)
+        {
+            ArrayPool<long>.Shared.Return(Indices);
+            Indices = [];
+        }
+    }
+
+    private void ReturnItems()
+    {
+        if (Items.Length > 0)
+        {
+            ArrayPool<T>.Shared.Return(Items, System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+            Items = [];
+        }
+    }
+}

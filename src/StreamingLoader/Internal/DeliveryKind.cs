@@ -1,0 +1,10 @@
+namespace StreamingLoader.Internal;
+
+internal enum DeliveryKind
+{
+    Batch,
+    EpochEnd,
+    Empty,
+    Error,
+    Completed,
+}

@@ -1,0 +1,25 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Diagnostics;
+
+namespace StreamingLoader.Internal;
+
+/// <summary>What a live pipeline reports to the observable instruments.</summary>
+internal interface IMetricsSource
+{
+    string Name { get; }
+
+    long PoolLeases { get; }
+
+    long PoolCapacity { get; }
+
+    PipelineCounters Counters { get; }
+
+    IEnumerable<(PipelineStage Stage, int Depth)> QueueDepths();
+
+    /// <summary>
+    /// Each stage's workers and input-queue capacity, for utilisation (busy time ÷ workers) and queue fill
+    /// (depth ÷ capacity), as its blocks were built.
+    /// </summary>
+    IEnumerable<StageShape> StageShapes();
+}
