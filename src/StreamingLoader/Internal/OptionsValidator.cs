@@ -73,6 +73,11 @@ internal static class OptionsValidator
             }
         }
 
+        if (options.MemoryBudget != LoaderOptions.Auto && options.Workers != LoaderOptions.Auto && options.Prefetch != LoaderOptions.Auto)
+        {
+            problems.Add($"MemoryBudget {options.MemoryBudget:N0} bounds what the autotuner may use, but nothing is tuned: set Workers or Prefetch to LoaderOptions.Auto, or bound memory with PoolSize.");
+        }
+
         if (options.PoolSize != LoaderOptions.Auto && options.PoolSize < 2)
         {
             problems.Add($"PoolSize {options.PoolSize} leaves no buffer to make the next batch while the consumer holds one: use at least 2.");
