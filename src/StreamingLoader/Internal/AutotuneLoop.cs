@@ -83,6 +83,18 @@ internal sealed class AutotuneLoop
             gate.Resize(_tuner.Workers);
         }
 
+        // Workers run on the thread pool and may block in user code (a read that waits): the pool must have a thread
+        // for each, or it adds them about one a second and more workers would not run. Raised, never lowered.
+        if (_gates.Count > 0)
+        {
+            var threads = (_gates.Count * _tuner.Workers) + 4;
+            ThreadPool.GetMinThreads(out var worker, out var io);
+            if (worker < threads)
+            {
+                ThreadPool.SetMinThreads(threads, io);
+            }
+        }
+
         _pool.Resize(_tuner.PoolSize);
     }
 }
