@@ -93,9 +93,13 @@ internal sealed class Autotuner
         }
 
         _windowStart = (now, totals);
-        foreach (var bound in (ReadOnlySpan<Bound>)[_workerCeiling, _workerFloor, _prefetchCeiling])
+        if (_trial is null)
         {
-            bound.ClearIfConditionsChanged(window);
+            // Measured at the setting the bounds were set from (a trial's own window differs by its change).
+            foreach (var bound in (ReadOnlySpan<Bound>)[_workerCeiling, _workerFloor, _prefetchCeiling])
+            {
+                bound.ClearIfConditionsChanged(window);
+            }
         }
 
         return _trial is { } trial ? Judge(trial, window, now, totals) : Decide(window, now, totals);
@@ -129,9 +133,9 @@ internal sealed class Autotuner
         }
 
         // The bound is the value that failed: a ceiling is not reached again, a floor not gone below.
-        bound.Fail(trial.Workers != Workers ? Workers : Prefetch, now, before, _time);
+        var cooldown = bound.Fail(trial.Workers != Workers ? Workers : Prefetch, now, before, _time);
         var undone = trial.Workers != Workers ? $"workers {Workers} → {trial.Workers}" : $"prefetch {Prefetch} → {trial.Prefetch}";
-        Change(trial.Workers, trial.Prefetch, trial.Grow ? "no_gain" : "loss", $"{undone}, undone ({verdict}); not tried again for {bound.Cooldown.TotalSeconds:0} s", now, totals);
+        Change(trial.Workers, trial.Prefetch, trial.Grow ? "no_gain" : "loss", $"{undone}, undone ({verdict}); not tried again for {cooldown.TotalSeconds:0} s", now, totals);
         return true;
     }
 
@@ -145,16 +149,11 @@ internal sealed class Autotuner
             if (_limits.TuneWorkers && window.Busy >= _settings.Busy && Workers < most && !_workerCeiling.Blocks(Workers, now))
             {
                 var factor = window.Busy >= 0.9 && window.Wait >= 0.25 ? 2.0 : 1.5;
-                var workers = Math.Min(Math.Max(Workers + 1, (int)Math.Ceiling(Workers * factor)), most);
-                if (_workerCeiling.Active(now))
-                {
-                    workers = Math.Min(workers, _workerCeiling.Value - 1);
-                }
-
+                var workers = _workerCeiling.Below(Math.Min(Math.Max(Workers + 1, (int)Math.Ceiling(Workers * factor)), most), now);
                 return Try(workers, Prefetch, grow: true, "starved_busy", $"{measured}: workers {Workers} → {workers}", window, now, totals);
             }
 
-            var prefetch = Math.Min(_limits.MaxPrefetch, Prefetch * 2);
+            var prefetch = _prefetchCeiling.Below(Math.Min(_limits.MaxPrefetch, Prefetch * 2), now);
             if (_limits.TunePrefetch && prefetch > Prefetch && _limits.PoolSize(Workers, prefetch) <= fit && !_prefetchCeiling.Blocks(Prefetch, now))
             {
                 return Try(Workers, prefetch, grow: true, "starved_idle", $"{measured}: prefetch {Prefetch} → {prefetch}", window, now, totals);
@@ -304,11 +303,17 @@ internal sealed class Autotuner
         /// <summary>Whether growing from <paramref name="current"/> is barred: the next value would reach the ceiling.</summary>
         public bool Blocks(int current, long now) => Active(now) && current + 1 >= Value;
 
-        public void Fail(int value, long now, Window conditions, TimeProvider time)
+        /// <summary><paramref name="proposed"/>, kept below the ceiling while it holds.</summary>
+        public int Below(int proposed, long now) => Active(now) ? Math.Min(proposed, Value - 1) : proposed;
+
+        /// <summary>Holds <paramref name="value"/> for the cool-down, which doubles for the next failure; returns the cool-down.</summary>
+        public TimeSpan Fail(int value, long now, Window conditions, TimeProvider time)
         {
             (Value, _conditions) = (value, conditions);
-            _until = now + (long)(Cooldown.TotalSeconds * time.TimestampFrequency);
+            var cooldown = Cooldown;
+            _until = now + (long)(cooldown.TotalSeconds * time.TimestampFrequency);
             Cooldown = TimeSpan.FromTicks(Math.Min(Cooldown.Ticks * 2, settings.MaxCooldown.Ticks));
+            return cooldown;
         }
 
         public void Paid() => Cooldown = settings.Cooldown;
