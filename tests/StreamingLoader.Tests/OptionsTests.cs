@@ -68,6 +68,31 @@ public class OptionsTests
         Assert.Equal(7, options.EffectivePoolSize);
     }
 
+    [Fact]
+    public void Autotune_AutoAcceptedForWorkersPrefetchAndBudget_OtherNonPositiveValuesThrow()
+    {
+        var options = new LoaderOptions { Workers = LoaderOptions.Auto, Prefetch = LoaderOptions.Auto, MemoryBudget = LoaderOptions.Auto };
+        Assert.Equal(LoaderOptions.Auto, options.Workers);
+        Assert.Equal(LoaderOptions.Auto, options.Prefetch);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.Workers = -2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.Prefetch = -2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.MemoryBudget = 0);
+
+        // The pool a tuned loader starts with: prefetch 2 + 2 × 2 workers + 2.
+        Assert.Equal(8, options.EffectivePoolSize);
+        var share = (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * LoaderOptions.DefaultMemoryShare);
+        Assert.Equal(share, options.ResolvedMemoryBudget);
+        options.MemoryBudget = 1 << 20;
+        Assert.Equal(1 << 20, options.ResolvedMemoryBudget);
+    }
+
+    [Fact]
+    public void Build_MemoryBudgetWithNothingTuned_ReportedWithTheFix()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Pipeline.From(TestData.Tensor(10)).Build(new LoaderOptions { Workers = 2, MemoryBudget = 1 << 20 }));
+        Assert.Contains("nothing is tuned: set Workers or Prefetch to LoaderOptions.Auto", error.Message, StringComparison.Ordinal);
+    }
+
     private sealed class BadSampler : Sampler
     {
         public override int Length => 3;

@@ -25,6 +25,9 @@ internal sealed class ResizableSemaphore
     /// <summary>Gets the number of permits there are (held and free) once every debt is paid.</summary>
     public int Limit => Volatile.Read(ref _limit);
 
+    /// <summary>Gets the permits still owed after the limit was lowered: the holders beyond the limit.</summary>
+    public int Owed => Volatile.Read(ref _debt);
+
     /// <summary>Gets the permits free now.</summary>
     public int Free => _permits.CurrentCount;
 
