@@ -22,6 +22,8 @@ internal sealed class BenchRun
 
     public Option<double> Duration { get; } = new("--duration") { Description = "Run one loader for this many seconds and print a timeline (instead of timed epochs)." };
 
+    public Option<double> WarmUp { get; } = new("--warmup") { Description = "With --duration: seconds of a warm-up loader first (compiles the code; the measured loader starts fresh).", DefaultValueFactory = _ => 1 };
+
     public Option<double> StepMs { get; } = new("--step-ms") { Description = "A training step per batch that waits this many ms without using the CPU (as a GPU step does)." };
 
     public Option<string?> StepSchedule { get; } = new("--step-schedule") { Description = "Step changes during a --duration run: SECONDS:MS,... (e.g. 15:8 doubles a 4 ms step at 15 s)." };
@@ -39,6 +41,7 @@ internal sealed class BenchRun
         command.Options.Add(Prefetch);
         command.Options.Add(MemoryBudgetMb);
         command.Options.Add(Duration);
+        command.Options.Add(WarmUp);
         command.Options.Add(StepMs);
         command.Options.Add(StepSchedule);
     }
@@ -70,7 +73,7 @@ internal sealed class BenchRun
         var steps = Schedule(result.GetValue(StepMs), result.GetValue(StepSchedule));
         if (result.GetValue(Duration) is > 0 and var seconds)
         {
-            await BenchTimeline.RunAsync(workload, build, TimeSpan.FromSeconds(seconds), steps, cancellationToken);
+            await BenchTimeline.RunAsync(workload, build, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(result.GetValue(WarmUp)), steps, cancellationToken);
             return;
         }
 

@@ -15,8 +15,23 @@ internal static class BenchTimeline
 {
     private static readonly TimeSpan PointEvery = TimeSpan.FromMilliseconds(250);
 
-    public static async Task RunAsync(string workload, Func<DataLoader> build, TimeSpan duration, IReadOnlyList<(double At, double Ms)> steps, CancellationToken cancellationToken)
+    public static async Task RunAsync(string workload, Func<DataLoader> build, TimeSpan duration, TimeSpan warmUp, IReadOnlyList<(double At, double Ms)> steps, CancellationToken cancellationToken)
     {
+        // Warm-up on a loader of its own, so that the measured one starts from its defaults with its code compiled.
+        if (warmUp > TimeSpan.Zero)
+        {
+            await using var warm = build();
+            var warmStart = Stopwatch.GetTimestamp();
+            await foreach (var batch in warm.ReadBatchesAsync(int.MaxValue, cancellationToken))
+            {
+                batch.Dispose();
+                if (Stopwatch.GetElapsedTime(warmStart) >= warmUp)
+                {
+                    break;
+                }
+            }
+        }
+
         await using var loader = build();
         var options = loader.Options;
         var points = new List<string>();

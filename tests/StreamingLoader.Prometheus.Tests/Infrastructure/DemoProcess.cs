@@ -44,7 +44,7 @@ internal sealed class DemoProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { CliAssembly(), "demo", "--epochs", "100000", "--samples", "20000", "--features", "16", "--workers", "1", "--metrics-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var argument in new[] { CliAssembly(), "demo", "--epochs", "100000", "--samples", "20000", "--features", "16", "--workers", "auto", "--metrics-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(argument);
         }
