@@ -21,7 +21,9 @@ internal sealed class Autotuner
     private readonly Bound _workerCeiling;
     private readonly Bound _workerFloor;
     private readonly Bound _prefetchCeiling;
+    private readonly List<double> _tickRates = [];
     private (long At, AutotuneSample Totals)? _windowStart;
+    private (long At, long Samples) _lastTick;
     private (long At, long Batches)? _settling;
     private Trial? _trial;
     private int _holdFloor;
@@ -52,10 +54,11 @@ internal sealed class Autotuner
     {
         var now = _time.GetTimestamp();
         _allocated = totals.AllocatedBytes;
+        var last = _lastTick;
+        _lastTick = (now, totals.Samples);
         if (_windowStart is null)
         {
-            _windowStart = (now, totals);
-            _settling = (now, totals.Batches);
+            Settle(now, totals);
             return false;
         }
 
@@ -74,10 +77,11 @@ internal sealed class Autotuner
             }
 
             _settling = null;
-            _windowStart = (now, totals);
+            StartWindow(now, totals);
             return false;
         }
 
+        _tickRates.Add((totals.Samples - last.Samples) / Seconds(last.At, now));
         var window = Measure(_windowStart.Value.At, _windowStart.Value.Totals, now, totals);
         var enough = (window.Seconds >= _settings.MinWindow.TotalSeconds && window.Batches >= _settings.MinBatches)
             || (window.Seconds >= _settings.MaxWindow.TotalSeconds && window.Batches >= _settings.MinBatchesLong);
@@ -86,13 +90,13 @@ internal sealed class Autotuner
             if (window.Seconds >= 4 * _settings.MaxWindow.TotalSeconds)
             {
                 // Too few batches to judge anything (a paused consumer): start again.
-                _windowStart = (now, totals);
+                StartWindow(now, totals);
             }
 
             return false;
         }
 
-        _windowStart = (now, totals);
+        StartWindow(now, totals);
         if (_trial is null)
         {
             // Measured at the setting the bounds were set from (a trial's own window differs by its change).
@@ -110,16 +114,19 @@ internal sealed class Autotuner
         _trial = null;
         var before = trial.Before;
         var gain = (window.Rate / Math.Max(before.Rate, 1e-9)) - 1;
-        var verdict = string.Create(CultureInfo.InvariantCulture, $"{gain:+0%;-0%} samples/s, consumer wait {before.Wait:P0} → {window.Wait:P0}");
+
+        // A difference smaller than twice its standard error (from the ticks' spread in both windows) is noise.
+        var noise = 2 * Math.Sqrt((before.RateError * before.RateError) + (window.RateError * window.RateError));
+        var verdict = string.Create(CultureInfo.InvariantCulture, $"{gain:+0%;-0%} samples/s (noise ±{noise / Math.Max(before.Rate, 1e-9):0%}), consumer wait {before.Wait:P0} → {window.Wait:P0}");
         bool kept;
         if (trial.Grow)
         {
-            kept = window.Rate >= before.Rate * (1 + _settings.Gain)
+            kept = window.Rate - before.Rate >= Math.Max(before.Rate * _settings.Gain, noise)
                 || (window.Wait <= before.Wait * 0.5 && window.Rate >= before.Rate * (1 - _settings.Loss));
         }
         else
         {
-            kept = window.Rate >= before.Rate * (1 - _settings.Loss) && (window.Wait < _settings.Starved || window.Wait <= before.Wait + 0.02);
+            kept = before.Rate - window.Rate <= Math.Max(before.Rate * _settings.Loss, noise) && (window.Wait < _settings.Starved || window.Wait <= before.Wait + 0.02);
         }
 
         var bound = trial.Grow ? (trial.Workers != Workers ? _workerCeiling : _prefetchCeiling) : _workerFloor;
@@ -258,7 +265,13 @@ internal sealed class Autotuner
     private void Settle(long now, AutotuneSample totals)
     {
         _settling = (now, totals.Batches);
+        StartWindow(now, totals);
+    }
+
+    private void StartWindow(long now, AutotuneSample totals)
+    {
         _windowStart = (now, totals);
+        _tickRates.Clear();
     }
 
     private AutotuneStatus Describe(int changes, string reason, string explanation) =>
@@ -270,6 +283,13 @@ internal sealed class Autotuner
         var samples = Math.Max(1, end.Samples - start.Samples);
         var busy = end.BusySeconds - start.BusySeconds;
         var step = end.StepSeconds - start.StepSeconds;
+        var error = 0.0;
+        if (_tickRates.Count >= 2)
+        {
+            var mean = _tickRates.Average();
+            error = Math.Sqrt(_tickRates.Sum(r => (r - mean) * (r - mean)) / (_tickRates.Count - 1) / _tickRates.Count);
+        }
+
         return new Window(
             seconds,
             end.Batches - start.Batches,
@@ -277,13 +297,17 @@ internal sealed class Autotuner
             Math.Clamp((end.WaitSeconds - start.WaitSeconds) / seconds, 0, 1),
             Math.Clamp(busy / (Workers * seconds), 0, 1),
             busy / samples,
-            step / samples);
+            step / samples,
+            error);
     }
 
     private double Seconds(long from, long to) => Math.Max(1e-9, (to - from) / (double)_time.TimestampFrequency);
 
-    /// <summary>A window's measurements: samples/s, the consumer's share of time waiting, the workers' share busy, and per sample the work and the consumer's step.</summary>
-    internal readonly record struct Window(double Seconds, long Batches, double Rate, double Wait, double Busy, double WorkPerSample, double StepPerSample);
+    /// <summary>
+    /// A window's measurements: samples/s, the consumer's share of time waiting, the workers' share busy, per sample the
+    /// work and the consumer's step, and the standard error of samples/s from the spread of its ticks.
+    /// </summary>
+    internal readonly record struct Window(double Seconds, long Batches, double Rate, double Wait, double Busy, double WorkPerSample, double StepPerSample, double RateError);
 
     /// <summary>A change being judged: the setting before it and the window measured before it.</summary>
     private sealed record Trial(int Workers, int Prefetch, bool Grow, Window Before);

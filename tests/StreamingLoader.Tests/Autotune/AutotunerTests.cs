@@ -174,6 +174,21 @@ public sealed class AutotunerTests
         Assert.True(pipeline.Tuner.Status.Changes - changes <= 4, $"{pipeline.Tuner.Status.Changes - changes} changes in 60 s at {workers} → {pipeline.Tuner.Workers} workers: {pipeline.Tuner.Status}");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Observe_NoisyCpuBoundAtItsBest_StaysThereAndRetriesOnlyAsCooldownsEnd(int seed)
+    {
+        // Two cores, ±10 % noise per tick: a window's samples/s vary by several percent, and nothing pays past 2 workers.
+        var pipeline = new SimulatedPipeline(Limits(), seed) { WorkPerSample = 0.000_05, Cores = 2, Noise = 0.10 };
+        var workers = new List<int>();
+        pipeline.Run(120, () => workers.Add(pipeline.Tuner.Workers));
+
+        Assert.True(workers.Count(w => w == 2) >= 0.85 * workers.Count, $"2 workers only {workers.Count(w => w == 2)} of {workers.Count} ticks; {pipeline.Tuner.Status}");
+        Assert.True(pipeline.Tuner.Status.Changes <= 24, $"{pipeline.Tuner.Status.Changes} changes in 120 s: {pipeline.Tuner.Status}");
+    }
+
     [Fact]
     public void Observe_ConsumerHoldsMoreBatchesThanThePoolSpares_PoolGrowsToLeaveTwo()
     {
