@@ -36,6 +36,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private CancellationToken _readerToken;
     private int _disposed;
     private readonly bool _regrouped;
+    private readonly Demand? _demand;
 
     public DataflowLoader(SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, LoaderOptions options, LoaderState? resumeFrom)
     {
@@ -66,8 +67,16 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             maxBatch = options.BatchSize;
         }
 
+        var ordering = Ordering(source, options, _batchSampler, collator);
         if (resumeFrom is not null)
         {
+            if (resumeFrom.Ordering is { } saved && saved != ordering)
+            {
+                throw new ArgumentException(
+                    $"The state was saved by a loader that orders its batches differently, so resuming would skip or repeat samples. Saved: {saved}. This loader: {ordering}.",
+                    nameof(resumeFrom));
+            }
+
             if (resumeFrom.Seed != options.Seed || resumeFrom.BatchesPerEpoch != batchesPerEpoch || resumeFrom.SamplesPerEpoch != samplesPerEpoch
                 || (resumeFrom.BatchSize != 0 && resumeFrom.BatchSize != maxBatch))
             {
@@ -89,15 +98,16 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             }
         }
 
-        _start = resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch, BatchSize: maxBatch);
+        _start = (resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch, BatchSize: maxBatch)) with { Ordering = ordering };
         _state = _start;
         _ledger = new EpochLedger(sourceWaits: !options.Ordered);
         _position = new EpochPosition(_start);
         _pool = new BatchPool(options.EffectivePoolSize, maxBatch);
         _errors = new ErrorHandler(options, _counters.Accounting, _time, _lifetime.Token);
+        _demand = options.Workers == 0 ? new Demand() : null;
 
         // Each of the (at most two) parallel blocks runs Workers chunks at once, the shuffle block one.
-        _inFlight = new InFlightWork((2 * options.Workers) + 1);
+        _inFlight = new InFlightWork((2 * options.EffectiveWorkers) + 1);
     }
 
     public override LoaderOptions Options => _options.Clone();
@@ -263,6 +273,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         {
             _pool.ReclaimAllUndelivered();
             _pool.Dispose();
+            _demand?.Dispose();
         }
         else
         {
@@ -307,10 +318,16 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             }
             else
             {
+                _demand?.Request();
                 delivery = await _reader!.ReceiveAsync(cancellationToken).ConfigureAwait(false);
                 if (delivery.Kind == DeliveryKind.Completed)
                 {
                     return delivery;
+                }
+
+                if (delivery.Kind is DeliveryKind.Batch or DeliveryKind.Empty)
+                {
+                    _demand?.Received();
                 }
 
                 if (delivery.Epoch != epoch && delivery.Kind != DeliveryKind.EpochEnd)
@@ -359,6 +376,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, sourceStart, _options.Seed, ledger, _counters, _time, _lifetime, reserveAtSource)
                 : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, _options.BatchTimeout, sourceStart, ledger, _counters, _time, _lifetime, reserveAtSource);
             producer.AgreeLayout = processor.AgreeLayoutAsync;
+            producer.Demand = _demand;
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
             _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, () => _inFlight.Describe().Append(producer.Describe()));
@@ -393,5 +411,32 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         stage = _regrouped ? PipelineStage.Group : PipelineStage.Shuffle;
         return chain.Count > 0 ? chain[0] : null;
+    }
+
+    /// <summary>What decides the order of the batches (<see cref="LoaderState.Ordering"/>).</summary>
+    private static string Ordering(SourceSpec source, LoaderOptions options, BatchSampler? batchSampler, Collator<T> collator)
+    {
+        var parts = new List<string>
+        {
+            batchSampler is not null
+                ? $"dataset, {batchSampler.Describe()}"
+                : $"stream, batches of {options.BatchSize}{(options.DropLast ? ", drop last" : "")}",
+        };
+        if (options.ShuffleBufferSize > 0)
+        {
+            parts.Add($"shuffle buffer {options.ShuffleBufferSize}");
+        }
+
+        if (options.Bucketing is { } b)
+        {
+            parts.Add($"buckets [{string.Join(", ", b.Boundaries)}] of [{string.Join(", ", b.BatchSizes ?? [])}], max tokens {b.MaxTokens}, field {b.Field ?? "first"}");
+        }
+
+        if (collator is PackingCollator<T> packing)
+        {
+            parts.Add($"packed rows of {packing.Packing.Length}");
+        }
+
+        return string.Join("; ", parts);
     }
 }

@@ -38,6 +38,7 @@ internal sealed class MapChunkProducer<TSource>(
                         await AgreeLayoutOnceAsync(FirstIndices(batches, b), ReadOnlyMemory<TSource>.Empty, epoch).ConfigureAwait(false);
                     }
 
+                    await WaitForDemandAsync(cancellationToken).ConfigureAwait(false);
                     var chunk = ToChunk(batches[b].Span, epoch);
                     chunk.Sequence = b;
                     chunk.ReadAt = Time.GetTimestamp();
