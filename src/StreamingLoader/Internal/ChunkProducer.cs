@@ -44,7 +44,7 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
                 var reserving = pool.ReserveAsync(cancellationToken);
                 if (!reserving.IsCompletedSuccessfully)
                 {
-                    var waiting = counters.Stage(PipelineStages.Source).StartBlocked(time);
+                    var waiting = counters.StartSourceWait(time);
                     try
                     {
                         await reserving.ConfigureAwait(false);
@@ -70,7 +70,7 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
         }
 
         bool accepted;
-        var blocked = counters.Stage(PipelineStages.Source).StartBlocked(time);
+        var blocked = counters.StartSourceWait(time);
         try
         {
             accepted = await target.SendAsync(chunk, cancellationToken).ConfigureAwait(false);

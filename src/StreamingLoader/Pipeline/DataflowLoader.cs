@@ -173,7 +173,14 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             {
                 var waitStart = _time.GetTimestamp();
                 var delivery = await NextAsync(Volatile.Read(ref _state).Epoch, cancellationToken).ConfigureAwait(false);
-                Interlocked.Add(ref counters.WaitTicks, _time.GetElapsedTime(waitStart).Ticks);
+                var waitEnd = _time.GetTimestamp();
+                Interlocked.Add(ref counters.WaitTicks, _time.GetElapsedTime(waitStart, waitEnd).Ticks);
+                if (delivery.ReadyAt > waitStart)
+                {
+                    // The batch was finished while the consumer waited: from then on the wait was for a thread to run
+                    // the consumer's continuation (the thread pool's queue, or a CPU), not for data.
+                    Interlocked.Add(ref counters.DispatchTicks, _time.GetElapsedTime(delivery.ReadyAt, waitEnd).Ticks);
+                }
                 if (delivery.Kind == DeliveryKind.EpochEnd && count is not null)
                 {
                     continue;
@@ -327,6 +334,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             var processor = new ChunkProcessor<TSource, T>(_source, _chain, _collator, _pool, _options, _counters, _errors, _lifetime, ledger, _inFlight);
             var firstStage = _source is MapSource<TSource> ? PipelineStages.Read : _chain.IsIdentity ? PipelineStages.Collate : PipelineStages.Transform;
             var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime, _start);
+            _counters.ReadyBatches = () => graph.Prefetch.Count;
             var reserveAtSource = _options.ShuffleBufferSize == 0 ? _pool : null;
 
             // A shuffle buffer's batches mix the whole epoch so far: a resumed source reads its epoch from the start

@@ -22,6 +22,13 @@ public static class LoaderMetrics
     /// <summary>Tag key: the error policy that handled an error (fail or skip).</summary>
     public const string PolicyTag = "policy";
 
+    /// <summary>
+    /// Tag key of <c>streamingloader.source.wait</c>: what the source waited for, <c>consumer</c> (every batch buffer
+    /// was taken and finished batches were waiting for the consumer: the loader is ahead) or <c>stages</c> (the buffers
+    /// or the first queue were taken by work the stages had not finished: the stages are behind).
+    /// </summary>
+    public const string WaitingForTag = "waiting_for";
+
     /// <summary>The instrument name of the per-message stage latency histogram.</summary>
     public const string StageDurationName = "streamingloader.stage.duration";
 
@@ -88,6 +95,10 @@ public static class LoaderMetrics
         Meter.CreateObservableCounter("streamingloader.bytes", () => ObservePipelines(c => c.Bytes), "By", "Bytes of batch data delivered to the consumer.");
         Meter.CreateObservableCounter("streamingloader.consumer.wait", () => ObservePipelines(c => TimeSpan.FromTicks(c.WaitTicks).TotalSeconds), "s", "Time the consumer waited for its next batch (starvation).");
         Meter.CreateObservableCounter("streamingloader.consumer.step", () => ObservePipelines(c => TimeSpan.FromTicks(c.StepTicks).TotalSeconds), "s", "Time the consumer spent on a batch before asking for the next.");
+        Meter.CreateObservableCounter("streamingloader.consumer.dispatch", () => ObservePipelines(c => TimeSpan.FromTicks(c.DispatchTicks).TotalSeconds), "s", "Part of the consumer's wait after its batch was ready: its continuation waited for a thread (CPU or thread-pool starvation), not for data.");
+        Meter.CreateObservableCounter("streamingloader.source.wait", ObserveSourceWaits, "s", "Time the source waited to hand on what it read, by what it waited for: the consumer (finished batches were waiting for it) or the stages (their work was unfinished).");
+        Meter.CreateObservableGauge("streamingloader.process.cpu.limit", () => ProcessCpu.CoresAvailable(), "{cpu}", "Cores the process may use: the processor count, capped by the cgroup's CPU quota where one is readable.");
+        Meter.CreateObservableCounter("streamingloader.process.cpu.wait", ObserveRunQueueWait, "s", "Time the process's threads were ready to run but waited for a CPU, summed over threads (Linux schedstat).");
         Meter.CreateObservableGauge("streamingloader.stage.queue_depth", ObserveQueues, "{message}", "Messages waiting at a stage's input.");
         Meter.CreateObservableGauge("streamingloader.stage.queue_capacity", ObserveQueueCapacities, "{message}", "Messages a stage's input queue holds when full.");
         Meter.CreateObservableGauge("streamingloader.stage.workers", ObserveWorkers, "{worker}", "Messages a stage works on at once (its degree of parallelism).");
@@ -123,6 +134,24 @@ public static class LoaderMetrics
         foreach (var source in Live.Keys)
         {
             yield return new Measurement<TValue>(read(source.Counters), PipelineTags(source.Name));
+        }
+    }
+
+    private static IEnumerable<Measurement<double>> ObserveSourceWaits()
+    {
+        foreach (var source in Live.Keys)
+        {
+            var counters = source.Counters;
+            yield return new Measurement<double>(counters.SourceWaitForConsumer.Seconds(), new TagList { { PipelineTag, source.Name }, { WaitingForTag, "consumer" } });
+            yield return new Measurement<double>(counters.SourceWaitForStages.Seconds(), new TagList { { PipelineTag, source.Name }, { WaitingForTag, "stages" } });
+        }
+    }
+
+    private static IEnumerable<Measurement<double>> ObserveRunQueueWait()
+    {
+        if (ProcessCpu.RunQueueWaitSeconds() is { } seconds)
+        {
+            yield return new Measurement<double>(seconds);
         }
     }
 
@@ -220,6 +249,9 @@ internal sealed class PipelineCounters
     public long Bytes;
     public long WaitTicks;
     public long StepTicks;
+
+    /// <summary>Of <see cref="WaitTicks"/>, the time after the batch was ready (the consumer's continuation waited for a thread).</summary>
+    public long DispatchTicks;
 #pragma warning restore CA1051
 
     private readonly ConcurrentDictionary<string, StageCounters> _stages = new();
@@ -228,6 +260,26 @@ internal sealed class PipelineCounters
     public SampleAccounting Accounting { get; } = new();
 
     public IEnumerable<KeyValuePair<string, StageCounters>> Stages => _stages;
+
+    /// <summary>Gets the source's waits while finished batches were waiting for the consumer.</summary>
+    public WaitClock SourceWaitForConsumer { get; } = new();
+
+    /// <summary>Gets the source's waits while the stages' work was unfinished (no batch ready).</summary>
+    public WaitClock SourceWaitForStages { get; } = new();
+
+    /// <summary>Gets or sets how many finished batches wait for the consumer now (the prefetch queue), once the pipeline runs.</summary>
+    public Func<int>? ReadyBatches { get; set; }
+
+    /// <summary>
+    /// Starts timing a wait of the source (for a batch buffer or for room in the first queue) as the source's blocked
+    /// time and, by whether batches are ready for the consumer as it starts, as a wait for the consumer or the stages.
+    /// </summary>
+    public SourceWait StartSourceWait(TimeProvider time)
+    {
+        var blocked = Stage(PipelineStages.Source).StartBlocked(time);
+        var reason = (ReadyBatches?.Invoke() ?? 0) > 0 ? SourceWaitForConsumer : SourceWaitForStages;
+        return new SourceWait(blocked, reason.Start(time));
+    }
 
     public StageCounters Stage(string name) => _stages.GetOrAdd(name, static _ => new StageCounters());
 }
