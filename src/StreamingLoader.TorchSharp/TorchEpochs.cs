@@ -110,6 +110,8 @@ public static class TorchEpochs
             var samples = 0L;
             var inputWait = TimeSpan.Zero;
             var started = Stopwatch.GetTimestamp();
+            var classified = false;
+            var tags = TorchSharpMetrics.StartPass(loader.Options.Name, train, LearningRate(optimizer), loader.BatchesPerEpoch);
             try
             {
                 model.train(train);
@@ -124,11 +126,11 @@ public static class TorchEpochs
                         var stepStart = Stopwatch.GetTimestamp();
                         var waited = Stopwatch.GetElapsedTime(waitStart, stepStart);
                         inputWait += waited;
-                        Step(batch, model, criterion, optimizer, lossSum, correct);
+                        classified |= Step(batch, model, criterion, optimizer, lossSum, correct);
                         batches++;
                         samples += batch.Count;
                         waitStart = Stopwatch.GetTimestamp();
-                        TorchSharpMetrics.Step(train, waited, Stopwatch.GetElapsedTime(stepStart, waitStart));
+                        TorchSharpMetrics.Step(tags, waited, Stopwatch.GetElapsedTime(stepStart, waitStart));
                     }
 
                     // A cancellation asked for during a step ends the pass after it, the last step's included.
@@ -137,7 +139,9 @@ public static class TorchEpochs
 
                 // The one host synchronization of the pass.
                 var meanLoss = samples == 0 ? 0 : lossSum.item<double>() / samples;
-                return new EpochResult(batches, samples, meanLoss, correct.item<long>(), Stopwatch.GetElapsedTime(started), inputWait);
+                var result = new EpochResult(batches, samples, meanLoss, correct.item<long>(), Stopwatch.GetElapsedTime(started), inputWait);
+                TorchSharpMetrics.EndPass(tags, result.MeanLoss, classified ? result.Accuracy : null, result.Elapsed);
+                return result;
             }
             finally
             {
@@ -178,7 +182,12 @@ public static class TorchEpochs
         optimizer.zero_grad();
     }
 
-    private static void Step(TorchBatch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer? optimizer, Tensor lossSum, Tensor correct)
+    /// <summary>The learning rate of the optimizer's first parameter group, or null (evaluation, or an optimizer without groups).</summary>
+    private static double? LearningRate(optim.Optimizer? optimizer) =>
+        optimizer?.ParamGroups.FirstOrDefault() is { } group ? group.LearningRate : null;
+
+    /// <summary>One step; returns whether its output was a classifier's (so the pass's accuracy means something).</summary>
+    private static bool Step(TorchBatch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer? optimizer, Tensor lossSum, Tensor correct)
     {
         using var scope = NewDisposeScope();
         using var grad = enable_grad(optimizer is not null);
@@ -203,6 +212,9 @@ public static class TorchEpochs
         if (output.dim() == 2 && batch.Labels.dim() == 1 && !batch.Labels.is_floating_point())
         {
             correct.add_(output.argmax(1).eq(batch.Labels).sum(), One);
+            return true;
         }
+
+        return false;
     }
 }
