@@ -93,7 +93,7 @@ internal static class DemoCommand
         var profile = profiler.Snapshot();
         AnsiConsole.MarkupLine($"trained {epochs} epochs in {total.Elapsed.TotalSeconds:F1} s; final test accuracy [bold]{results[^1].Test.Accuracy:P2}[/] (chance is {1.0 / Classes:P0})");
         // The same rule as the dashboard's verdict panel (dashboards/README.md, "Finding the bottleneck").
-        AnsiConsole.WriteLine($"bottleneck: {profile}");
+        Console.WriteLine($"bottleneck: {profile}");
         return results[^1].Test.Accuracy > 1.5 / Classes ? 0 : 1;
     }
 

@@ -63,13 +63,14 @@ public static class TorchSharpMetrics
     static TorchSharpMetrics()
 #pragma warning restore CA1810
     {
-        Meter.CreateObservableGauge("streamingloader.torch.loss", () => Observe(p => p.Loss), "1", "Mean loss of the last pass completed.");
-        Meter.CreateObservableGauge("streamingloader.torch.accuracy", () => Observe(p => p.Accuracy), "1", "Share of samples classified right in the last pass completed (classifiers only).");
+        // Loss, accuracy and learning rate have no unit: OpenTelemetry's Prometheus names would add "_ratio" for "1".
+        Meter.CreateObservableGauge("streamingloader.torch.loss", () => Observe(p => p.Loss), unit: null, "Mean loss of the last pass completed.");
+        Meter.CreateObservableGauge("streamingloader.torch.accuracy", () => Observe(p => p.Accuracy), unit: null, "Share of samples classified right in the last pass completed (classifiers only).");
         Meter.CreateObservableGauge("streamingloader.torch.epoch", () => Observe(p => p.Completed), "{epoch}", "Passes completed.");
         Meter.CreateObservableGauge("streamingloader.torch.epoch.step", () => Observe(p => p.Step), "{step}", "Steps into the current pass.");
         Meter.CreateObservableGauge("streamingloader.torch.epoch.steps", () => Observe(p => p.StepsPerPass), "{step}", "Steps per pass, where the loader knows its epoch's size.");
         Meter.CreateObservableGauge("streamingloader.torch.epoch.duration", () => Observe(p => p.LastDuration), "s", "Wall time of the last pass completed.");
-        Meter.CreateObservableGauge("streamingloader.torch.learning_rate", () => Observe(p => p.LearningRate), "1", "Learning rate of the optimizer's first parameter group, read as each training pass starts.");
+        Meter.CreateObservableGauge("streamingloader.torch.learning_rate", () => Observe(p => p.LearningRate), unit: null, "Learning rate of the optimizer's first parameter group, read as each training pass starts.");
     }
 
     internal static void Step(PassTags tags, TimeSpan inputWait, TimeSpan step)

@@ -108,6 +108,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
     public long PoolCapacity => _pool.Capacity;
 
+    public long PoolHeld => _pool.HeldByConsumer;
+
     public PipelineCounters Counters => _counters;
 
     internal BatchPool Pool => _pool;

@@ -104,6 +104,7 @@ public static class LoaderMetrics
         Meter.CreateObservableGauge("streamingloader.stage.workers", ObserveWorkers, "{worker}", "Messages a stage works on at once (its degree of parallelism).");
         Meter.CreateObservableUpDownCounter("streamingloader.pool.leases", ObserveLeases, "{batch}", "Batch buffers leased and not yet returned.");
         Meter.CreateObservableUpDownCounter("streamingloader.pool.capacity", ObservePoolCapacity, "{batch}", "Batch buffers the pool may hold.");
+        Meter.CreateObservableUpDownCounter("streamingloader.pool.held", ObservePoolHeld, "{batch}", "Batch buffers handed to the consumer and not yet disposed; all of them held stops the loader.");
     }
 
     internal static void Register(IMetricsSource source) => Live.TryAdd(source, new ConcurrentDictionary<string, byte>(StringComparer.Ordinal));
@@ -211,6 +212,14 @@ public static class LoaderMetrics
         }
     }
 
+    private static IEnumerable<Measurement<long>> ObservePoolHeld()
+    {
+        foreach (var source in Live.Keys)
+        {
+            yield return new Measurement<long>(source.PoolHeld, PipelineTags(source.Name));
+        }
+    }
+
     private static IEnumerable<Measurement<long>> ObservePoolCapacity()
     {
         foreach (var source in Live.Keys)
@@ -228,6 +237,9 @@ internal interface IMetricsSource
     long PoolLeases { get; }
 
     long PoolCapacity { get; }
+
+    /// <summary>Gets the batch buffers handed to the consumer and not yet disposed.</summary>
+    long PoolHeld { get; }
 
     PipelineCounters Counters { get; }
 
