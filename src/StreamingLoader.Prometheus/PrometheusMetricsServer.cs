@@ -165,11 +165,13 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
             context.Response.Body = original;
         }
 
-        var body = CreatedLineFilter.Applies(context.Response.ContentType)
-            ? CreatedLineFilter.Filter(buffer.GetBuffer().AsSpan(0, (int)buffer.Length))
-            : buffer.ToArray();
-        if (context.Response.ContentLength is not null || body.Length != buffer.Length)
+        var body = buffer.ToArray();
+        if (CreatedLineFilter.Applies(context.Response.ContentType))
         {
+            // The exporter gzips its answer when the scraper accepts it (Prometheus does): filter the text inside.
+            var gzipped = string.Equals(context.Response.Headers.ContentEncoding, "gzip", StringComparison.OrdinalIgnoreCase);
+            body = CreatedLineFilter.Filter(gzipped ? Gzip.Decompress(body) : body);
+            body = gzipped ? Gzip.Compress(body) : body;
             context.Response.ContentLength = body.Length;
         }
 
