@@ -147,14 +147,24 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>A scrape of a process with two pipelines is about 130 KB of OpenMetrics.</summary>
+    private const int InitialScrapeBuffer = 256 * 1024;
+
     private const string RunIdentityServiceName = "service.name";
     private const string RunIdentityInstanceId = "service.instance.id";
 
     /// <summary>Serves the exporter's answer without OpenMetrics' <c>_created</c> lines (see <see cref="CreatedLineFilter"/>).</summary>
     private static async Task WithoutCreatedLinesAsync(HttpContext context, RequestDelegate next)
     {
+        // Only an OpenMetrics answer has them: a scrape that does not ask for it goes straight through.
+        if (!context.Request.Headers.Accept.ToString().Contains("openmetrics", StringComparison.OrdinalIgnoreCase))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
         var original = context.Response.Body;
-        using var buffer = new MemoryStream();
+        using var buffer = new PooledBuffer(InitialScrapeBuffer);
         context.Response.Body = buffer;
         try
         {
@@ -165,16 +175,20 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
             context.Response.Body = original;
         }
 
-        var body = buffer.ToArray();
-        if (CreatedLineFilter.Applies(context.Response.ContentType))
+        if (!CreatedLineFilter.Applies(context.Response.ContentType))
         {
-            // The exporter gzips its answer when the scraper accepts it (Prometheus does): filter the text inside.
-            var gzipped = string.Equals(context.Response.Headers.ContentEncoding, "gzip", StringComparison.OrdinalIgnoreCase);
-            body = CreatedLineFilter.Filter(gzipped ? Gzip.Decompress(body) : body);
-            body = gzipped ? Gzip.Compress(body) : body;
-            context.Response.ContentLength = body.Length;
+            await original.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+            return;
         }
 
+        // The exporter gzips its answer when the scraper accepts it (Prometheus does): filter the text inside.
+        var gzipped = string.Equals(context.Response.Headers.ContentEncoding, "gzip", StringComparison.OrdinalIgnoreCase);
+        using var unzipped = gzipped ? Gzip.Decompress(buffer.WrittenMemory) : null;
+        var text = unzipped ?? buffer;
+        text.Truncate(CreatedLineFilter.FilterInPlace(text.Written));
+        using var zipped = gzipped ? Gzip.Compress(text.Written) : null;
+        var body = (zipped ?? text).WrittenMemory;
+        context.Response.ContentLength = body.Length;
         await original.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 

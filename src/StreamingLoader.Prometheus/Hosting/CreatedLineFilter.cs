@@ -16,38 +16,51 @@ internal static class CreatedLineFilter
     public static bool Applies(string? contentType) =>
         contentType?.StartsWith("application/openmetrics-text", StringComparison.OrdinalIgnoreCase) == true;
 
-    /// <summary>Copies <paramref name="body"/> without the <c>_created</c> lines of counter, histogram and summary families.</summary>
-    public static byte[] Filter(ReadOnlySpan<byte> body)
+    /// <summary>
+    /// Removes, in place, the <c>_created</c> lines of counter, histogram and summary families from <paramref name="body"/>;
+    /// returns the length of what is left at its start.
+    /// </summary>
+    public static int FilterInPlace(Span<byte> body)
     {
-        var output = new byte[body.Length];
         var written = 0;
-        var family = ReadOnlySpan<byte>.Empty;
+        var read = 0;
+        var family = Range.All;
         var familyHasCreated = false;
-        while (!body.IsEmpty)
+        while (read < body.Length)
         {
-            var end = body.IndexOf((byte)'\n');
-            var line = end < 0 ? body : body[..(end + 1)];
-            body = body[line.Length..];
-
+            var end = body[read..].IndexOf((byte)'\n');
+            var lineLength = end < 0 ? body.Length - read : end + 1;
+            var line = body.Slice(read, lineLength);
             if (line.StartsWith(TypePrefix))
             {
                 // "# TYPE name type": counters, histograms and summaries carry name_created samples.
                 var rest = line[TypePrefix.Length..].TrimEnd("\r\n"u8);
                 var space = rest.IndexOf((byte)' ');
-                family = space < 0 ? rest : rest[..space];
+                var name = space < 0 ? rest.Length : space;
                 var type = space < 0 ? ReadOnlySpan<byte>.Empty : rest[(space + 1)..];
                 familyHasCreated = type.SequenceEqual("counter"u8) || type.SequenceEqual("histogram"u8) || type.SequenceEqual("summary"u8);
-            }
-            else if (familyHasCreated && IsCreatedSample(line, family))
-            {
-                continue;
+
+                // Where the family's name will be once this line has moved to its place.
+                family = new Range(written + TypePrefix.Length, written + TypePrefix.Length + name);
             }
 
-            line.CopyTo(output.AsSpan(written));
-            written += line.Length;
+            if (!(familyHasCreated && !line.StartsWith(TypePrefix) && IsCreatedSample(line, body[family])))
+            {
+                line.CopyTo(body[written..]);
+                written += lineLength;
+            }
+
+            read += lineLength;
         }
 
-        return output[..written];
+        return written;
+    }
+
+    /// <summary>Copies <paramref name="body"/> without the <c>_created</c> lines (see <see cref="FilterInPlace"/>).</summary>
+    public static byte[] Filter(ReadOnlySpan<byte> body)
+    {
+        var copy = body.ToArray();
+        return copy[..FilterInPlace(copy)];
     }
 
     /// <summary>Gets the bytes of a string, for tests.</summary>

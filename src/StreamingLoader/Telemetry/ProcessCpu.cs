@@ -86,19 +86,31 @@ internal static class ProcessCpu
         }
     }
 
-    /// <summary>The second field of a thread's schedstat: nanoseconds spent waiting on a run queue.</summary>
+    /// <summary>The second field of a thread's schedstat ("run wait slices"): nanoseconds spent waiting on a run queue.</summary>
     private static long? ReadWaitNanoseconds(string task)
     {
+        Span<byte> text = stackalloc byte[128];
+        int length;
         try
         {
-            var fields = File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return fields.Length >= 2 && long.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var wait) ? wait : null;
+            using var handle = File.OpenHandle(Path.Combine(task, "schedstat"));
+            length = RandomAccess.Read(handle, text, 0);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // The thread ended between the listing and the read.
             return null;
         }
+
+        var fields = text[..length];
+        var space = fields.IndexOf((byte)' ');
+        if (space < 0)
+        {
+            return null;
+        }
+
+        fields = fields[(space + 1)..];
+        return System.Buffers.Text.Utf8Parser.TryParse(fields, out long wait, out _) ? wait : null;
     }
 
     /// <summary>
