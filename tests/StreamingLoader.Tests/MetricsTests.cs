@@ -61,6 +61,41 @@ public class MetricsTests
     }
 
     [Fact]
+    public async Task IngestLag_DatasetBatchesWaitingInThePrefetchQueue_NotRecorded()
+    {
+        // An evaluation set read between evaluations: its batches wait in a full prefetch queue, which is not lag.
+        var lags = new ConcurrentBag<double>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == LoaderMetrics.MeterName && instrument.Name == LoaderMetrics.IngestLagName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == LoaderMetrics.PipelineTag && tag.Value as string == "no-lag-test")
+                {
+                    lags.Add(value);
+                }
+            }
+        });
+        listener.Start();
+
+        await using var loader = Pipeline.From(TestData.Tensor(40)).Build(new LoaderOptions { BatchSize = 10, Name = "no-lag-test", Prefetch = 4 });
+        Assert.Equal(40, (await TestData.ReadEpochLabelsAsync(loader)).Count);
+        await Task.Delay(300);
+        Assert.Equal(40, (await TestData.ReadEpochLabelsAsync(loader)).Count);
+
+        Assert.Empty(lags);
+    }
+
+    [Fact]
     public async Task Pipeline_ReportsStageAndConsumerInstrumentsWithItsTags()
     {
         var seen = new ConcurrentDictionary<(string Instrument, string? Stage), double>();

@@ -51,7 +51,7 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
                 var reserving = pool.ReserveAsync(cancellationToken);
                 if (!reserving.IsCompletedSuccessfully)
                 {
-                    var waiting = counters.Stage(PipelineStage.Source).StartBlocked(time);
+                    var waiting = counters.StartSourceWait(time);
                     try
                     {
                         await reserving.ConfigureAwait(false);
@@ -77,7 +77,7 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
         }
 
         bool accepted;
-        var blocked = counters.Stage(PipelineStage.Source).StartBlocked(time);
+        var blocked = counters.StartSourceWait(time);
         try
         {
             accepted = await target.SendAsync(chunk, cancellationToken).ConfigureAwait(false);

@@ -130,6 +130,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
     public long PoolCapacity => _pool.Capacity;
 
+    public long PoolHeld => _pool.HeldByConsumer;
+
     public PipelineCounters Counters => _counters;
 
     internal BatchPool Pool => _pool;
@@ -195,7 +197,14 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             {
                 var waitStart = _time.GetTimestamp();
                 var delivery = await NextAsync(Volatile.Read(ref _state).Epoch, cancellationToken).ConfigureAwait(false);
-                Interlocked.Add(ref counters.WaitTicks, _time.GetElapsedTime(waitStart).Ticks);
+                var waitEnd = _time.GetTimestamp();
+                Interlocked.Add(ref counters.WaitTicks, _time.GetElapsedTime(waitStart, waitEnd).Ticks);
+                if (delivery.ReadyAt > waitStart)
+                {
+                    // The batch was finished while the consumer waited: from then on the wait was for a thread to run
+                    // the consumer's continuation (the thread pool's queue, or a CPU), not for data.
+                    Interlocked.Add(ref counters.DispatchTicks, _time.GetElapsedTime(delivery.ReadyAt, waitEnd).Ticks);
+                }
                 if (delivery.Kind == DeliveryKind.EpochEnd && count is not null)
                 {
                     continue;
@@ -367,6 +376,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             var firstStage = _source is MapSource<TSource> ? PipelineStage.Read : _chain.IsIdentity ? PipelineStage.Collate : PipelineStage.Transform;
             var regroup = Regroupers(out var regroupStage);
             var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime, regroup, regroupStage);
+            _counters.ReadyBatches = () => graph.Prefetch.Count;
             var reserveAtSource = regroup is null ? _pool : null;
 
             // Regrouped batches depend on the whole epoch so far: a resumed source reads its epoch from the start and the
