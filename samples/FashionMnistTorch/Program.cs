@@ -7,6 +7,7 @@ using StreamingLoader.TorchSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 using StreamingLoader.Batching;
+using StreamingLoader.Training;
 
 namespace StreamingLoader.Samples.FashionMnistTorch;
 

@@ -4,6 +4,7 @@ using Spectre.Console;
 using StreamingLoader.CpuTraining;
 using StreamingLoader.Datasets;
 using StreamingLoader.Telemetry;
+using StreamingLoader.Training;
 
 namespace StreamingLoader.Cli;
 
