@@ -72,7 +72,7 @@ public sealed record PipelineProfile(string Pipeline, IReadOnlyList<StageProfile
         var slowest = SlowestStage;
         var stage = slowest is null
             ? "no stage worked yet"
-            : string.Create(CultureInfo.InvariantCulture, $"slowest stage: {slowest.Stage} ({slowest.BusySeconds:F2} s busy over {Math.Max(1, slowest.Workers)} worker(s), {slowest.MicrosecondsPerItem:F2} µs/sample)");
+            : string.Create(CultureInfo.InvariantCulture, $"slowest stage: {slowest.Stage.Tag()} ({slowest.BusySeconds:F2} s busy over {Math.Max(1, slowest.Workers)} worker(s), {slowest.MicrosecondsPerItem:F2} µs/sample)");
         return string.Create(CultureInfo.InvariantCulture, $"{Verdict} In figures: {stage}; the source waited {SourceWaitForConsumerSeconds:F2} s for the consumer and {SourceWaitForStagesSeconds:F2} s for the stages, over {ElapsedSeconds:F1} s.");
     }
 }
