@@ -241,34 +241,6 @@ public class ResumeTests
         Assert.Equal(Enumerable.Range(0, 20).Select(i => (long)i), await TestData.ReadEpochLabelsAsync(loader));
     }
 
-    [Fact]
-    public async Task BatchTimeout_LiveSourceGoesQuiet_PartialBatchDeliveredThenTheRest()
-    {
-        var channel = System.Threading.Channels.Channel.CreateUnbounded<Sample<float, long>>();
-        await using var loader = Pipeline.From(channel.Reader).Build(new LoaderOptions { BatchSize = 10, BatchTimeout = TimeSpan.FromMilliseconds(100) });
-        for (var i = 0; i < 4; i++)
-        {
-            channel.Writer.TryWrite(new Sample<float, long>(new float[] { i }, i));
-        }
-
-        await using var reader = loader.ReadEpochAsync().GetAsyncEnumerator();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        Assert.True(await reader.MoveNextAsync().AsTask().WaitAsync(deadline.Token));
-        Assert.Equal([0L, 1, 2, 3], reader.Current.Labels.AsSpan<long>().ToArray());
-        reader.Current.Dispose();
-
-        for (var i = 4; i < 14; i++)
-        {
-            channel.Writer.TryWrite(new Sample<float, long>(new float[] { i }, i));
-        }
-
-        channel.Writer.Complete();
-        Assert.True(await reader.MoveNextAsync().AsTask().WaitAsync(deadline.Token));
-        Assert.Equal(Enumerable.Range(4, 10).Select(i => (long)i), reader.Current.Labels.AsSpan<long>().ToArray());
-        reader.Current.Dispose();
-        Assert.False(await reader.MoveNextAsync().AsTask().WaitAsync(deadline.Token));
-    }
-
     [Theory]
     [InlineData(1_000_000)]
     [InlineData(int.MaxValue)]
