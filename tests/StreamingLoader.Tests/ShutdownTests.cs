@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Reactive.Linq;
 using System.Threading.Channels;
 using StreamingLoader.Datasets;
+using StreamingLoader.Internal;
 
 namespace StreamingLoader.Tests;
 
@@ -237,6 +238,35 @@ public class ShutdownTests
 
         // Rx cancels the source once Subscribe has returned on the subscribing thread: a few more batches may pass.
         Assert.InRange(calls, 3, 100);
+    }
+
+    [Fact]
+    public async Task AsObservable_SubscribersOnNextThrowsOnTheThirdBatch_CompletionFaultsWithItAndNothingKeepsRunning()
+    {
+        var loader = (DataflowLoader<Sample<float, long>, Sample<float, long>>)Pipeline.From(TestData.Tensor(10_000))
+            .Build(new LoaderOptions { BatchSize = 10, Workers = 2 });
+        var (calls, errors, completions) = (0, 0, 0);
+        using var subscription = loader.AsObservable().Subscribe(
+            _ =>
+            {
+                if (Interlocked.Increment(ref calls) == 3)
+                {
+                    throw new InvalidOperationException("consumer failed on batch 3");
+                }
+            },
+            _ => Interlocked.Increment(ref errors),
+            () => Interlocked.Increment(ref completions));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => loader.Completion.WaitAsync(Prompt));
+        Assert.Equal("consumer failed on batch 3", error.Message);
+
+        // Every task of the pipeline ends by itself, before any disposal; the observer got no fourth batch and, as
+        // Rx's contract has it for an observer's own exception, neither OnError nor OnCompleted.
+        await Task.WhenAny(Task.WhenAll(loader.InternalTasks)).WaitAsync(Prompt);
+        Assert.All(loader.InternalTasks, task => Assert.True(task.IsCompleted));
+        Assert.Equal((3, 0, 0), (calls, errors, completions));
+        await loader.DisposeAsync();
+        Assert.Empty(loader.AbandonedWork);
     }
 
     [Fact]

@@ -249,7 +249,12 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         return batch;
     }
 
-    private protected override void Fault(Exception error) => _lifetime.Fail(error);
+    private protected override void Fault(Exception error)
+    {
+        // The consumer's own error: nothing will read the stream any more, so Completion faults with it now.
+        _lifetime.Fail(error);
+        _lifetime.Finish();
+    }
 
     public override async ValueTask DisposeAsync()
     {
