@@ -145,7 +145,11 @@ public sealed class LoaderOptions
         }
     }
 
-    /// <summary>Gets or sets the clock the loader measures with.</summary>
+    /// <summary>
+    /// Gets or sets the clock the loader measures and waits with: its metrics, and every timeout
+    /// (<see cref="StallTimeout"/>, <see cref="BatchTimeout"/>, <see cref="ShutdownTimeout"/>), so a test's fake clock
+    /// decides when each one expires.
+    /// </summary>
     public TimeProvider TimeProvider
     {
         get => _timeProvider;

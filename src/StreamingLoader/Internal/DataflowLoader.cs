@@ -107,7 +107,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         _demand = options.Workers == 0 ? new Demand() : null;
 
         // Each of the (at most two) parallel blocks runs Workers chunks at once, the shuffle block one.
-        _inFlight = new InFlightWork((2 * options.EffectiveWorkers) + 1);
+        _inFlight = new InFlightWork((2 * options.EffectiveWorkers) + 1, _time);
     }
 
     public override LoaderOptions Options => _options.Clone();
@@ -118,7 +118,19 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
     public override IReadOnlyList<DeadLetter> DeadLetters => _errors.DeadLetters;
 
-    public override IReadOnlyList<EpochStatistics> Statistics => _counters.Accounting.Snapshot();
+    public override IReadOnlyList<EpochStatistics> Statistics
+    {
+        get
+        {
+            // A loader that stopped by itself (an error) has its books closed once its stages ended; disposal closes them too.
+            if (_lifetime.Completion.IsCompleted && _lifetime.OwnedTasks() is { Count: > 0 } tasks && tasks.All(t => t.IsCompleted))
+            {
+                _counters.Accounting.SettleStopped();
+            }
+
+            return _counters.Accounting.Snapshot();
+        }
+    }
 
     public override IReadOnlyList<string> AbandonedWork => Volatile.Read(ref _abandoned);
 
@@ -256,7 +268,12 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         return batch;
     }
 
-    private protected override void Fault(Exception error) => _lifetime.Fail(error);
+    private protected override void Fault(Exception error)
+    {
+        // The consumer's own error: nothing will read the stream any more, so Completion faults with it now.
+        _lifetime.Fail(error);
+        _lifetime.Finish();
+    }
 
     public override async ValueTask DisposeAsync()
     {
@@ -272,7 +289,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             graph = _graph;
         }
 
-        var abandoned = await _lifetime.StopAsync(() => graph?.Drain(), _options.ShutdownTimeout).ConfigureAwait(false);
+        var abandoned = await _lifetime.StopAsync(() => graph?.Drain(), _options.ShutdownTimeout, _time).ConfigureAwait(false);
         while (_ahead.TryDequeue(out var early))
         {
             early.Batch?.Dispose();
@@ -283,6 +300,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             _pool.ReclaimAllUndelivered();
             _pool.Dispose();
             _demand?.Dispose();
+            _counters.Accounting.SettleStopped();
         }
         else
         {
@@ -290,12 +308,14 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             // continuation runs when that code returns; nothing waits for it.
             Volatile.Write(ref _abandoned, abandoned);
             var pool = _pool;
+            var accounting = _counters.Accounting;
             _ = Task.WhenAll(_lifetime.OwnedTasks()).ContinueWith(
                 _ =>
                 {
                     graph?.Drain();
                     pool.ReclaimAllUndelivered();
                     pool.Dispose();
+                    accounting.SettleStopped();
                 },
                 CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously,
@@ -389,7 +409,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             producer.Demand = _demand;
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
-            _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, () => _inFlight.Describe().Append(producer.Describe()));
+            _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, _time, () => _inFlight.Describe().Append(producer.Describe()));
             _graph = graph;
             LoaderMetrics.Register(this);
         }

@@ -71,7 +71,7 @@ internal sealed class IterableChunkProducer<TSource>(
                     {
                         // A live source went quiet: after the batch timeout the partial batch goes out as it is.
                         var pending = next.AsTask();
-                        if (await Task.WhenAny(pending, Task.Delay(batchTimeout, cancellationToken)).ConfigureAwait(false) != pending)
+                        if (await Task.WhenAny(pending, Task.Delay(batchTimeout, Time, cancellationToken)).ConfigureAwait(false) != pending)
                         {
                             cancellationToken.ThrowIfCancellationRequested();
                             if (await SendChunkAsync(target, chunk, sequence++, epoch, cancellationToken).ConfigureAwait(false))
