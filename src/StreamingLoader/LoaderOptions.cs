@@ -42,8 +42,7 @@ public sealed class LoaderOptions
         get => _batchSize;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            _batchSize = value;
+            _batchSize = AtLeast(1, value, nameof(BatchSize), "samples per batch, PyTorch's batch_size");
         }
     }
 
@@ -55,7 +54,10 @@ public sealed class LoaderOptions
 
     /// <summary>
     /// Gets or sets how many threads read, transform and collate in parallel (PyTorch's <c>num_workers</c>,
-    /// but threads in this process: no fork, no pickling). At least 1, or <see cref="Auto"/>.
+    /// but threads in this process: no fork, no pickling). 0 is PyTorch's <c>num_workers=0</c>: nothing is read ahead,
+    /// each batch is read, transformed and collated only when the consumer asks for it (one sample after another, on a
+    /// pool thread while the consumer waits) — for debugging, and for sources that must not be read ahead.
+    /// Or <see cref="Auto"/>.
     /// </summary>
     /// <remarks>
     /// <see cref="Auto"/> starts with 2 workers and adjusts them while the loader runs (tf.data's <c>AUTOTUNE</c>): from
@@ -64,18 +66,13 @@ public sealed class LoaderOptions
     /// at most 64 (or 4 per core), within <see cref="MemoryBudget"/>. The order of batches does not depend on the
     /// number of workers. <see cref="DataLoader.Autotune"/> and the <c>streamingloader.autotune.*</c> metrics show each decision.
     /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative and not <see cref="Auto"/>.</exception>
     public int Workers
     {
         get => _workers;
-        set
-        {
-            if (value != Auto)
-            {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            }
-
-            _workers = value;
-        }
+        set => _workers = value >= 0 || value == Auto
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(Workers), value, $"Workers must be 0 (load each batch when the consumer asks, as PyTorch's num_workers=0), 1 or more, or LoaderOptions.Auto (tuned while the loader runs); it was {value}.");
     }
 
     /// <summary>
@@ -95,12 +92,7 @@ public sealed class LoaderOptions
         get => _prefetch;
         set
         {
-            if (value != Auto)
-            {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            }
-
-            _prefetch = value;
+            _prefetch = value == Auto ? value : AtLeast(1, value, nameof(Prefetch), "finished batches waiting ahead of the consumer, or LoaderOptions.Auto");
         }
     }
 
@@ -114,15 +106,9 @@ public sealed class LoaderOptions
     public long MemoryBudget
     {
         get => _memoryBudget;
-        set
-        {
-            if (value != Auto)
-            {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            }
-
-            _memoryBudget = value;
-        }
+        set => _memoryBudget = value > 0 || value == Auto
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(MemoryBudget), value, $"MemoryBudget (bytes the batch buffers may take while tuned) must be positive, or LoaderOptions.Auto for {DefaultMemoryShare:P0} of the available memory; it was {value}.");
     }
 
     /// <summary>
@@ -134,12 +120,7 @@ public sealed class LoaderOptions
         get => _poolSize;
         set
         {
-            if (value != Auto)
-            {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            }
-
-            _poolSize = value;
+            _poolSize = value == Auto ? value : AtLeast(1, value, nameof(PoolSize), "batch buffers, or LoaderOptions.Auto to derive it");
         }
     }
 
@@ -158,8 +139,7 @@ public sealed class LoaderOptions
         get => _shuffleBufferSize;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
-            _shuffleBufferSize = value;
+            _shuffleBufferSize = AtLeast(0, value, nameof(ShuffleBufferSize), "samples in the shuffle buffer, 0 for none");
         }
     }
 
@@ -196,18 +176,22 @@ public sealed class LoaderOptions
         get => _name;
         set
         {
-            ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            ArgumentException.ThrowIfNullOrWhiteSpace(value, nameof(Name));
             _name = value;
         }
     }
 
-    /// <summary>Gets or sets the clock the loader measures with.</summary>
+    /// <summary>
+    /// Gets or sets the clock the loader measures and waits with: its metrics, and every timeout
+    /// (<see cref="StallTimeout"/>, <see cref="BatchTimeout"/>, <see cref="ShutdownTimeout"/>), so a test's fake clock
+    /// decides when each one expires.
+    /// </summary>
     public TimeProvider TimeProvider
     {
         get => _timeProvider;
         set
         {
-            ArgumentNullException.ThrowIfNull(value);
+            ArgumentNullException.ThrowIfNull(value, nameof(TimeProvider));
             _timeProvider = value;
         }
     }
@@ -221,7 +205,7 @@ public sealed class LoaderOptions
     public TimeSpan StallTimeout
     {
         get => _stallTimeout;
-        set => _stallTimeout = PositiveOrInfinite(value);
+        set => _stallTimeout = PositiveOrInfinite(value, nameof(StallTimeout));
     }
 
     /// <summary>
@@ -232,7 +216,7 @@ public sealed class LoaderOptions
     public TimeSpan BatchTimeout
     {
         get => _batchTimeout;
-        set => _batchTimeout = PositiveOrInfinite(value);
+        set => _batchTimeout = PositiveOrInfinite(value, nameof(BatchTimeout));
     }
 
     /// <summary>
@@ -246,8 +230,9 @@ public sealed class LoaderOptions
         get => _shutdownTimeout;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
-            _shutdownTimeout = value;
+            _shutdownTimeout = value >= TimeSpan.Zero
+                ? value
+                : throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), value, $"ShutdownTimeout must be zero or more; it was {value}.");
         }
     }
 
@@ -257,20 +242,28 @@ public sealed class LoaderOptions
     /// With <see cref="Auto"/> workers or prefetch, the number the loader starts with (2 for each): the autotuner
     /// changes it as it changes them.
     /// </summary>
-    public int EffectivePoolSize => _poolSize == Auto ? (_prefetch == Auto ? Internal.AutotuneLimits.StartPrefetch : _prefetch) + (2 * (_workers == Auto ? Internal.AutotuneLimits.StartWorkers : _workers)) + 2 : _poolSize;
+    public int EffectivePoolSize => _poolSize != Auto
+        ? _poolSize
+        : (_prefetch == Auto ? Internal.AutotuneLimits.StartPrefetch : _prefetch) + (2 * (_workers == Auto ? Internal.AutotuneLimits.StartWorkers : EffectiveWorkers)) + 2;
 
     /// <summary>Gets <see cref="MemoryBudget"/>, with <see cref="Auto"/> resolved to its share of the available memory.</summary>
     internal long ResolvedMemoryBudget => _memoryBudget != Auto ? _memoryBudget : (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * DefaultMemoryShare);
 
-    private static TimeSpan PositiveOrInfinite(TimeSpan value, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(value))] string? name = null)
-    {
-        if (value != Timeout.InfiniteTimeSpan)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, name);
-        }
+    /// <summary>
+    /// Gets the most threads that work: <see cref="Workers"/>, 1 when it is 0 (then on demand only), or with
+    /// <see cref="Auto"/> the most the autotuner may set.
+    /// </summary>
+    internal int EffectiveWorkers => _workers == Auto ? Internal.AutotuneLimits.DefaultMaxWorkers : Math.Max(1, _workers);
 
-        return value;
-    }
+    private static TimeSpan PositiveOrInfinite(TimeSpan value, string name) =>
+        value == Timeout.InfiniteTimeSpan || value > TimeSpan.Zero
+            ? value
+            : throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive, or Timeout.InfiniteTimeSpan for none; it was {value}.");
+
+    private static int AtLeast(int minimum, int value, string name, string what) =>
+        value >= minimum
+            ? value
+            : throw new ArgumentOutOfRangeException(name, value, $"{name} ({what}) must be at least {minimum}; it was {value}.");
 
     /// <summary>The error policy of <paramref name="stage"/>: its entry in <see cref="StageErrorPolicies"/>, or <see cref="ErrorPolicy"/>.</summary>
     internal ErrorPolicy PolicyFor(PipelineStage stage) => StageErrorPolicies.TryGetValue(stage, out var policy) ? policy : ErrorPolicy;

@@ -5,15 +5,27 @@ namespace StreamingLoader.Tests;
 public class OptionsTests
 {
     [Fact]
-    public void Setters_OutOfRange_Throw()
+    public void Setters_OutOfRange_ThrowNamingTheOptionAndWhatItTakes()
     {
         var options = new LoaderOptions();
-        Assert.Throws<ArgumentOutOfRangeException>(() => options.BatchSize = 0);
-        Assert.Throws<ArgumentOutOfRangeException>(() => options.Workers = 0);
-        Assert.Throws<ArgumentOutOfRangeException>(() => options.Prefetch = 0);
-        Assert.Throws<ArgumentOutOfRangeException>(() => options.PoolSize = 0);
-        Assert.Throws<ArgumentOutOfRangeException>(() => options.ShuffleBufferSize = -1);
-        Assert.Throws<ArgumentException>(() => options.Name = " ");
+        void Names(string option, string says, Action set)
+        {
+            var error = Assert.ThrowsAny<ArgumentException>(set);
+            Assert.Equal(option, error.ParamName);
+            Assert.Contains(says, error.Message, StringComparison.Ordinal);
+        }
+
+        Names("BatchSize", "BatchSize (samples per batch, PyTorch's batch_size) must be at least 1; it was 0", () => options.BatchSize = 0);
+        Names("Workers", "Workers must be 0 (load each batch when the consumer asks, as PyTorch's num_workers=0), 1 or more, or LoaderOptions.Auto (tuned while the loader runs); it was -2", () => options.Workers = -2);
+        Names("Prefetch", "Prefetch (finished batches waiting ahead of the consumer, or LoaderOptions.Auto) must be at least 1; it was 0", () => options.Prefetch = 0);
+        Names("MemoryBudget", "MemoryBudget (bytes the batch buffers may take while tuned) must be positive, or LoaderOptions.Auto", () => options.MemoryBudget = 0);
+        Names("PoolSize", "must be at least 1; it was 0", () => options.PoolSize = 0);
+        Names("ShuffleBufferSize", "must be at least 0; it was -1", () => options.ShuffleBufferSize = -1);
+        Names("StallTimeout", "StallTimeout must be positive, or Timeout.InfiniteTimeSpan for none", () => options.StallTimeout = TimeSpan.Zero);
+        Names("BatchTimeout", "BatchTimeout must be positive", () => options.BatchTimeout = TimeSpan.FromSeconds(-1));
+        Names("ShutdownTimeout", "ShutdownTimeout must be zero or more", () => options.ShutdownTimeout = TimeSpan.FromSeconds(-1));
+        Names("Name", "", () => options.Name = " ");
+        options.Workers = 0;
         options.PoolSize = LoaderOptions.Auto;
         Assert.Equal(LoaderOptions.Auto, options.PoolSize);
     }
@@ -91,6 +103,23 @@ public class OptionsTests
     {
         var error = Assert.Throws<ArgumentException>(() => Pipeline.From(TestData.Tensor(10)).Build(new LoaderOptions { Workers = 2, MemoryBudget = 1 << 20 }));
         Assert.Contains("nothing is tuned: set Workers or Prefetch to LoaderOptions.Auto", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_OnDemandWorkersWithAutoPrefetch_RefusedWithTheFix()
+    {
+        // Workers = 0 reads nothing ahead, so there is no prefetch to tune; Workers = Auto with it is fine.
+        var error = Assert.Throws<ArgumentException>(() => Pipeline.From(TestData.Tensor(10)).Build(new LoaderOptions { Workers = 0, Prefetch = LoaderOptions.Auto }));
+        Assert.Contains("Workers = 0 reads a batch only when the consumer asks for it, so nothing is prefetched to tune", error.Message, StringComparison.Ordinal);
+        Assert.Equal("Workers", Assert.Throws<ArgumentOutOfRangeException>(() => new LoaderOptions().Workers = -2).ParamName);
+    }
+
+    [Fact]
+    public async Task Build_OnDemandWorkersWithAutoMemoryBudget_ReadsOnDemandUntuned()
+    {
+        await using var loader = Pipeline.From(TestData.Tensor(10)).Build(new LoaderOptions { Workers = 0, BatchSize = 5 });
+        Assert.Null(loader.Autotune);
+        Assert.Equal(10, (await TestData.ReadEpochLabelsAsync(loader)).Count);
     }
 
     private sealed class BadSampler : Sampler

@@ -24,12 +24,12 @@ internal sealed record AutotuneLimits(bool TuneWorkers, bool TunePrefetch, int W
     {
         var tuneWorkers = options.Workers == LoaderOptions.Auto;
         var tunePrefetch = options.Prefetch == LoaderOptions.Auto;
-        var maxWorkers = tuneWorkers ? DefaultMaxWorkers : options.Workers;
+        var maxWorkers = options.EffectiveWorkers;
         var maxPrefetch = tunePrefetch ? DefaultMaxPrefetch : options.Prefetch;
         return new AutotuneLimits(
             tuneWorkers,
             tunePrefetch,
-            tuneWorkers ? Math.Min(StartWorkers, maxWorkers) : options.Workers,
+            tuneWorkers ? Math.Min(StartWorkers, maxWorkers) : maxWorkers,
             tunePrefetch ? StartPrefetch : options.Prefetch,
             options.PoolSize,
             options.ResolvedMemoryBudget,

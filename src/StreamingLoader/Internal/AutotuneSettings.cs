@@ -31,6 +31,12 @@ internal sealed record AutotuneSettings
     /// <summary>Gets the share of time the consumer waits above which the loader is the bottleneck.</summary>
     public double Starved { get; init; } = 0.05;
 
+    /// <summary>
+    /// Gets how many standard errors of the wait share (from its ticks) the window's wait must stay above
+    /// <see cref="Starved"/> to count as starved: a consumer that waits a little now and then is not starved.
+    /// </summary>
+    public double StarvedSigmas { get; init; } = 2;
+
     /// <summary>Gets the share of time the workers work above which more workers may help.</summary>
     public double Busy { get; init; } = 0.75;
 
@@ -39,6 +45,13 @@ internal sealed record AutotuneSettings
 
     /// <summary>Gets the loss in samples/s that a smaller setting may cost and still be kept.</summary>
     public double Loss { get; init; } = 0.05;
+
+    /// <summary>
+    /// Gets how many standard errors of the difference in samples/s (estimated from the spread of the ticks in both
+    /// windows) a change's gain must exceed to count, and its loss may reach and still count as none. Windows hold few
+    /// ticks (4 at the shortest), so the estimate itself is rough: 3 keeps noise from passing for a gain.
+    /// </summary>
+    public double NoiseSigmas { get; init; } = 3;
 
     /// <summary>Gets how many workers a smaller setting keeps per worker busy on average.</summary>
     public double Headroom { get; init; } = 1.5;

@@ -18,12 +18,13 @@ internal sealed class Autotuner
     private readonly AutotuneLimits _limits;
     private readonly AutotuneSettings _settings;
     private readonly TimeProvider _time;
-    private readonly Bound _workerCeiling;
-    private readonly Bound _workerFloor;
-    private readonly Bound _prefetchCeiling;
+    private readonly AutotuneBound _workerCeiling;
+    private readonly AutotuneBound _workerFloor;
+    private readonly AutotuneBound _prefetchCeiling;
     private readonly List<double> _tickRates = [];
+    private readonly List<double> _tickWaits = [];
     private (long At, AutotuneSample Totals)? _windowStart;
-    private (long At, long Samples) _lastTick;
+    private (long At, long Samples, double Wait) _lastTick;
     private (long At, long Batches)? _settling;
     private Trial? _trial;
     private int _holdFloor;
@@ -34,9 +35,9 @@ internal sealed class Autotuner
     {
         (_limits, _settings, _time) = (limits, settings, time);
         (Workers, Prefetch) = (limits.Workers, limits.Prefetch);
-        _workerCeiling = new Bound(settings);
-        _workerFloor = new Bound(settings);
-        _prefetchCeiling = new Bound(settings);
+        _workerCeiling = new AutotuneBound(settings);
+        _workerFloor = new AutotuneBound(settings);
+        _prefetchCeiling = new AutotuneBound(settings);
         _status = Describe(0, "start", $"started with {Workers} workers and prefetch {Prefetch}");
     }
 
@@ -55,7 +56,7 @@ internal sealed class Autotuner
         var now = _time.GetTimestamp();
         _allocated = totals.AllocatedBytes;
         var last = _lastTick;
-        _lastTick = (now, totals.Samples);
+        _lastTick = (now, totals.Samples, totals.WaitSeconds);
         if (_windowStart is null)
         {
             Settle(now, totals);
@@ -82,6 +83,7 @@ internal sealed class Autotuner
         }
 
         _tickRates.Add((totals.Samples - last.Samples) / Seconds(last.At, now));
+        _tickWaits.Add(Math.Clamp((totals.WaitSeconds - last.Wait) / Seconds(last.At, now), 0, 1));
         var window = Measure(_windowStart.Value.At, _windowStart.Value.Totals, now, totals);
         var enough = (window.Seconds >= _settings.MinWindow.TotalSeconds && window.Batches >= _settings.MinBatches)
             || (window.Seconds >= _settings.MaxWindow.TotalSeconds && window.Batches >= _settings.MinBatchesLong);
@@ -100,7 +102,7 @@ internal sealed class Autotuner
         if (_trial is null)
         {
             // Measured at the setting the bounds were set from (a trial's own window differs by its change).
-            foreach (var bound in (ReadOnlySpan<Bound>)[_workerCeiling, _workerFloor, _prefetchCeiling])
+            foreach (var bound in (ReadOnlySpan<AutotuneBound>)[_workerCeiling, _workerFloor, _prefetchCeiling])
             {
                 bound.ClearIfConditionsChanged(window);
             }
@@ -109,20 +111,22 @@ internal sealed class Autotuner
         return _trial is { } trial ? Judge(trial, window, now, totals) : Decide(window, now, totals);
     }
 
-    private bool Judge(Trial trial, Window window, long now, AutotuneSample totals)
+    private bool Judge(Trial trial, AutotuneWindow window, long now, AutotuneSample totals)
     {
         _trial = null;
         var before = trial.Before;
         var gain = (window.Rate / Math.Max(before.Rate, 1e-9)) - 1;
 
-        // A difference smaller than twice its standard error (from the ticks' spread in both windows) is noise.
-        var noise = 2 * Math.Sqrt((before.RateError * before.RateError) + (window.RateError * window.RateError));
+        // A difference within NoiseSigmas standard errors (from the spread of the ticks in both windows) is noise.
+        var noise = _settings.NoiseSigmas * Math.Sqrt((before.RateError * before.RateError) + (window.RateError * window.RateError));
+        var waitNoise = _settings.NoiseSigmas * Math.Sqrt((before.WaitError * before.WaitError) + (window.WaitError * window.WaitError));
+        var waitHalved = window.Wait <= before.Wait * 0.5 && before.Wait - window.Wait > waitNoise;
         var verdict = string.Create(CultureInfo.InvariantCulture, $"{gain:+0%;-0%} samples/s (noise ±{noise / Math.Max(before.Rate, 1e-9):0%}), consumer wait {before.Wait:P0} → {window.Wait:P0}");
         bool kept;
         if (trial.Grow)
         {
             kept = window.Rate - before.Rate >= Math.Max(before.Rate * _settings.Gain, noise)
-                || (window.Wait <= before.Wait * 0.5 && window.Rate >= before.Rate * (1 - _settings.Loss));
+                || (waitHalved && before.Rate - window.Rate <= Math.Max(before.Rate * _settings.Loss, noise));
         }
         else
         {
@@ -146,11 +150,11 @@ internal sealed class Autotuner
         return true;
     }
 
-    private bool Decide(Window window, long now, AutotuneSample totals)
+    private bool Decide(AutotuneWindow window, long now, AutotuneSample totals)
     {
         var measured = string.Create(CultureInfo.InvariantCulture, $"consumer waited {window.Wait:P0} of the time, workers {window.Busy:P0} busy");
         var fit = _limits.BuffersInBudget(totals.BufferBytes);
-        if (window.Wait >= _settings.Starved)
+        if (window.Wait - (_settings.StarvedSigmas * window.WaitError) >= _settings.Starved)
         {
             var most = MostWorkers(fit, Prefetch);
             if (_limits.TuneWorkers && window.Busy >= _settings.Busy && Workers < most && !_workerCeiling.Blocks(Workers, now))
@@ -174,11 +178,12 @@ internal sealed class Autotuner
             return false;
         }
 
-        return _limits.TuneWorkers && Shrink(window, "consumer_bound", measured, now, totals);
+        // A wait above the threshold only by its noise is neither starved nor fed: nothing to decide on.
+        return _limits.TuneWorkers && window.Wait < _settings.Starved && Shrink(window, "consumer_bound", measured, now, totals);
     }
 
     /// <summary>Fewer workers, down to those busy on average with headroom, at most half at once, not below a floor that failed.</summary>
-    private bool Shrink(Window window, string reason, string measured, long now, AutotuneSample totals)
+    private bool Shrink(AutotuneWindow window, string reason, string measured, long now, AutotuneSample totals)
     {
         var target = Math.Max(1, (int)Math.Ceiling(window.Busy * Workers * _settings.Headroom));
         if (target > 0.75 * Workers)
@@ -195,7 +200,7 @@ internal sealed class Autotuner
         return target < Workers && Try(target, Prefetch, grow: false, reason, $"{measured}: workers {Workers} → {target}", window, now, totals);
     }
 
-    private bool Try(int workers, int prefetch, bool grow, string reason, string explanation, Window before, long now, AutotuneSample totals)
+    private bool Try(int workers, int prefetch, bool grow, string reason, string explanation, AutotuneWindow before, long now, AutotuneSample totals)
     {
         if (workers == Workers && prefetch == Prefetch)
         {
@@ -272,25 +277,19 @@ internal sealed class Autotuner
     {
         _windowStart = (now, totals);
         _tickRates.Clear();
+        _tickWaits.Clear();
     }
 
     private AutotuneStatus Describe(int changes, string reason, string explanation) =>
         new(Workers, Prefetch, PoolSize, _allocated, _limits.MemoryBudget, changes, reason, explanation);
 
-    private Window Measure(long startAt, AutotuneSample start, long now, AutotuneSample end)
+    private AutotuneWindow Measure(long startAt, AutotuneSample start, long now, AutotuneSample end)
     {
         var seconds = Seconds(startAt, now);
         var samples = Math.Max(1, end.Samples - start.Samples);
         var busy = end.BusySeconds - start.BusySeconds;
         var step = end.StepSeconds - start.StepSeconds;
-        var error = 0.0;
-        if (_tickRates.Count >= 2)
-        {
-            var mean = _tickRates.Average();
-            error = Math.Sqrt(_tickRates.Sum(r => (r - mean) * (r - mean)) / (_tickRates.Count - 1) / _tickRates.Count);
-        }
-
-        return new Window(
+        return new AutotuneWindow(
             seconds,
             end.Batches - start.Batches,
             (end.Samples - start.Samples) / seconds,
@@ -298,59 +297,24 @@ internal sealed class Autotuner
             Math.Clamp(busy / (Workers * seconds), 0, 1),
             busy / samples,
             step / samples,
-            error);
+            StandardError(_tickRates),
+            StandardError(_tickWaits));
+    }
+
+    /// <summary>The standard error of the mean of <paramref name="values"/> (0 with fewer than two).</summary>
+    private static double StandardError(List<double> values)
+    {
+        if (values.Count < 2)
+        {
+            return 0;
+        }
+
+        var mean = values.Average();
+        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1) / values.Count);
     }
 
     private double Seconds(long from, long to) => Math.Max(1e-9, (to - from) / (double)_time.TimestampFrequency);
 
-    /// <summary>
-    /// A window's measurements: samples/s, the consumer's share of time waiting, the workers' share busy, per sample the
-    /// work and the consumer's step, and the standard error of samples/s from the spread of its ticks.
-    /// </summary>
-    internal readonly record struct Window(double Seconds, long Batches, double Rate, double Wait, double Busy, double WorkPerSample, double StepPerSample, double RateError);
-
     /// <summary>A change being judged: the setting before it and the window measured before it.</summary>
-    private sealed record Trial(int Workers, int Prefetch, bool Grow, Window Before);
-
-    /// <summary>A value a move failed to pass, for a cool-down that doubles with each failure.</summary>
-    private sealed class Bound(AutotuneSettings settings)
-    {
-        private Window _conditions;
-        private long _until;
-
-        public int Value { get; private set; }
-
-        public TimeSpan Cooldown { get; private set; } = settings.Cooldown;
-
-        public bool Active(long now) => Value > 0 && now < _until;
-
-        /// <summary>Whether growing from <paramref name="current"/> is barred: the next value would reach the ceiling.</summary>
-        public bool Blocks(int current, long now) => Active(now) && current + 1 >= Value;
-
-        /// <summary><paramref name="proposed"/>, kept below the ceiling while it holds.</summary>
-        public int Below(int proposed, long now) => Active(now) ? Math.Min(proposed, Value - 1) : proposed;
-
-        /// <summary>Holds <paramref name="value"/> for the cool-down, which doubles for the next failure; returns the cool-down.</summary>
-        public TimeSpan Fail(int value, long now, Window conditions, TimeProvider time)
-        {
-            (Value, _conditions) = (value, conditions);
-            var cooldown = Cooldown;
-            _until = now + (long)(cooldown.TotalSeconds * time.TimestampFrequency);
-            Cooldown = TimeSpan.FromTicks(Math.Min(Cooldown.Ticks * 2, settings.MaxCooldown.Ticks));
-            return cooldown;
-        }
-
-        public void Paid() => Cooldown = settings.Cooldown;
-
-        public void ClearIfConditionsChanged(Window now)
-        {
-            if (Value > 0 && (Changed(now.WorkPerSample, _conditions.WorkPerSample) || Changed(now.StepPerSample, _conditions.StepPerSample)))
-            {
-                (Value, Cooldown) = (0, settings.Cooldown);
-            }
-        }
-
-        private bool Changed(double now, double then) =>
-            now > 0 && then > 0 && (now >= then * settings.ConditionsChanged || now * settings.ConditionsChanged <= then);
-    }
+    private sealed record Trial(int Workers, int Prefetch, bool Grow, AutotuneWindow Before);
 }

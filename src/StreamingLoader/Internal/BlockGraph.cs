@@ -28,9 +28,8 @@ internal sealed class BlockGraph<TSource, T>
         // keep their buffers until the earlier one is out, and that one may be waiting for a buffer.
         // Autotuned workers: the blocks are built for the most workers, and a WorkerGate in each sets how many run.
         var tuned = options.Workers == LoaderOptions.Auto;
-        var maxWorkers = tuned ? AutotuneLimits.DefaultMaxWorkers : options.Workers;
-        var capacity = Math.Min(Math.Max(2, maxWorkers * 2), poolCapacity);
-        var workers = Math.Min(maxWorkers, capacity);
+        var capacity = Math.Min(Math.Max(2, options.EffectiveWorkers * 2), poolCapacity);
+        var workers = Math.Min(options.EffectiveWorkers, capacity);
         (_workers, Capacity) = (workers, capacity);
         var gate = tuned ? Math.Min(AutotuneLimits.StartWorkers, workers) : (int?)null;
         var propagate = new DataflowLinkOptions { PropagateCompletion = true };

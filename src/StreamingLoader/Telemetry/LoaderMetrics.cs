@@ -25,6 +25,13 @@ public static class LoaderMetrics
     /// <summary>Tag key: why the autotuner made its last change (<see cref="AutotuneStatus.Reason"/>; "fixed" when nothing is tuned).</summary>
     public const string ReasonTag = "reason";
 
+    /// <summary>
+    /// Tag key of <c>streamingloader.source.wait</c>: what the source waited for, <c>consumer</c> (every batch buffer
+    /// was taken and finished batches were waiting for the consumer: the loader is ahead) or <c>stages</c> (the buffers
+    /// or the first queue were taken by work the stages had not finished: the stages are behind).
+    /// </summary>
+    public const string WaitingForTag = "waiting_for";
+
     /// <summary>The instrument name of the per-message stage latency histogram.</summary>
     public const string StageDurationName = "streamingloader.stage.duration";
 
@@ -93,6 +100,10 @@ public static class LoaderMetrics
         Meter.CreateObservableCounter("streamingloader.bytes", () => ObservePipelines(c => c.Bytes), "By", "Bytes of batch data delivered to the consumer.");
         Meter.CreateObservableCounter("streamingloader.consumer.wait", () => ObservePipelines(c => TimeSpan.FromTicks(c.WaitTicks).TotalSeconds), "s", "Time the consumer waited for its next batch (starvation).");
         Meter.CreateObservableCounter("streamingloader.consumer.step", () => ObservePipelines(c => TimeSpan.FromTicks(c.StepTicks).TotalSeconds), "s", "Time the consumer spent on a batch before asking for the next.");
+        Meter.CreateObservableCounter("streamingloader.consumer.dispatch", () => ObservePipelines(c => TimeSpan.FromTicks(c.DispatchTicks).TotalSeconds), "s", "Part of the consumer's wait after its batch was ready: its continuation waited for a thread (CPU or thread-pool starvation), not for data.");
+        Meter.CreateObservableCounter("streamingloader.source.wait", ObserveSourceWaits, "s", "Time the source waited to hand on what it read, by what it waited for: the consumer (finished batches were waiting for it) or the stages (their work was unfinished).");
+        Meter.CreateObservableGauge("streamingloader.process.cpu.limit", () => ProcessCpu.CoresAvailable(), "{cpu}", "Cores the process may use: the processor count, capped by the cgroup's CPU quota where one is readable.");
+        Meter.CreateObservableCounter("streamingloader.process.cpu.wait", ObserveRunQueueWait, "s", "Time the process's threads were ready to run but waited for a CPU, summed over threads (Linux schedstat).");
         Meter.CreateObservableGauge("streamingloader.stage.queue_depth", ObserveQueues, "{message}", "Messages waiting at a stage's input.");
         Meter.CreateObservableGauge("streamingloader.stage.queue_capacity", ObserveQueueCapacities, "{message}", "Messages a stage's input queue holds when full.");
         Meter.CreateObservableGauge("streamingloader.stage.workers", ObserveWorkers, "{worker}", "Messages a stage works on at once (its degree of parallelism).");
@@ -104,6 +115,7 @@ public static class LoaderMetrics
         Meter.CreateObservableGauge("streamingloader.autotune.memory_budget", ObserveBudgets, "By", "Bytes the autotuner keeps the batch buffers within (LoaderOptions.MemoryBudget); only for autotuned pipelines.");
         Meter.CreateObservableCounter("streamingloader.autotune.changes", () => ObserveTuning(s => (long)s.Changes), "{change}", "Changes the autotuner made to workers, prefetch or pool.");
         Meter.CreateObservableGauge("streamingloader.autotune.last_change", ObserveLastChange, "{change}", "1, tagged with the reason of the autotuner's last change (\"fixed\" when nothing is tuned).");
+        Meter.CreateObservableUpDownCounter("streamingloader.pool.held", ObservePoolHeld, "{batch}", "Batch buffers handed to the consumer and not yet disposed; all of them held stops the loader.");
     }
 
     internal static void Register(IMetricsSource source) => Live.TryAdd(source, new ConcurrentDictionary<PipelineStage, byte>());
@@ -165,6 +177,24 @@ public static class LoaderMetrics
         }
     }
 
+    private static IEnumerable<Measurement<double>> ObserveSourceWaits()
+    {
+        foreach (var source in Live.Keys)
+        {
+            var counters = source.Counters;
+            yield return new Measurement<double>(counters.SourceWaitForConsumer.Seconds(), new TagList { { PipelineTag, source.Name }, { WaitingForTag, "consumer" } });
+            yield return new Measurement<double>(counters.SourceWaitForStages.Seconds(), new TagList { { PipelineTag, source.Name }, { WaitingForTag, "stages" } });
+        }
+    }
+
+    private static IEnumerable<Measurement<double>> ObserveRunQueueWait()
+    {
+        if (ProcessCpu.RunQueueWaitSeconds() is { } seconds)
+        {
+            yield return new Measurement<double>(seconds);
+        }
+    }
+
     private static IEnumerable<Measurement<int>> ObserveWorkers()
     {
         foreach (var (source, errorStages) in Live)
@@ -218,6 +248,14 @@ public static class LoaderMetrics
         foreach (var source in Live.Keys)
         {
             yield return new Measurement<long>(source.PoolLeases, PipelineTags(source.Name));
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> ObservePoolHeld()
+    {
+        foreach (var source in Live.Keys)
+        {
+            yield return new Measurement<long>(source.PoolHeld, PipelineTags(source.Name));
         }
     }
 
