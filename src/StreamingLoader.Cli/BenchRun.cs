@@ -15,7 +15,7 @@ internal sealed class BenchRun
     {
         Description = "Batches prefetched ahead of the consumer, or auto (tuned while the loader runs). Default: 4, auto with --workers auto.",
         DefaultValueFactory = _ => 4,
-        CustomParser = r => ParseAuto(r, "--prefetch"),
+        CustomParser = r => ParseAuto(r, "--prefetch", minimum: 1),
     };
 
     public Option<int> MemoryBudgetMb { get; } = new("--memory-budget-mb") { Description = "Memory budget of the autotuner's batch buffers in MiB (default: a quarter of the machine's memory)." };
@@ -31,9 +31,9 @@ internal sealed class BenchRun
     /// <summary>The <c>--workers</c> option of every workload: a number or <c>auto</c>.</summary>
     public static Option<int> WorkersOption() => new("--workers")
     {
-        Description = "Worker threads, or auto (tuned while the loader runs). Default: processor count.",
+        Description = "Worker threads, 0 (each batch loaded when the consumer asks), or auto (tuned while the loader runs). Default: processor count.",
         DefaultValueFactory = _ => Environment.ProcessorCount,
-        CustomParser = r => ParseAuto(r, "--workers"),
+        CustomParser = r => ParseAuto(r, "--workers", minimum: 0),
     };
 
     public void AddTo(Command command)
@@ -98,7 +98,7 @@ internal sealed class BenchRun
         return [.. steps.OrderBy(s => s.At)];
     }
 
-    private static int ParseAuto(ArgumentResult result, string name)
+    private static int ParseAuto(ArgumentResult result, string name, int minimum)
     {
         var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
         if (string.Equals(text, "auto", StringComparison.OrdinalIgnoreCase))
@@ -106,12 +106,12 @@ internal sealed class BenchRun
             return LoaderOptions.Auto;
         }
 
-        if (int.TryParse(text, CultureInfo.InvariantCulture, out var value) && value > 0)
+        if (int.TryParse(text, CultureInfo.InvariantCulture, out var value) && value >= minimum)
         {
             return value;
         }
 
-        result.AddError($"{name}: '{text}' is neither a positive number nor auto.");
+        result.AddError($"{name}: '{text}' is neither a number from {minimum} nor auto.");
         return 0;
     }
 }

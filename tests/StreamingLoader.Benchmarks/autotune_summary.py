@@ -7,7 +7,8 @@ of the autotuned run (WORK/consumer-timeline.dat) for autotune_plot.gp.
 Steady samples/s of a run: the mean of its timeline's points in its second half (each point is 250 ms). Time to
 within 10 %: the end of the first 1 s window (4 points) of the autotuned run whose mean reaches 90 % of the best
 fixed configuration's steady samples/s in the same round. Changing consumer: the same per phase (the second half of
-each phase), and the time from each change to the first such window.
+each phase; the phase length comes from WORK/meta.json), the time from each change to the first such window, and an
+ASCII plot of the autotuned run's workers and samples/s over time.
 """
 import glob
 import json
@@ -16,7 +17,44 @@ import statistics
 import sys
 from collections import defaultdict
 
-PHASES = [(0, 15), (15, 30), (30, 45)]
+
+def phases_of(work):
+    try:
+        with open(os.path.join(work, "meta.json")) as f:
+            phase = float(json.load(f)["phase"])
+    except (OSError, KeyError, ValueError):
+        phase = 15.0
+    return [(0, phase), (phase, 2 * phase), (2 * phase, 3 * phase)]
+
+
+def ascii_plot(timeline, phases, best, width=90, height=14):
+    """Workers (#) and samples/s as a share of the best fixed configuration of the phase (.), over time."""
+    end = phases[-1][1]
+    most = max(max(p[3] for p in timeline), 1)
+    grid = [[" "] * width for _ in range(height)]
+    for column in range(width):
+        t0, t1 = end * column / width, end * (column + 1) / width
+        points = [p for p in timeline if t0 <= p[0] < t1]
+        if not points:
+            continue
+        target = next((b for (s, e), b in zip(phases, best) if s <= t0 < e), best[-1])
+        share = min(1.0, statistics.mean(p[1] for p in points) / target) if target else 0
+        row = height - 1 - min(height - 1, round(share * (height - 1)))
+        grid[row][column] = "."
+        workers = points[-1][3]
+        row = height - 1 - min(height - 1, round(workers / most * (height - 1)))
+        grid[row][column] = "#"
+    for s, _ in phases[1:]:
+        column = min(width - 1, int(s / end * width))
+        for row in grid:
+            row[column] = "|" if row[column] == " " else row[column]
+    lines = [f"{most:>3} workers / 100 % of best |" + "".join(grid[0])]
+    lines += ["".rjust(28) + "|" + "".join(row) for row in grid[1:-1]]
+    lines.append(f"{0:>3} workers / 0 %          |" + "".join(grid[-1]))
+    lines.append("".rjust(28) + "+" + "-" * width)
+    lines.append("".rjust(28) + f" 0 s{'':>{width // 2 - 4}}{end / 2:.0f} s{'':>{width // 2 - 8}}{end:.0f} s")
+    return "\n".join(lines)
+
 
 
 def load(work):
@@ -55,6 +93,7 @@ def fmt_s(value):
 def main():
     work = sys.argv[1]
     runs = load(work)
+    phases = phases_of(work)
     loads = [r["load_average"] for w in runs.values() for rr in w.values() for r in rr.values()]
     print(f"Load average during the runs: median {statistics.median(loads):.1f}, min {min(loads):.1f}, max {max(loads):.1f} "
           f"({os.cpu_count()} cores).\n")
@@ -90,7 +129,8 @@ def main():
             print(f"| {workload} | {best} | {theirs:,.0f} | {ours:,.0f} | **{ours / theirs:.2f}** |")
 
     if "consumer" in runs:
-        print("\nChanging consumer (latency 2 ms per sample, batch 32; a 4 ms step per batch, 8 ms from 15 s, 2 ms from 30 s):\n")
+        p = phases[0][1]
+        print(f"\nChanging consumer (latency 2 ms per sample, batch 32; a 4 ms step per batch, 8 ms from {p:.0f} s, 2 ms from {2 * p:.0f} s):\n")
         print("| round | phase | best fixed | its samples/s | autotuned samples/s | ratio | workers at the phase's end | time to within 10 % after the change |")
         print("|---|---|---|---|---|---|---|---|")
         last = None
@@ -99,7 +139,7 @@ def main():
                 continue
             auto = configs["auto"]
             last = (auto, [])
-            for start, end in PHASES:
+            for start, end in phases:
                 fixed = {c: steady(r, start, end) for c, r in configs.items() if c != "auto"}
                 best = max(fixed, key=fixed.get)
                 ours = steady(auto, start, end)
@@ -114,6 +154,10 @@ def main():
                 for p in auto["timeline"]:
                     best = next((b for s, e, b in phases if s <= p[0] < e), phases[-1][2])
                     f.write(" ".join(str(v) for v in p) + f" {best:.1f}\n")
+            print("\nWorkers (#) and samples/s as a share of the phase's best fixed configuration (.) of the last autotuned run:\n")
+            print("```")
+            print(ascii_plot(auto["timeline"], phases, [b for _, _, b in phases]))
+            print("```")
             print("\nDecisions of the last autotuned changing-consumer run (t, workers, prefetch, reason, explanation):\n")
             for d in auto["decisions"]:
                 print(f"- {d[0]:.2f} s: {d[1]} workers, prefetch {d[2]} ({d[3]}): {d[4]}")
