@@ -25,7 +25,7 @@ internal static partial class BenchCommand
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
-            await using var server = await metrics.StartAsync(result, Console.Error, ct);
+            await using var server = await metrics.StartAsync(result, Console.Error, "streamingloader-bench", ct);
             var dataset = new LatencyDataset(SyntheticTensor(result.GetValue(samples), result.GetValue(features)), result.GetValue(latency));
             var options = run.Apply(result, new LoaderOptions { BatchSize = result.GetValue(batch), Shuffle = true, Workers = result.GetValue(workers), Seed = 1, Name = "bench-latency" });
             await run.RunAsync(result, "latency", result.GetValue(json), () => Pipeline.From(dataset).Build(options), ct);
