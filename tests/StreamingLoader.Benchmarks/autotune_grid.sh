@@ -10,6 +10,8 @@
 #   --grid-workers, --grid-prefetch   the fixed configurations (default: the issue's grid, 1-32 × 2-8)
 #   --workloads  which to run (default: all five); "consumer" is the changing-consumer run (latency 2 ms, a step per
 #                batch of 4 ms that doubles to 8 ms after one phase, then halves to 2 ms after two; three phases each)
+#   --cli        the streamingloader executable to run (default: the Release build in src/StreamingLoader.Cli/bin,
+#                built first unless --no-build)
 #   --work       where data, raw outputs, the summary and the plot go (default: $TMPDIR/streamingloader-autotune-UID);
 #                its raw/ folder is emptied first, so the summary holds only this run
 # Every configuration and --workers auto (prefetch tuned too) runs as a fresh process:
@@ -19,7 +21,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 rounds=2 duration=8 phase=15 grid_workers="1 2 4 8 16 32" grid_prefetch="2 4 8"
-workloads="tensor jsonl images latency consumer" work="${TMPDIR:-/tmp}/streamingloader-autotune-$(id -u)" build=1
+workloads="tensor jsonl images latency consumer" work="${TMPDIR:-/tmp}/streamingloader-autotune-$(id -u)" build=1 cli=""
 
 while (($#)); do
   case "$1" in
@@ -32,7 +34,8 @@ while (($#)); do
     --workloads) workloads="${2:?}"; shift ;;
     --work) work="${2:?}"; shift ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --cli) cli="${2:?}"; build=0; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -40,21 +43,24 @@ done
 
 rm -rf "$work/raw"
 mkdir -p "$work/raw"
+cli="${cli:-$root/src/StreamingLoader.Cli/bin/Release/net10.0/StreamingLoader.Cli}"
 printf '{"phase": %s, "duration": %s, "rounds": %s, "grid_workers": "%s", "grid_prefetch": "%s"}\n' \
   "$phase" "$duration" "$rounds" "$grid_workers" "$grid_prefetch" >"$work/meta.json"
-cli="$root/src/StreamingLoader.Cli/bin/Release/net10.0/StreamingLoader.Cli"
 if ((build)); then
   echo "== building StreamingLoader CLI (Release)" >&2
   dotnet build "$root/src/StreamingLoader.Cli/StreamingLoader.Cli.csproj" -c Release -v q -nologo >&2
 fi
 
+# Debian's python, where apt installs PIL and numpy (a pyenv python first on PATH would not see them).
+py=python3
+[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
 if [[ " $workloads " == *" jsonl "* ]]; then
-  python3 "$here/anchor/make_jsonl.py" "$work/data" --lines 200000 >&2
+  "$py" "$here/anchor/make_jsonl.py" "$work/data" --lines 200000 >&2
 fi
 if [[ " $workloads " == *" images "* ]]; then
-  python3 -c 'import PIL, numpy' 2>/dev/null || apt-get install -y -q --no-install-recommends python3-pil python3-numpy >&2 \
+  "$py" -c 'import PIL, numpy' 2>/dev/null || apt-get install -y -q --no-install-recommends python3-pil python3-numpy >&2 \
     || { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends python3-pil python3-numpy >&2; }
-  python3 "$here/anchor/make_images.py" "$work/data" --count 2000 >&2
+  "$py" "$here/anchor/make_images.py" "$work/data" --count 2000 >&2
 fi
 
 args_of() {
