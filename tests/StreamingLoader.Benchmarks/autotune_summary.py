@@ -156,7 +156,7 @@ def main():
                     f.write(" ".join(str(v) for v in p) + f" {best:.1f}\n")
             print("\nWorkers (#) and samples/s as a share of the phase's best fixed configuration (.) of the last autotuned run:\n")
             print("```")
-            print(ascii_plot(auto["timeline"], phases, [b for _, _, b in phases]))
+            print(ascii_plot(auto["timeline"], [(s, e) for s, e, _ in phases], [b for _, _, b in phases]))
             print("```")
             print("\nDecisions of the last autotuned changing-consumer run (t, workers, prefetch, reason, explanation):\n")
             for d in auto["decisions"]:
