@@ -35,7 +35,8 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
             _cache = new ShardCache(options.CacheDirectory, options.CacheBytes, TimeProvider.System);
             if (options.PrefetchShards > 0)
             {
-                _prefetcher = new ShardPrefetcher(options.PrefetchShards, (shard, ct) => CachedPathAsync(shard, ct));
+                // Shards not yet reached take at most half the cache, so that they do not push out the ones being read.
+                _prefetcher = new ShardPrefetcher(options.PrefetchShards, options.CacheBytes / 2, shard => _objects[shard].Length, (shard, ct) => CachedPathAsync(shard, ct));
             }
         }
     }
@@ -146,17 +147,15 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Downloads into the part file; an interrupted transfer resumes at the bytes already written.</summary>
-    private Task<bool> DownloadAsync(string key, string address, FileStream part, CancellationToken cancellationToken) =>
+    private Task<bool> DownloadAsync(string key, string address, PartFile part, CancellationToken cancellationToken) =>
         _retrier.RunAsync(
             async _ =>
             {
-                await part.FlushAsync(cancellationToken).ConfigureAwait(false);
-                var offset = part.Length;
-                part.Position = offset;
+                var offset = await part.ResumeAsync(cancellationToken).ConfigureAwait(false);
                 var body = await _storage.OpenReadAsync(key, offset, cancellationToken).ConfigureAwait(false);
                 await using (body.ConfigureAwait(false))
                 {
-                    await body.CopyToAsync(part, cancellationToken).ConfigureAwait(false);
+                    await part.AppendAsync(body, cancellationToken).ConfigureAwait(false);
                 }
 
                 return true;

@@ -122,9 +122,9 @@ public sealed class S3ShardTests : IAsyncLifetime
 
         await _server.UploadAsync("data", "bad/", bad);
         await using var source = await ShardSource.OpenAsync("s3://data/bad", _server.SourceOptions(Path.Combine(_work.FullName, "cache-bad")));
-        var dataset = await ParquetDataset.OpenAsync(source);
+        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
         await using var loader = Pipeline.From(dataset, dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 16 }))
-            .Build(new LoaderOptions { Workers = 2, ErrorPolicy = ErrorPolicy.Skip });
+            .Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2, ErrorPolicy = ErrorPolicy.Skip });
         var read = new List<long>();
         await foreach (var batch in loader.ReadEpochAsync())
         {
