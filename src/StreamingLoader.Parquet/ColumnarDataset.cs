@@ -32,6 +32,7 @@ public abstract class ColumnarDataset : IBatchedDataset<ColumnarRow>, IGatherDat
     private readonly IReadOnlyList<ColumnDescription> _described;
     private readonly bool _decodeAhead;
     private readonly Lock _lock = new();
+    private readonly Action<int> _reached;
     private UnitPrefetcher? _prefetcher;
     private int _disposed;
 
@@ -47,6 +48,7 @@ public abstract class ColumnarDataset : IBatchedDataset<ColumnarRow>, IGatherDat
         _decodeAhead = decodeAhead;
         _cache = new UnitCache(decodedUnits, new UnitPool(resolved.Length), DecodeChecked);
         Collator = ColumnCollator.For(Schema);
+        _reached = unit => _prefetcher?.Reached(unit);
     }
 
     /// <inheritdoc/>
@@ -137,7 +139,7 @@ public abstract class ColumnarDataset : IBatchedDataset<ColumnarRow>, IGatherDat
             throw new InvalidOperationException($"The batch layout ({batch.Layout}) is not this dataset's ({layout}): collate it with Collate.Columns(dataset).");
         }
 
-        UnitGather.Gather(indices, batch, _units, _cache, Collator, unit => _prefetcher?.Reached(unit));
+        UnitGather.Gather(indices, batch, _units, _cache, Collator, _reached);
     }
 
     /// <summary>Decodes unit <paramref name="unit"/> (its projected columns) into <paramref name="into"/>.</summary>

@@ -105,11 +105,12 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var stored = _objects[shard];
-        var address = _storage.Describe(stored.Key);
+        var address = Shards[shard].Address;
         _prefetcher?.Reading(shard);
         if (_storage.IsLocal)
         {
-            return new LocalShardFile(shard, address, _storage.LocalPath(stored.Key), null);
+            // The address of a local shard is its path.
+            return new LocalShardFile(shard, address, address, stored.Length, null);
         }
 
         if (_cache is null)
@@ -123,7 +124,7 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
             var pin = _cache.Pin(path);
             try
             {
-                return new LocalShardFile(shard, address, path, pin);
+                return new LocalShardFile(shard, address, path, stored.Length, pin);
             }
             catch (FileNotFoundException)
             {

@@ -31,20 +31,43 @@ internal abstract class ShardFile : IDisposable
     public abstract void Dispose();
 }
 
-/// <summary>A shard on local disk (where it lies, or in the cache), read with positional reads on one handle.</summary>
-internal sealed class LocalShardFile(int shard, string address, string path, IDisposable? pin) : ShardFile(shard, address, new FileInfo(path).Length)
+/// <summary>
+/// A shard on local disk (where it lies, or in the cache), read with positional reads on one handle. A cached shard's
+/// handle is opened at once, so that it stays readable if another process evicts it; a shard where it lies is opened
+/// only when a stream is asked for (a native reader opens the path itself).
+/// </summary>
+internal sealed class LocalShardFile : ShardFile
 {
-    private readonly SafeFileHandle _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+    private readonly string _path;
+    private readonly IDisposable? _pin;
+    private SafeFileHandle? _handle;
 
-    public override string? LocalPath => path;
+    public LocalShardFile(int shard, string address, string path, long length, IDisposable? pin)
+        : base(shard, address, length)
+    {
+        _path = path;
+        _pin = pin;
+        if (pin is not null)
+        {
+            _handle = Open();
+        }
+    }
 
-    public override Stream OpenStream() => new PositionalStream(Length, (offset, buffer) => RandomAccess.Read(_handle, buffer, offset));
+    public override string? LocalPath => _path;
+
+    public override Stream OpenStream()
+    {
+        var handle = _handle ??= Open();
+        return new PositionalStream(Length, (offset, buffer) => RandomAccess.Read(handle, buffer, offset));
+    }
 
     public override void Dispose()
     {
-        _handle.Dispose();
-        pin?.Dispose();
+        _handle?.Dispose();
+        _pin?.Dispose();
     }
+
+    private SafeFileHandle Open() => File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
 }
 
 /// <summary>A remote shard read by byte ranges; the tail (where a Parquet footer lies) is fetched once and kept.</summary>
