@@ -29,7 +29,7 @@ public sealed class StreamTests : IDisposable
                 {
                     using (batch)
                     {
-                        TestData.AssertRows(batch);
+                        TestData.AssertRows(batch, indexIsRow: false);
                         labels.AddRange(batch.Labels.AsSpan<long>().ToArray());
                     }
                 }
@@ -41,8 +41,9 @@ public sealed class StreamTests : IDisposable
                 unions[epoch].AddRange(labels);
             }
 
-            // Each shard holds 5 row groups, decoded at most once an epoch (a row group per row would show here).
-            Assert.InRange(dataset.RowGroupsDecoded, 5 * shardOrders[rank][0].Count, 5 * (shardOrders[rank][0].Count + shardOrders[rank][1].Count));
+            // Each shard holds 5 row groups, decoded at most once an epoch (a row group per row would show here). The
+            // loader reads the next epoch ahead, so its first row group and the one decoded ahead of it may be decoded too.
+            Assert.InRange(dataset.RowGroupsDecoded, 5 * shardOrders[rank][0].Count, (5 * (shardOrders[rank][0].Count + shardOrders[rank][1].Count)) + 2);
         }
 
         Assert.All(unions, union => Assert.Equal(Enumerable.Range(0, 5 * RowsPerShard).Select(i => (long)i), union.Order()));

@@ -24,19 +24,10 @@ internal static class RowGroupDecoder
 
     public static void Decode(ShardFile file, int rowGroup, ParquetLeaf[] leaves, ResolvedColumn[] columns, ColumnUnit into)
     {
-        // A file on disk is read by Arrow's own file reader; a stream costs a managed callback per read.
+        // A file on disk is read by Arrow's own file reader (a cached shard by its open handle's name, which stays
+        // readable if another process evicts it); a stream costs a managed callback per read.
         Stream? stream = null;
-        ParquetFileReader reader;
-        try
-        {
-            reader = file.LocalPath is { } path ? new ParquetFileReader(path) : new ParquetFileReader(stream = file.OpenStream(), leaveOpen: true);
-        }
-        catch (IOException) when (file.LocalPath is not null)
-        {
-            // The path was evicted by another process; this handle still reads it.
-            reader = new ParquetFileReader(stream = file.OpenStream(), leaveOpen: true);
-        }
-
+        var reader = file.LocalPath is { } path ? new ParquetFileReader(path) : new ParquetFileReader(stream = file.OpenStream(), leaveOpen: true);
         using var disposeStream = stream;
         using var disposeReader = reader;
         using var group = reader.RowGroup(rowGroup);

@@ -33,13 +33,16 @@ internal abstract class ShardFile : IDisposable
 
 /// <summary>
 /// A shard on local disk (where it lies, or in the cache), read with positional reads on one handle. A cached shard's
-/// handle is opened at once, so that it stays readable if another process evicts it; a shard where it lies is opened
-/// only when a stream is asked for (a native reader opens the path itself).
+/// handle is opened at once, so that it stays readable if another process evicts it: its <see cref="LocalPath"/> is
+/// then the handle's own name (<c>/proc/self/fd/N</c> on Linux, which a native reader opens even after the file was
+/// unlinked), or null elsewhere (readers take a stream over the handle). A shard where it lies is opened only when a
+/// stream is asked for (a native reader opens the path itself).
 /// </summary>
 internal sealed class LocalShardFile : ShardFile
 {
     private readonly string _path;
     private readonly IDisposable? _pin;
+    private readonly string? _localPath;
     private SafeFileHandle? _handle;
 
     public LocalShardFile(int shard, string address, string path, long length, IDisposable? pin)
@@ -47,17 +50,30 @@ internal sealed class LocalShardFile : ShardFile
     {
         _path = path;
         _pin = pin;
+        _localPath = path;
         if (pin is not null)
         {
             _handle = Open();
+            var byHandle = $"/proc/self/fd/{_handle.DangerousGetHandle()}";
+            _localPath = OperatingSystem.IsLinux() && File.Exists(byHandle) ? byHandle : null;
         }
     }
 
-    public override string? LocalPath => _path;
+    public override string? LocalPath => _localPath;
 
     public override Stream OpenStream()
     {
-        var handle = _handle ??= Open();
+        var handle = Volatile.Read(ref _handle);
+        if (handle is null)
+        {
+            var opened = Open();
+            handle = Interlocked.CompareExchange(ref _handle, opened, null) ?? opened;
+            if (!ReferenceEquals(handle, opened))
+            {
+                opened.Dispose();
+            }
+        }
+
         return new PositionalStream(Length, (offset, buffer) => RandomAccess.Read(handle, buffer, offset));
     }
 
