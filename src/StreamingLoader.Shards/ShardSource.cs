@@ -32,7 +32,7 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
         Shards = [.. objects.Select(o => new ShardInfo(o.Key, storage.Describe(o.Key), o.Length))];
         if (!storage.IsLocal && options.ReadMode == RemoteReadMode.WholeShards)
         {
-            _cache = new ShardCache(options.CacheDirectory, options.CacheBytes, TimeProvider.System);
+            _cache = new ShardCache(options.CacheDirectory, options.CacheBytes, TimeProvider.System, options.VerifyChecksums);
             if (options.PrefetchShards > 0)
             {
                 // Shards not yet reached take at most half the cache, so that they do not push out the ones being read.

@@ -23,8 +23,11 @@ internal sealed class ShardCache
     private readonly Dictionary<string, int> _pins = new(StringComparer.Ordinal);
     private long _downloadedBytes;
 
-    public ShardCache(string directory, long limit, TimeProvider time)
+    private readonly bool _verifyChecksums;
+
+    public ShardCache(string directory, long limit, TimeProvider time, bool verifyChecksums = true)
     {
+        _verifyChecksums = verifyChecksums;
         _directory = Path.GetFullPath(directory);
         _limit = limit;
         _time = time;
@@ -168,7 +171,7 @@ internal sealed class ShardCache
     private async Task FillAsync(FileStream file, string path, StoredObject shard, string address, Func<PartFile, CancellationToken, Task> download, CancellationToken cancellationToken)
     {
         var partPath = file.Name;
-        using var part = new PartFile(file, hash: shard.Md5 is not null);
+        using var part = new PartFile(file, hash: _verifyChecksums && shard.Md5 is not null);
         try
         {
             await download(part, cancellationToken).ConfigureAwait(false);
