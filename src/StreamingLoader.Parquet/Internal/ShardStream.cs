@@ -11,14 +11,20 @@ namespace StreamingLoader.Parquet.Internal;
 /// </summary>
 internal sealed class ShardStream(ColumnarDataset dataset, ulong seed, World world, bool shuffle, long firstEpoch) : IAsyncEnumerable<ColumnarRow>
 {
-    private const ulong StreamShards = 0x5348_4152_4453_5452; // "SHARDSTR"
     private long _enumerations;
 
     public async IAsyncEnumerator<ColumnarRow> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
         var epoch = firstEpoch + Interlocked.Increment(ref _enumerations) - 1;
         var units = new List<int>();
-        foreach (var shard in ShardsOf(dataset.Source.Shards.Count, seed, epoch, world, shuffle))
+        var shards = StreamShards.Of(dataset.Source.Shards.Count, seed, epoch, world, shuffle);
+        if (!dataset.Source.IsLocal)
+        {
+            // Remote shards are downloaded ahead, in this order.
+            dataset.Source.Plan(shards);
+        }
+
+        foreach (var shard in shards)
         {
             units.AddRange(dataset.UnitsOf(shard));
         }
@@ -56,23 +62,5 @@ internal sealed class ShardStream(ColumnarDataset dataset, ulong seed, World wor
         {
             await ahead.ConfigureAwait(false);
         }
-    }
-
-    /// <summary>This rank's shards in the epoch's order.</summary>
-    internal static List<int> ShardsOf(int shards, ulong seed, long epoch, World world, bool shuffle)
-    {
-        var order = Enumerable.Range(0, shards).ToArray();
-        if (shuffle)
-        {
-            EpochOrder.Shuffle(order, new StreamingLoader.CounterRandom(seed, epoch, 0, StreamShards));
-        }
-
-        var mine = new List<int>();
-        for (var p = world.Rank; p < order.Length; p += world.WorldSize)
-        {
-            mine.Add(order[p]);
-        }
-
-        return mine;
     }
 }
