@@ -8,8 +8,10 @@ namespace StreamingLoader.Shards.Tests;
 /// At steady state (decode buffers pooled and grown to the largest row group) reading a Parquet epoch allocates
 /// nothing per row: the managed bytes an epoch allocates grow with the rows no faster than those of the in-memory
 /// tensor dataset through the same loader (whose allocation is per batch, not per row). Measured over the whole
-/// process with <see cref="GC.GetTotalAllocatedBytes"/>, for two dataset sizes, as the slope between them.
+/// process with <see cref="GC.GetTotalAllocatedBytes"/>, for two dataset sizes, as the slope between them; so it runs
+/// alone, not beside the other test classes (whose allocations the process-wide count would take in).
 /// </summary>
+[Collection(nameof(AllocationTests))]
 public sealed class AllocationTests(ITestOutputHelper output) : IDisposable
 {
     private const int RowGroup = 4096;
@@ -32,8 +34,10 @@ public sealed class AllocationTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"bytes per epoch: parquet {parquetSmall:N0} ({small:N0} rows), {parquetLarge:N0} ({large:N0} rows): {parquetPerRow:F2} per row");
         output.WriteLine($"bytes per epoch: tensor {tensorSmall:N0} ({small:N0} rows), {tensorLarge:N0} ({large:N0} rows): {tensorPerRow:F2} per row");
 
-        // A single object per row would be 24 bytes or more a row.
-        Assert.True(parquetPerRow <= tensorPerRow + 1, $"Parquet allocates {parquetPerRow:F2} bytes per row, the tensor dataset {tensorPerRow:F2}.");
+        // A single object per row would be 24 bytes or more a row. What Parquet allocates beyond the tensor dataset is
+        // per row group (its reader and column readers, about 4.7 KB: 1.1-1.2 bytes a row at 4,096 rows a group), so
+        // the margin is 4 bytes a row: above that, something is allocated per row.
+        Assert.True(parquetPerRow <= tensorPerRow + 4, $"Parquet allocates {parquetPerRow:F2} bytes per row, the tensor dataset {tensorPerRow:F2}.");
     }
 
     private async Task<long> ParquetEpochBytesAsync(int rows)
@@ -87,3 +91,7 @@ public sealed class AllocationTests(ITestOutputHelper output) : IDisposable
         return rows;
     }
 }
+
+/// <summary>The allocation test's collection: run with no other test class in parallel.</summary>
+[CollectionDefinition(nameof(AllocationTests), DisableParallelization = true)]
+public sealed class AllocationTestsRunAlone;
