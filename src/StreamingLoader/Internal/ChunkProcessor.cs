@@ -126,7 +126,6 @@ internal sealed class ChunkProcessor<TSource, T>
         catch (DataLoaderException error)
         {
             _lifetime.StopSource();
-            CancelReservation(chunk);
             chunk.Return();
             return Chunk<T>.Failed(error);
         }
@@ -153,7 +152,6 @@ internal sealed class ChunkProcessor<TSource, T>
         catch (DataLoaderException error)
         {
             _lifetime.StopSource();
-            CancelReservation(chunk);
             chunk.Return();
             delivery = new Delivery(null, error.Epoch, DeliveryKind.Error, error);
         }
@@ -287,7 +285,6 @@ internal sealed class ChunkProcessor<TSource, T>
 
         if (chunk.Count == 0)
         {
-            CancelReservation(chunk);
             chunk.Return();
             return new Delivery(null, chunk.Epoch, DeliveryKind.Empty, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters);
         }
@@ -311,7 +308,6 @@ internal sealed class ChunkProcessor<TSource, T>
         {
             // Every sample was rejected while measuring.
             measured?.Return();
-            CancelReservation(chunk);
             chunk.Return();
             return new Delivery(null, chunk.Epoch, DeliveryKind.Empty, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters);
         }
@@ -320,10 +316,9 @@ internal sealed class ChunkProcessor<TSource, T>
         {
             var required = measured is null ? default : measured.Required.AsSpan();
             Batch? batch;
-            if (chunk.HasReservation)
+            if (chunk.Reservation is { } reservation)
             {
-                chunk.HasReservation = false;
-                batch = _pool.TakeReserved(required);
+                batch = reservation.Take(required);
             }
             else if (!_pool.TryRent(out batch, required))
             {
@@ -415,15 +410,6 @@ internal sealed class ChunkProcessor<TSource, T>
         }
 
         return filled;
-    }
-
-    private void CancelReservation<TItem>(Chunk<TItem> chunk)
-    {
-        if (chunk.HasReservation)
-        {
-            chunk.HasReservation = false;
-            _pool.CancelReservation();
-        }
     }
 
     private StageTimer StartStage(PipelineStage stage, int items) => StageTimer.Start(_name, stage, _counters.Stage(stage), items);

@@ -8,7 +8,7 @@ namespace StreamingLoader.Internal;
 /// </summary>
 /// <remarks>
 /// With a <c>pool</c>, each chunk reserves its batch buffer here, in the source's order, before any worker sees it:
-/// see <see cref="BatchPool.ReserveAsync"/>. (With a shuffle buffer the shuffle block reserves instead.)
+/// see <see cref="BufferReservation"/>. (With a regroup stage that stage reserves instead.)
 /// </remarks>
 internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime, BatchPool? pool)
 {
@@ -41,21 +41,7 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
             Interlocked.Add(ref counters.Stage(PipelineStage.Source).ItemsOut, chunk.Count);
             if (pool is not null)
             {
-                var reserving = pool.ReserveAsync(cancellationToken);
-                if (!reserving.IsCompletedSuccessfully)
-                {
-                    var waiting = counters.Stage(PipelineStage.Source).StartBlocked(time);
-                    try
-                    {
-                        await reserving.ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        waiting.Stop();
-                    }
-                }
-
-                chunk.HasReservation = true;
+                chunk.Reservation = await ReserveAsync(pool, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -69,7 +55,7 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
             return;
         }
 
-        bool accepted;
+        bool accepted = false;
         var blocked = counters.Stage(PipelineStage.Source).StartBlocked(time);
         try
         {
@@ -78,12 +64,37 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
         finally
         {
             blocked.Stop();
+            if (!accepted)
+            {
+                // The pipeline did not take the chunk: its buffer goes back (the chunk itself may yet be sent as a partial).
+                chunk.Reservation?.Release();
+            }
         }
 
         if (!accepted)
         {
             cancellationToken.ThrowIfCancellationRequested();
             throw new OperationCanceledException("The pipeline stopped accepting input.");
+        }
+    }
+
+    /// <summary>Reserves the chunk's buffer, adding the time spent waiting for one to the source's blocked time.</summary>
+    private async ValueTask<BufferReservation> ReserveAsync(BatchPool pool, CancellationToken cancellationToken)
+    {
+        var reserving = BufferReservation.ReserveAsync(pool, cancellationToken);
+        if (reserving.IsCompletedSuccessfully)
+        {
+            return reserving.Result;
+        }
+
+        var waiting = counters.Stage(PipelineStage.Source).StartBlocked(time);
+        try
+        {
+            return await reserving.ConfigureAwait(false);
+        }
+        finally
+        {
+            waiting.Stop();
         }
     }
 
