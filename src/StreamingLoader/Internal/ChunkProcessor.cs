@@ -170,30 +170,43 @@ internal sealed class ChunkProcessor<TSource, T>
         var timer = StartStage(PipelineStage.Transform, chunk.Count);
         var output = Chunk<T>.Rent(chunk.Count, chunk.Epoch).Continue(chunk);
         var token = _lifetime.Token;
-        for (var i = 0; i < chunk.Count; i++)
+        try
         {
-            var index = chunk.Indices[i];
-            for (var attempt = 1; ; attempt++)
+            for (var i = 0; i < chunk.Count; i++)
             {
+                var index = chunk.Indices[i];
+                bool succeeded;
+                T item;
                 try
                 {
                     slot.At(PipelineStage.Transform, index);
                     var pending = transform(chunk.Items[i], new SampleContext(_seed, chunk.Epoch, index), token);
-                    output.Items[output.Count] = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
-                    output.Indices[output.Count++] = index;
-                    break;
+                    (succeeded, item) = (true, pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false));
                 }
                 catch (Exception ex) when (_errors.IsSampleError(ex))
                 {
-                    if (!_errors.ShouldRetry(ex, attempt, chunk.Epoch, index, out var backoff))
-                    {
-                        _errors.Reject(output, PipelineStage.Transform, index, ex, attempt);
-                        break;
-                    }
+                    (succeeded, item) = await _errors.RetryAsync(
+                        ex,
+                        static s => s.Transform(s.Item, new SampleContext(s.Seed, s.Epoch, s.Index), s.Token),
+                        (Transform: transform, Item: chunk.Items[i], Seed: _seed, chunk.Epoch, Index: index, Token: token),
+                        PipelineStage.Transform,
+                        index,
+                        output,
+                        slot).ConfigureAwait(false);
+                }
 
-                    await _errors.BackoffAsync(backoff).ConfigureAwait(false);
+                if (succeeded)
+                {
+                    output.Items[output.Count] = item;
+                    output.Indices[output.Count++] = index;
                 }
             }
+        }
+        catch
+        {
+            // The output holds the chunk's buffer reservation now: it goes back with it.
+            output.Return();
+            throw;
         }
 
         chunk.Return();
@@ -216,25 +229,26 @@ internal sealed class ChunkProcessor<TSource, T>
         {
             for (var i = 0; i < chunk.Count; i++)
             {
-                for (var attempt = 1; ; attempt++)
+                var index = chunk.Indices[i];
+                try
                 {
-                    try
-                    {
-                        slot.At(PipelineStage.Read, chunk.Indices[i]);
-                        chunk.Items[i] = dataset.GetItem((int)chunk.Indices[i]);
-                        break;
-                    }
-                    catch (Exception ex) when (_errors.IsSampleError(ex))
-                    {
-                        if (!_errors.ShouldRetry(ex, attempt, chunk.Epoch, chunk.Indices[i], out var backoff))
-                        {
-                            _errors.Reject(chunk, PipelineStage.Read, chunk.Indices[i], ex, attempt);
-                            chunk.RemoveAt(i--);
-                            break;
-                        }
+                    slot.At(PipelineStage.Read, index);
+                    chunk.Items[i] = dataset.GetItem((int)index);
+                }
+                catch (Exception ex) when (_errors.IsSampleError(ex))
+                {
+                    var retried = _errors.RetryAsync(
+                        ex, static s => new ValueTask<TSource>(s.Dataset.GetItem((int)s.Index)), (Dataset: dataset, Index: index), PipelineStage.Read, index, chunk, slot);
 
-                        // A read is synchronous user code on this worker: the backoff blocks it, as a PyTorch worker's would.
-                        _errors.BackoffAsync(backoff).GetAwaiter().GetResult();
+                    // A read is synchronous user code on this worker: a retry's backoff blocks it, as a PyTorch worker's would.
+                    var (succeeded, item) = retried.IsCompletedSuccessfully ? retried.Result : retried.AsTask().GetAwaiter().GetResult();
+                    if (succeeded)
+                    {
+                        chunk.Items[i] = item;
+                    }
+                    else
+                    {
+                        chunk.RemoveAt(i--);
                     }
                 }
             }
