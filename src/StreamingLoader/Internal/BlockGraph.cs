@@ -15,8 +15,9 @@ internal sealed class BlockGraph<TSource, T>
     private readonly IReceivableSourceBlock<Delivery> _last;
     private readonly List<(PipelineStage Stage, Func<int> Depth)> _queues = [];
 
-    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, PipelineStage firstStage, PipelineCounters counters, LoaderLifetime lifetime, Regrouper<T>? regroup, PipelineStage regroupStage)
+    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderContext context, PipelineStage firstStage, Regrouper<T>? regroup, PipelineStage regroupStage)
     {
+        var (options, pool, counters, lifetime) = (context.Options, context.Pool, context.Counters, context.Lifetime);
         var poolCapacity = pool.Capacity;
         var token = lifetime.Token;
 

@@ -25,24 +25,22 @@ internal sealed class ChunkProcessor<TSource, T>
     private readonly InFlightWork _inFlight;
     private readonly BatchWriter<T> _writer;
 
-    public ChunkProcessor(
-        SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, BatchPool pool, LoaderOptions options,
-        PipelineCounters counters, ErrorHandler errors, LoaderLifetime lifetime, EpochLedger? ledger, InFlightWork inFlight)
+    public ChunkProcessor(SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, LoaderContext context)
     {
         _dataset = (source as MapSource<TSource>)?.Dataset;
         _transform = chain.Transform;
         Synchronous = !chain.IsAsynchronous;
         _collator = collator;
-        _pool = pool;
-        _seed = options.Seed;
-        _name = options.Name;
-        _time = options.TimeProvider;
-        _counters = counters;
-        _errors = errors;
-        _lifetime = lifetime;
-        _ledger = ledger;
-        _inFlight = inFlight;
-        _writer = new BatchWriter<T>(collator, pool, errors);
+        _pool = context.Pool;
+        _seed = context.Options.Seed;
+        _name = context.Options.Name;
+        _time = context.Time;
+        _counters = context.Counters;
+        _errors = context.Errors;
+        _lifetime = context.Lifetime;
+        _ledger = context.SourceLedger;
+        _inFlight = context.InFlight;
+        _writer = new BatchWriter<T>(collator, _pool, _errors);
 
         // Fast path: untransformed samples, copied as they are, from a dataset that can gather its own rows.
         if (chain.IsIdentity && collator is ICopyCollator && _dataset is IGatherDataset gather)

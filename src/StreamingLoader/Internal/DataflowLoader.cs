@@ -21,6 +21,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly EpochLedger _ledger;
     private readonly ErrorHandler _errors;
     private readonly InFlightWork _inFlight;
+    private readonly LoaderContext _context;
     private readonly TimeProvider _time;
     private readonly LoaderState _start;
     private readonly PipelineCounters _counters = new();
@@ -98,6 +99,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         // Each of the (at most two) parallel blocks runs Workers chunks at once, the shuffle block one.
         _inFlight = new InFlightWork((2 * options.Workers) + 1);
+        _context = new LoaderContext(options, _pool, _counters, _errors, _lifetime, _ledger, _inFlight);
     }
 
     public override LoaderOptions Options => _options.Clone();
@@ -345,19 +347,18 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             }
 
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-            var ledger = _options.Ordered ? null : _ledger;
-            var processor = new ChunkProcessor<TSource, T>(_source, _chain, _collator, _pool, _options, _counters, _errors, _lifetime, ledger, _inFlight);
+            var processor = new ChunkProcessor<TSource, T>(_source, _chain, _collator, _context);
             var firstStage = _source is MapSource<TSource> ? PipelineStage.Read : _chain.IsIdentity ? PipelineStage.Collate : PipelineStage.Transform;
             var regroup = Regroupers(out var regroupStage);
-            var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime, regroup, regroupStage);
-            var reserveAtSource = regroup is null ? _pool : null;
+            var graph = new BlockGraph<TSource, T>(processor, _context, firstStage, regroup, regroupStage);
+            var reserveAtSource = regroup is null;
 
             // Regrouped batches depend on the whole epoch so far: a resumed source reads its epoch from the start and the
             // last regrouper passes over the batches the state says were delivered (Regrouper).
             var sourceStart = regroup is not null ? _start with { NextBatch = 0, DeliveredAhead = null } : _start;
             ChunkProducer<TSource> producer = _source is MapSource<TSource> map
-                ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, sourceStart, _options.Seed, ledger, _counters, _time, _lifetime, reserveAtSource)
-                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, _options.BatchTimeout, sourceStart, ledger, _counters, _time, _lifetime, reserveAtSource);
+                ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, sourceStart, _context, reserveAtSource)
+                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, sourceStart, _context, reserveAtSource);
             producer.AgreeLayout = processor.AgreeLayoutAsync;
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
