@@ -43,4 +43,7 @@ internal sealed class LoaderContext
 
     /// <summary>Gets the clock (<see cref="LoaderOptions.TimeProvider"/>).</summary>
     public TimeProvider Time => Options.TimeProvider;
+
+    /// <summary>Starts timing <paramref name="items"/> samples in <paramref name="stage"/>.</summary>
+    public StageTimer StartStage(PipelineStage stage, int items) => StageTimer.Start(Options.Name, stage, Counters.Stage(stage), items);
 }
