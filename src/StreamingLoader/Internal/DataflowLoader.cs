@@ -25,12 +25,9 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly TimeProvider _time;
     private readonly LoaderState _start;
     private readonly PipelineCounters _counters = new();
-    private readonly Queue<Delivery> _ahead = new();
     private readonly Lock _startLock = new();
     private BlockGraph<TSource, T>? _graph;
-    private PrefetchReader? _reader;
-    private readonly EpochPosition _position;
-    private LoaderState _state;
+    private readonly ConsumerCursor _cursor;
     private IReadOnlyList<string> _abandoned = [];
     private bool _leftEarly;
     private readonly SemaphoreSlim _readGate = new(1, 1);
@@ -69,44 +66,25 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         if (resumeFrom is not null)
         {
-            if (resumeFrom.Seed != options.Seed || resumeFrom.BatchesPerEpoch != batchesPerEpoch || resumeFrom.SamplesPerEpoch != samplesPerEpoch
-                || (resumeFrom.BatchSize != 0 && resumeFrom.BatchSize != maxBatch))
-            {
-                throw new ArgumentException(
-                    $"The state (seed {resumeFrom.Seed}, {resumeFrom.BatchesPerEpoch} batches of {resumeFrom.SamplesPerEpoch} samples per epoch, batch size {resumeFrom.BatchSize}) was saved by a loader configured differently from this one (seed {options.Seed}, {batchesPerEpoch} batches of {samplesPerEpoch} samples, batch size {maxBatch}).",
-                    nameof(resumeFrom));
-            }
-
-            // An iterable source has no epoch size (-1), and neither have regrouped batches: the position is bounded only below.
-            var mapStyle = batchesPerEpoch >= 0 && !_regrouped;
-            if (resumeFrom.Epoch < 0 || resumeFrom.NextBatch < 0 || (mapStyle && resumeFrom.NextBatch > batchesPerEpoch))
-            {
-                throw new ArgumentOutOfRangeException(nameof(resumeFrom), $"The state's position (epoch {resumeFrom.Epoch}, batch {resumeFrom.NextBatch}) is outside an epoch of {batchesPerEpoch} batches.");
-            }
-
-            if (resumeFrom.DeliveredAhead?.Any(b => b <= resumeFrom.NextBatch || (mapStyle && b >= batchesPerEpoch)) == true)
-            {
-                throw new ArgumentOutOfRangeException(nameof(resumeFrom), $"The state's batches delivered ahead ({string.Join(", ", resumeFrom.DeliveredAhead)}) are not between batch {resumeFrom.NextBatch} and the end of an epoch of {batchesPerEpoch} batches.");
-            }
+            OptionsValidator.ValidateResume(resumeFrom, options, batchesPerEpoch, samplesPerEpoch, maxBatch, mapStyle: batchesPerEpoch >= 0 && !_regrouped);
         }
 
         _start = resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch, BatchSize: maxBatch);
-        _state = _start;
         _ledger = new EpochLedger(sourceWaits: !options.Ordered);
-        _position = new EpochPosition(_start);
         _pool = new BatchPool(options.EffectivePoolSize, maxBatch);
         _errors = new ErrorHandler(options, _counters.Accounting, _time, _lifetime.Token);
 
         // Each of the (at most two) parallel blocks runs Workers chunks at once, the shuffle block one.
         _inFlight = new InFlightWork((2 * options.Workers) + 1);
         _context = new LoaderContext(options, _pool, _counters, _errors, _lifetime, _ledger, _inFlight);
+        _cursor = new ConsumerCursor(_start, _context);
     }
 
     public override LoaderOptions Options => _options.Clone();
 
     public override int? BatchesPerEpoch => _regrouped ? null : _batchSampler?.BatchesPerEpoch;
 
-    public override LoaderState State => Volatile.Read(ref _state);
+    public override LoaderState State => _cursor.State;
 
     public override IReadOnlyList<DeadLetter> DeadLetters => _errors.DeadLetters;
 
@@ -172,7 +150,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             if (_leftEarly)
             {
                 // The previous epoch read stopped early: the rest of its epoch is not wanted.
-                while (await NextAsync(Volatile.Read(ref _state).Epoch, cancellationToken).ConfigureAwait(false) is { Kind: DeliveryKind.Batch } rest)
+                while (await _cursor.NextAsync(cancellationToken).ConfigureAwait(false) is { Kind: DeliveryKind.Batch } rest)
                 {
                     _counters.Accounting.Add(rest.Epoch, Tally.Dropped, rest.Batch!.Count);
                     rest.Batch.Dispose();
@@ -186,7 +164,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             for (var delivered = 0; count is null || delivered < count;)
             {
                 var waitStart = _time.GetTimestamp();
-                var delivery = await NextAsync(Volatile.Read(ref _state).Epoch, cancellationToken).ConfigureAwait(false);
+                var delivery = await _cursor.NextAsync(cancellationToken).ConfigureAwait(false);
                 Interlocked.Add(ref counters.WaitTicks, _time.GetElapsedTime(waitStart).Ticks);
                 if (delivery.Kind == DeliveryKind.EpochEnd && count is not null)
                 {
@@ -256,10 +234,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         }
 
         var abandoned = await _lifetime.StopAsync(() => graph?.Drain(), _options.ShutdownTimeout).ConfigureAwait(false);
-        while (_ahead.TryDequeue(out var early))
-        {
-            early.Batch?.Dispose();
-        }
+        _cursor.DisposeAhead();
 
         if (abandoned.Count == 0)
         {
@@ -287,56 +262,6 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         LoaderMetrics.Unregister(this);
     }
 
-    /// <summary>
-    /// The next batch of <paramref name="epoch"/>, or its end (then the state moves to the next epoch), or the end
-    /// of the source. Unordered batches of a later epoch that overtake this one wait aside until their epoch is read.
-    /// </summary>
-    private async ValueTask<Delivery> NextAsync(long epoch, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (_ledger.IsReceived(epoch))
-            {
-                _position.NextEpoch();
-                Volatile.Write(ref _state, _position.Apply(Volatile.Read(ref _state) with { Epoch = epoch + 1 }));
-                return new Delivery(null, epoch, DeliveryKind.EpochEnd);
-            }
-
-            Delivery delivery;
-            if (_ahead.Count > 0 && _ahead.Peek().Epoch == epoch)
-            {
-                delivery = _ahead.Dequeue();
-            }
-            else
-            {
-                delivery = await _reader!.ReceiveAsync(cancellationToken).ConfigureAwait(false);
-                if (delivery.Kind == DeliveryKind.Completed)
-                {
-                    return delivery;
-                }
-
-                if (delivery.Epoch != epoch && delivery.Kind != DeliveryKind.EpochEnd)
-                {
-                    _ahead.Enqueue(delivery);
-                    continue;
-                }
-            }
-
-            _ledger.RecordReceived(delivery);
-            if (delivery.Kind is DeliveryKind.Batch or DeliveryKind.Empty)
-            {
-                // The consumer passes this chunk: its dead letters become public and the position moves past it.
-                _errors.Publish(delivery.Epoch, delivery.DeadLetters);
-                _position.Deliver(delivery.Sequence);
-                Volatile.Write(ref _state, _position.Apply(Volatile.Read(ref _state)));
-                if (delivery.Kind == DeliveryKind.Batch)
-                {
-                    return delivery;
-                }
-            }
-        }
-    }
-
     private void EnsureStarted()
     {
         lock (_startLock)
@@ -347,52 +272,12 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             }
 
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-            var processor = new ChunkProcessor<TSource, T>(_source, _chain, _collator, _context);
-            var firstStage = _source is MapSource<TSource> ? PipelineStage.Read : _chain.IsIdentity ? PipelineStage.Collate : PipelineStage.Transform;
-            var regroup = Regroupers(out var regroupStage);
-            var graph = new BlockGraph<TSource, T>(processor, _context, firstStage, regroup, regroupStage);
-            var reserveAtSource = regroup is null;
-
-            // Regrouped batches depend on the whole epoch so far: a resumed source reads its epoch from the start and the
-            // last regrouper passes over the batches the state says were delivered (Regrouper).
-            var sourceStart = regroup is not null ? _start with { NextBatch = 0, DeliveredAhead = null } : _start;
-            ChunkProducer<TSource> producer = _source is MapSource<TSource> map
-                ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, sourceStart, _context, reserveAtSource)
-                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, sourceStart, _context, reserveAtSource);
-            producer.AgreeLayout = processor.AgreeLayoutAsync;
+            var (graph, producer) = PipelineAssembly.Build(_source, _chain, _collator, _batchSampler, _start, _context);
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
-            _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, () => _inFlight.Describe().Append(producer.Describe()));
+            _cursor.Start(new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, () => _inFlight.Describe().Append(producer.Describe())));
             _graph = graph;
             LoaderMetrics.Register(this);
         }
-    }
-
-    /// <summary>The chain of regroupers the options ask for (shuffle buffer, then buckets or packing), or null for none.</summary>
-    private Regrouper<T>? Regroupers(out PipelineStage stage)
-    {
-        var chain = new List<Regrouper<T>>();
-        if (_options.ShuffleBufferSize > 0)
-        {
-            chain.Add(new ShuffleBuffer<T>(_options.ShuffleBufferSize, _options.BatchSize, _options.Seed, _start, _counters.Accounting));
-        }
-
-        if (_options.Bucketing is { } bucketing)
-        {
-            chain.Add(new LengthBucketer<T>(bucketing, _collator, _pool, _options, _errors, _start, _counters.Accounting));
-        }
-
-        if (_collator is PackingCollator<T> packing)
-        {
-            chain.Add(new SequencePacker<T>(packing, _options, _start, _counters.Accounting));
-        }
-
-        for (var i = 1; i < chain.Count; i++)
-        {
-            chain[i - 1].Next = chain[i];
-        }
-
-        stage = _regrouped ? PipelineStage.Group : PipelineStage.Shuffle;
-        return chain.Count > 0 ? chain[0] : null;
     }
 }

@@ -1,0 +1,81 @@
+namespace StreamingLoader.Internal;
+
+/// <summary>
+/// Where the consumer is: the next delivery of the epoch it reads or that epoch's end, with unordered batches of a later
+/// epoch that overtook it held aside until their epoch is read. Each chunk the consumer passes publishes its dead letters
+/// and moves the <see cref="State"/> past it.
+/// </summary>
+internal sealed class ConsumerCursor(LoaderState start, LoaderContext context)
+{
+    private readonly LoaderContext _context = context;
+    private readonly Queue<Delivery> _ahead = new();
+    private readonly EpochPosition _position = new(start);
+    private PrefetchReader? _reader;
+    private LoaderState _state = start;
+
+    /// <summary>Gets the position after the last batch the consumer received (any thread).</summary>
+    public LoaderState State => Volatile.Read(ref _state);
+
+    /// <summary>Reads from <paramref name="reader"/> from now on (the pipeline has started).</summary>
+    public void Start(PrefetchReader reader) => _reader = reader;
+
+    /// <summary>
+    /// The next batch of the epoch in <see cref="State"/>, or its end (then the state moves to the next epoch), or the
+    /// end of the source.
+    /// </summary>
+    public async ValueTask<Delivery> NextAsync(CancellationToken cancellationToken)
+    {
+        var epoch = State.Epoch;
+        while (true)
+        {
+            if (_context.Ledger.IsReceived(epoch))
+            {
+                _position.NextEpoch();
+                Volatile.Write(ref _state, _position.Apply(Volatile.Read(ref _state) with { Epoch = epoch + 1 }));
+                return new Delivery(null, epoch, DeliveryKind.EpochEnd);
+            }
+
+            Delivery delivery;
+            if (_ahead.Count > 0 && _ahead.Peek().Epoch == epoch)
+            {
+                delivery = _ahead.Dequeue();
+            }
+            else
+            {
+                delivery = await (_reader ?? throw new InvalidOperationException("The loader has not started.")).ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                if (delivery.Kind == DeliveryKind.Completed)
+                {
+                    return delivery;
+                }
+
+                if (delivery.Epoch != epoch && delivery.Kind != DeliveryKind.EpochEnd)
+                {
+                    _ahead.Enqueue(delivery);
+                    continue;
+                }
+            }
+
+            _context.Ledger.RecordReceived(delivery);
+            if (delivery.Kind is DeliveryKind.Batch or DeliveryKind.Empty)
+            {
+                // The consumer passes this chunk: its dead letters become public and the position moves past it.
+                _context.Errors.Publish(delivery.Epoch, delivery.DeadLetters);
+                _position.Deliver(delivery.Sequence);
+                Volatile.Write(ref _state, _position.Apply(Volatile.Read(ref _state)));
+                if (delivery.Kind == DeliveryKind.Batch)
+                {
+                    return delivery;
+                }
+            }
+        }
+    }
+
+    /// <summary>Returns the batches held aside (the loader stops).</summary>
+    public void DisposeAhead()
+    {
+        while (_ahead.TryDequeue(out var early))
+        {
+            early.Batch?.Dispose();
+        }
+    }
+}
