@@ -13,12 +13,13 @@ namespace StreamingLoader.Shards.Internal;
 /// </summary>
 internal sealed class ShardCache
 {
+    private const string LockName = ".lock";
     private const string ShardExtension = ".shard";
     private const string PartExtension = ".part";
+    private static readonly SemaphoreSlim ProcessLock = new(1, 1);
     private readonly string _directory;
     private readonly long _limit;
     private readonly TimeProvider _time;
-    private readonly CacheLock _lock;
     private readonly Dictionary<string, int> _pins = new(StringComparer.Ordinal);
     private long _downloadedBytes;
 
@@ -27,7 +28,6 @@ internal sealed class ShardCache
         _directory = Path.GetFullPath(directory);
         _limit = limit;
         _time = time;
-        _lock = new CacheLock(_directory, time);
         System.IO.Directory.CreateDirectory(_directory);
     }
 
@@ -120,7 +120,7 @@ internal sealed class ShardCache
     /// <summary>Makes room and creates the part file, held exclusively; null when another process holds it.</summary>
     private async Task<FileStream?> ReserveAsync(string path, long length, string address, CancellationToken cancellationToken)
     {
-        var held = await _lock.AcquireAsync(cancellationToken).ConfigureAwait(false);
+        var held = await LockAsync(cancellationToken).ConfigureAwait(false);
         await using var releasing = held.ConfigureAwait(false);
         if (File.Exists(path))
         {
@@ -189,7 +189,7 @@ internal sealed class ShardCache
             }
 
             Interlocked.Add(ref _downloadedBytes, shard.Length);
-            await using (await _lock.AcquireAsync(cancellationToken).ConfigureAwait(false))
+            await using (await LockAsync(cancellationToken).ConfigureAwait(false))
             {
                 File.Move(partPath, path, overwrite: true);
                 File.SetLastWriteTimeUtc(path, _time.GetUtcNow().UtcDateTime);
@@ -251,6 +251,33 @@ internal sealed class ShardCache
         return freed;
     }
 
+    /// <summary>The cache's lock: a semaphore within this process, and an exclusive lock file across processes.</summary>
+    private async Task<IAsyncDisposable> LockAsync(CancellationToken cancellationToken)
+    {
+        await ProcessLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var lockPath = Path.Combine(_directory, LockName);
+            while (true)
+            {
+                try
+                {
+                    var file = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                    return new Held(file);
+                }
+                catch (IOException)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(2), _time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch
+        {
+            ProcessLock.Release();
+            throw;
+        }
+    }
+
     private static bool TryDelete(string path)
     {
         try
@@ -265,6 +292,16 @@ internal sealed class ShardCache
         catch (UnauthorizedAccessException)
         {
             return false;
+        }
+    }
+
+    private sealed class Held(FileStream file) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            file.Dispose();
+            ProcessLock.Release();
+            return ValueTask.CompletedTask;
         }
     }
 
@@ -287,3 +324,6 @@ internal sealed class ShardCache
         }
     }
 }
+
+/// <summary>The cache has no room for a shard beside the shards in use; transient when other processes will free room.</summary>
+internal sealed class CacheFullException(string message) : IOException(message);
