@@ -25,6 +25,9 @@ public abstract class Sampler
     /// </summary>
     internal virtual void FillIndices(ulong seed, long epoch, Span<int> destination) => GetIndices(seed, epoch).CopyTo(destination);
 
+    /// <summary>What decides the order, for <see cref="LoaderState.Ordering"/>: the kind of sampler and its parameters.</summary>
+    internal virtual string Describe() => $"{GetType().FullName} of {Length}";
+
     /// <summary><see cref="GetIndices"/> for a sampler that implements <see cref="FillIndices"/>.</summary>
     private protected int[] NewFilled(ulong seed, long epoch)
     {

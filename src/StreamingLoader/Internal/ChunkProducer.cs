@@ -14,6 +14,10 @@ internal abstract class ChunkProducer<TSource>(LoaderContext context, bool reser
 {
     private bool _layoutAgreed;
 
+    /// <summary>Waits, when nothing is read ahead (Workers = 0), until the consumer asks for the next batch.</summary>
+    protected ValueTask WaitForDemandAsync(CancellationToken cancellationToken) =>
+        context.Demand is { } demand ? new ValueTask(demand.WaitAsync(cancellationToken)) : ValueTask.CompletedTask;
+
     /// <summary>Gets or sets what agrees the batch layout from the first samples before the first chunk is sent.</summary>
     public Func<ReadOnlyMemory<long>, ReadOnlyMemory<TSource>, long, ValueTask>? AgreeLayout { get; set; }
 
@@ -61,7 +65,7 @@ internal abstract class ChunkProducer<TSource>(LoaderContext context, bool reser
         }
 
         bool accepted = false;
-        var blocked = Counters.Stage(PipelineStage.Source).StartBlocked(Time);
+        var blocked = Counters.StartSourceWait(Time);
         try
         {
             accepted = await target.SendAsync(chunk, cancellationToken).ConfigureAwait(false);
@@ -92,7 +96,7 @@ internal abstract class ChunkProducer<TSource>(LoaderContext context, bool reser
             return reserving.Result;
         }
 
-        var waiting = Counters.Stage(PipelineStage.Source).StartBlocked(Time);
+        var waiting = Counters.StartSourceWait(Time);
         try
         {
             return await reserving.ConfigureAwait(false);

@@ -42,10 +42,16 @@ internal sealed class ConsumerCursor(LoaderState start, LoaderContext context)
             }
             else
             {
+                _context.Demand?.Request();
                 delivery = await (_reader ?? throw new InvalidOperationException("The loader has not started.")).ReceiveAsync(cancellationToken).ConfigureAwait(false);
                 if (delivery.Kind == DeliveryKind.Completed)
                 {
                     return delivery;
+                }
+
+                if (delivery.Kind is DeliveryKind.Batch or DeliveryKind.Empty)
+                {
+                    _context.Demand?.Received();
                 }
 
                 if (delivery.Epoch != epoch && delivery.Kind != DeliveryKind.EpochEnd)

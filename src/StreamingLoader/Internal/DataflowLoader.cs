@@ -34,6 +34,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private CancellationToken _readerToken;
     private int _disposed;
     private readonly bool _regrouped;
+    private readonly Demand? _demand;
 
     public DataflowLoader(SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, LoaderOptions options, LoaderState? resumeFrom)
     {
@@ -64,19 +65,21 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             maxBatch = options.BatchSize;
         }
 
+        var ordering = LoaderOrdering.Describe(options, _batchSampler, collator);
         if (resumeFrom is not null)
         {
-            OptionsValidator.ValidateResume(resumeFrom, options, batchesPerEpoch, samplesPerEpoch, maxBatch, mapStyle: batchesPerEpoch >= 0 && !_regrouped);
+            OptionsValidator.ValidateResume(resumeFrom, options, ordering, batchesPerEpoch, samplesPerEpoch, maxBatch, mapStyle: batchesPerEpoch >= 0 && !_regrouped);
         }
 
-        _start = resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch, BatchSize: maxBatch);
+        _start = (resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch, BatchSize: maxBatch)) with { Ordering = ordering };
         _ledger = new EpochLedger(sourceWaits: !options.Ordered);
         _pool = new BatchPool(options.EffectivePoolSize, maxBatch);
         _errors = new ErrorHandler(options, _counters.Accounting, _time, _lifetime.Token);
+        _demand = options.Workers == 0 ? new Demand() : null;
 
         // Each of the (at most two) parallel blocks runs Workers chunks at once, the shuffle block one.
-        _inFlight = new InFlightWork((2 * options.Workers) + 1);
-        _context = new LoaderContext(options, _pool, _counters, _errors, _lifetime, _ledger, _inFlight);
+        _inFlight = new InFlightWork((2 * options.EffectiveWorkers) + 1, _time);
+        _context = new LoaderContext(options, _pool, _counters, _errors, _lifetime, _ledger, _inFlight, _demand);
         _cursor = new ConsumerCursor(_start, _context);
     }
 
@@ -88,7 +91,19 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
     public override IReadOnlyList<DeadLetter> DeadLetters => _errors.DeadLetters;
 
-    public override IReadOnlyList<EpochStatistics> Statistics => _counters.Accounting.Snapshot();
+    public override IReadOnlyList<EpochStatistics> Statistics
+    {
+        get
+        {
+            // A loader that stopped by itself (an error) has its books closed once its stages ended; disposal closes them too.
+            if (_lifetime.Completion.IsCompleted && _lifetime.OwnedTasks() is { Count: > 0 } tasks && tasks.All(t => t.IsCompleted))
+            {
+                _counters.Accounting.SettleStopped();
+            }
+
+            return _counters.Accounting.Snapshot();
+        }
+    }
 
     public override IReadOnlyList<string> AbandonedWork => Volatile.Read(ref _abandoned);
 
@@ -99,6 +114,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     public long PoolLeases => _pool.Outstanding;
 
     public long PoolCapacity => _pool.Capacity;
+
+    public long PoolHeld => _pool.HeldByConsumer;
 
     public PipelineCounters Counters => _counters;
 
@@ -165,7 +182,14 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             {
                 var waitStart = _time.GetTimestamp();
                 var delivery = await _cursor.NextAsync(cancellationToken).ConfigureAwait(false);
-                Interlocked.Add(ref counters.WaitTicks, _time.GetElapsedTime(waitStart).Ticks);
+                var waitEnd = _time.GetTimestamp();
+                Interlocked.Add(ref counters.WaitTicks, _time.GetElapsedTime(waitStart, waitEnd).Ticks);
+                if (delivery.ReadyAt > waitStart)
+                {
+                    // The batch was finished while the consumer waited: from then on the wait was for a thread to run
+                    // the consumer's continuation (the thread pool's queue, or a CPU), not for data.
+                    Interlocked.Add(ref counters.DispatchTicks, _time.GetElapsedTime(delivery.ReadyAt, waitEnd).Ticks);
+                }
                 if (delivery.Kind == DeliveryKind.EpochEnd && count is not null)
                 {
                     continue;
@@ -217,7 +241,12 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         return batch;
     }
 
-    private protected override void Fault(Exception error) => _lifetime.Fail(error);
+    private protected override void Fault(Exception error)
+    {
+        // The consumer's own error: nothing will read the stream any more, so Completion faults with it now.
+        _lifetime.Fail(error);
+        _lifetime.Finish();
+    }
 
     public override async ValueTask DisposeAsync()
     {
@@ -233,13 +262,15 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             graph = _graph;
         }
 
-        var abandoned = await _lifetime.StopAsync(() => graph?.Drain(), _options.ShutdownTimeout).ConfigureAwait(false);
+        var abandoned = await _lifetime.StopAsync(() => graph?.Drain(), _options.ShutdownTimeout, _time).ConfigureAwait(false);
         _cursor.DisposeAhead();
 
         if (abandoned.Count == 0)
         {
             _pool.ReclaimAllUndelivered();
             _pool.Dispose();
+            _demand?.Dispose();
+            _counters.Accounting.SettleStopped();
         }
         else
         {
@@ -247,12 +278,14 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             // continuation runs when that code returns; nothing waits for it.
             Volatile.Write(ref _abandoned, abandoned);
             var pool = _pool;
+            var accounting = _counters.Accounting;
             _ = Task.WhenAll(_lifetime.OwnedTasks()).ContinueWith(
                 _ =>
                 {
                     graph?.Drain();
                     pool.ReclaimAllUndelivered();
                     pool.Dispose();
+                    accounting.SettleStopped();
                 },
                 CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously,
@@ -273,9 +306,10 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             var (graph, producer) = PipelineAssembly.Build(_source, _chain, _collator, _batchSampler, _start, _context);
+            _counters.ReadyBatches = () => graph.Prefetch.Count;
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
-            _cursor.Start(new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, () => _inFlight.Describe().Append(producer.Describe())));
+            _cursor.Start(new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, _time, () => _inFlight.Describe().Append(producer.Describe())));
             _graph = graph;
             LoaderMetrics.Register(this);
         }

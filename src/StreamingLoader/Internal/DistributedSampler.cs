@@ -32,6 +32,8 @@ internal sealed class DistributedSampler : Sampler
         _numSamples = Math.Max(_numSamples, 0);
     }
 
+    internal override string Describe() => $"distributed of {_count}, rank {_rank} of {_worldSize}{(_shuffle ? ", shuffled" : "")}, {_numSamples} samples";
+
     public override int Length => _numSamples;
 
     public override int[] GetIndices(ulong seed, long epoch)

@@ -27,7 +27,7 @@ internal sealed class ErrorHandler(LoaderOptions options, SampleAccounting accou
             _deadLetters.Enqueue(deadLetter);
         }
 
-        accounting.Add(epoch, Tally.Skipped, deadLetters.Count > 3 ? deadLetters.Count - 1 : deadLetters.Count);
+        accounting.Add(epoch, Tally.Skipped, deadLetters.Count);
     }
 
     /// <summary>Whether <paramref name="error"/> is the sample's fault rather than the loader stopping.</summary>

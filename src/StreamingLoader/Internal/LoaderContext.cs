@@ -7,7 +7,7 @@ namespace StreamingLoader.Internal;
 /// </summary>
 internal sealed class LoaderContext
 {
-    public LoaderContext(LoaderOptions options, BatchPool pool, PipelineCounters counters, ErrorHandler errors, LoaderLifetime lifetime, EpochLedger ledger, InFlightWork inFlight)
+    public LoaderContext(LoaderOptions options, BatchPool pool, PipelineCounters counters, ErrorHandler errors, LoaderLifetime lifetime, EpochLedger ledger, InFlightWork inFlight, Demand? demand)
     {
         Options = options;
         Pool = pool;
@@ -16,6 +16,7 @@ internal sealed class LoaderContext
         Lifetime = lifetime;
         Ledger = ledger;
         InFlight = inFlight;
+        Demand = demand;
     }
 
     /// <summary>Gets the loader's own copy of its options.</summary>
@@ -40,6 +41,9 @@ internal sealed class LoaderContext
 
     /// <summary>Gets which sample each worker is in user code for.</summary>
     public InFlightWork InFlight { get; }
+
+    /// <summary>Gets the consumer's requests when nothing is read ahead (<see cref="LoaderOptions.Workers"/> = 0); null to read ahead.</summary>
+    public Demand? Demand { get; }
 
     /// <summary>Gets the clock (<see cref="LoaderOptions.TimeProvider"/>).</summary>
     public TimeProvider Time => Options.TimeProvider;

@@ -73,6 +73,11 @@ internal static class OptionsValidator
             }
         }
 
+        if (options.Workers == 0 && (options.ShuffleBufferSize > 0 || options.Bucketing is not null || packing))
+        {
+            problems.Add("Workers = 0 reads a batch only when the consumer asks for it, and a shuffle buffer, length buckets or packing must read ahead to fill a batch: use Workers = 1 or more.");
+        }
+
         if (options.PoolSize != LoaderOptions.Auto && options.PoolSize < 2)
         {
             problems.Add($"PoolSize {options.PoolSize} leaves no buffer to make the next batch while the consumer holds one: use at least 2.");
@@ -90,8 +95,15 @@ internal static class OptionsValidator
     /// lies in an epoch. <paramref name="mapStyle"/>: the epoch has a known number of batches (an iterable source has
     /// none, and neither have regrouped batches: the position is then bounded only below).
     /// </summary>
-    public static void ValidateResume(LoaderState resumeFrom, LoaderOptions options, int batchesPerEpoch, int samplesPerEpoch, int maxBatch, bool mapStyle)
+    public static void ValidateResume(LoaderState resumeFrom, LoaderOptions options, string ordering, int batchesPerEpoch, int samplesPerEpoch, int maxBatch, bool mapStyle)
     {
+        if (resumeFrom.Ordering is { } saved && saved != ordering)
+        {
+            throw new ArgumentException(
+                $"The state was saved by a loader that orders its batches differently, so resuming would skip or repeat samples. Saved: {saved}. This loader: {ordering}.",
+                nameof(resumeFrom));
+        }
+
         if (resumeFrom.Seed != options.Seed || resumeFrom.BatchesPerEpoch != batchesPerEpoch || resumeFrom.SamplesPerEpoch != samplesPerEpoch
             || (resumeFrom.BatchSize != 0 && resumeFrom.BatchSize != maxBatch))
         {

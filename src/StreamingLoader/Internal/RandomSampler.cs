@@ -23,6 +23,8 @@ internal sealed class RandomSampler : Sampler
         _numSamples = numSamples;
     }
 
+    internal override string Describe() => $"random of {_count}, {_numSamples} samples{(_replacement ? ", with replacement" : "")}";
+
     public override int Length => _numSamples;
 
     public override int[] GetIndices(ulong seed, long epoch) => NewFilled(seed, epoch);

@@ -13,6 +13,8 @@ internal sealed class SequentialSampler : Sampler
         _count = count;
     }
 
+    internal override string Describe() => $"sequential of {_count}";
+
     public override int Length => _count;
 
     public override int[] GetIndices(ulong seed, long epoch) => NewFilled(seed, epoch);

@@ -13,6 +13,8 @@ internal sealed class SubsetRandomSampler : Sampler
         _indices = [.. indices];
     }
 
+    internal override string Describe() => $"subset random of {_indices.Length}";
+
     public override int Length => _indices.Length;
 
     public override int[] GetIndices(ulong seed, long epoch) => NewFilled(seed, epoch);

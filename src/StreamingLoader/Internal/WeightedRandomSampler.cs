@@ -80,6 +80,8 @@ internal sealed class WeightedRandomSampler : Sampler
         return (probability, alias);
     }
 
+    internal override string Describe() => $"weighted random of {_weights.Length}, {_numSamples} samples{(_replacement ? ", with replacement" : "")}";
+
     public override int Length => _numSamples;
 
     public override int[] GetIndices(ulong seed, long epoch)
