@@ -27,7 +27,7 @@ internal static class StressCommand
                 foreach (var w in result.GetValue(workers)!)
                 {
                     var started = clock.Elapsed;
-                    var outcome = await StressRunner.RepeatAsync(run, result.GetValue(runs), w, Deadline, ct).ConfigureAwait(false);
+                    var outcome = await StressRunner.RepeatAsync(run, result.GetValue(runs), w, Deadline, cancellationToken: ct).ConfigureAwait(false);
                     (total, hangs, wrong) = (total + outcome.Ran, hangs + outcome.Hung, wrong + outcome.Failed);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-48} workers {w}: {outcome.Ran} runs, {outcome.Hung} hangs, {outcome.Failed} wrong outcomes, {(clock.Elapsed - started).TotalSeconds:F1} s"));
                     if (outcome.FirstError is { } error)

@@ -65,6 +65,7 @@ internal static class StressPaths
         finally
         {
             await loader.DisposeAsync().ConfigureAwait(false);
+            CheckStopped(loader);
         }
     }
 
@@ -109,6 +110,7 @@ internal static class StressPaths
 
         await Task.Delay(run % 3).ConfigureAwait(false);
         await loader.DisposeAsync().ConfigureAwait(false);
+        CheckStopped(loader);
     }
 
     private static async Task ConsumerThrowsAsync(int run, int workers)
@@ -132,6 +134,7 @@ internal static class StressPaths
         }
 
         await loader.DisposeAsync().ConfigureAwait(false);
+        CheckStopped(loader);
     }
 
     private static async Task DisposeMidEpochAsync(int run, int workers)
@@ -148,6 +151,7 @@ internal static class StressPaths
         }
 
         await loader.DisposeAsync().ConfigureAwait(false);
+        CheckStopped(loader);
     }
 
     /// <summary>A random 5 % of samples throw under skip; every other sample arrives once and the counts are exact.</summary>
@@ -177,6 +181,8 @@ internal static class StressPaths
             Check(labels.Order().SequenceEqual(Enumerable.Range(0, 600).Where(i => !failing.Contains(i)).Select(i => (long)i)), "delivered samples differ from the good ones");
             Check(loader.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex).Order().SequenceEqual(failing.Order()), "dead letters differ from the failing samples");
         }
+
+        CheckStopped(loader);
     }
 
     /// <summary>Some reads fail once with a transient error; the retry heals each, and exactly those retries are counted.</summary>
@@ -201,6 +207,8 @@ internal static class StressPaths
             var expected = new EpochStatistics(0, 600, 600, 0, 0, 0, flaky.Count, 0);
             Check(samples == 600 && loader.Statistics[0] == expected, $"{samples} samples, statistics {loader.Statistics[0]}, expected {expected}");
         }
+
+        CheckStopped(loader);
     }
 
     private static async Task OnNextThrowsAsync(int run, int workers)
@@ -223,6 +231,8 @@ internal static class StressPaths
             {
             }
         }
+
+        CheckStopped(loader);
     }
 
     private static async Task CancelMidEpochAsync(int run, int workers)
@@ -248,6 +258,7 @@ internal static class StressPaths
         }
 
         await loader.DisposeAsync().ConfigureAwait(false);
+        CheckStopped(loader);
     }
 
     /// <summary>
@@ -299,6 +310,8 @@ internal static class StressPaths
             dead.AddRange(first.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
         }
 
+        CheckStopped(first);
+
         var resumed = Build(saved);
         await using (resumed.ConfigureAwait(false))
         {
@@ -315,9 +328,18 @@ internal static class StressPaths
             dead.AddRange(resumed.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
         }
 
+        CheckStopped(resumed);
+
         Check(seen.Order().SequenceEqual(Enumerable.Range(0, Samples).Where(i => !failing.Contains(i)).Select(i => (long)i)), $"resumed after batch {savePoint}: {seen.Count} samples delivered, {seen.Distinct().Count()} distinct, of {Samples - failing.Count}");
         Check(dead.Order().SequenceEqual(failing.Order().Select(i => (long)i)), $"resumed after batch {savePoint}: {dead.Count} dead letters for {failing.Count} bad samples");
     }
+
+    /// <summary>
+    /// Fails the run when disposing <paramref name="loader"/> left work behind: no path runs user code that blocks, so
+    /// anything abandoned is a stage the shutdown did not stop (it waited out <see cref="LoaderOptions.ShutdownTimeout"/>).
+    /// </summary>
+    private static void CheckStopped(DataLoader loader) =>
+        Check(loader.AbandonedWork.Count == 0, $"disposal abandoned work: {string.Join("; ", loader.AbandonedWork)}");
 
     private static void Check(bool condition, string message)
     {
