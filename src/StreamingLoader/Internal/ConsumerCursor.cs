@@ -3,7 +3,7 @@ namespace StreamingLoader.Internal;
 /// <summary>
 /// Where the consumer is: the next delivery of the epoch it reads or that epoch's end, with unordered batches of a later
 /// epoch that overtook it held aside until their epoch is read. Each chunk the consumer passes publishes its dead letters
-/// and moves the <see cref="State"/> past it.
+/// and moves the <see cref="State"/> past it; each batch handed to the consumer is counted and marked out of the pool.
 /// </summary>
 internal sealed class ConsumerCursor(LoaderState start, LoaderContext context)
 {
@@ -74,6 +74,33 @@ internal sealed class ConsumerCursor(LoaderState start, LoaderContext context)
                 }
             }
         }
+    }
+
+    /// <summary>Hands a delivered batch to the consumer: its index, ingest lag, lease and counters.</summary>
+    public Batch Hand(in Delivery delivery)
+    {
+        var batch = delivery.Batch!;
+        batch.SetIndex(delivery.Sequence);
+        if (delivery.ReadAt != 0)
+        {
+            LoaderMetrics.IngestLag.Record(_context.Time.GetElapsedTime(delivery.ReadAt).TotalSeconds, new KeyValuePair<string, object?>(LoaderMetrics.PipelineTag, _context.Options.Name));
+        }
+
+        if (!_context.Options.Ordered)
+        {
+            // Batches overtake each other: no position is "after" one of them.
+            batch.LastLine = null;
+        }
+
+        _context.Pool.MarkHandedOut(batch);
+        _context.Counters.Accounting.Add(delivery.Epoch, Tally.Delivered, batch.Count);
+        _context.Counters.Accounting.Add(delivery.Epoch, Tally.NonFinite, batch.NonFiniteValues);
+        Interlocked.Add(ref _context.Counters.Samples, batch.Count);
+        Interlocked.Increment(ref _context.Counters.Batches);
+        Interlocked.Add(ref _context.Counters.Bytes, batch.ByteLength);
+        Interlocked.Add(ref _context.Counters.SequenceSteps, batch.SequenceSteps);
+        Interlocked.Add(ref _context.Counters.PaddingSteps, batch.PaddingSteps);
+        return batch;
     }
 
     /// <summary>Returns the batches held aside (the loader stops).</summary>

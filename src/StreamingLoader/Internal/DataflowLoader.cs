@@ -201,7 +201,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                     yield break;
                 }
 
-                var batch = Hand(delivery);
+                var batch = _cursor.Hand(delivery);
                 delivered++;
                 var stepStart = _time.GetTimestamp();
                 yield return batch;
@@ -212,33 +212,6 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         {
             _readGate.Release();
         }
-    }
-
-    /// <summary>Hands a delivered batch to the consumer: its index, ingest lag, lease and counters.</summary>
-    private Batch Hand(in Delivery delivery)
-    {
-        var batch = delivery.Batch!;
-        batch.SetIndex(delivery.Sequence);
-        if (delivery.ReadAt != 0)
-        {
-            LoaderMetrics.IngestLag.Record(_time.GetElapsedTime(delivery.ReadAt).TotalSeconds, new KeyValuePair<string, object?>(LoaderMetrics.PipelineTag, _options.Name));
-        }
-
-        if (!_options.Ordered)
-        {
-            // Batches overtake each other: no position is "after" one of them.
-            batch.LastLine = null;
-        }
-
-        _pool.MarkHandedOut(batch);
-        _counters.Accounting.Add(delivery.Epoch, Tally.Delivered, batch.Count);
-        _counters.Accounting.Add(delivery.Epoch, Tally.NonFinite, batch.NonFiniteValues);
-        Interlocked.Add(ref _counters.Samples, batch.Count);
-        Interlocked.Increment(ref _counters.Batches);
-        Interlocked.Add(ref _counters.Bytes, batch.ByteLength);
-        Interlocked.Add(ref _counters.SequenceSteps, batch.SequenceSteps);
-        Interlocked.Add(ref _counters.PaddingSteps, batch.PaddingSteps);
-        return batch;
     }
 
     private protected override void Fault(Exception error)
