@@ -14,6 +14,8 @@ internal sealed class BlockGraph<TSource, T>
     private readonly TransformManyBlock<Chunk<T>, Chunk<T>>? _shuffle;
     private readonly IReceivableSourceBlock<Delivery> _last;
     private readonly List<(PipelineStage Stage, Func<int> Depth)> _queues = [];
+    private readonly List<WorkerGate> _gates = [];
+    private readonly int _workers;
 
     public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderContext context, PipelineStage firstStage, Regrouper<T>? regroup, PipelineStage regroupStage)
     {
@@ -23,16 +25,17 @@ internal sealed class BlockGraph<TSource, T>
 
         // A block must not hold more batches than the pool has buffers: in an ordered block, finished later batches
         // keep their buffers until the earlier one is out, and that one may be waiting for a buffer.
+        // Autotuned workers: the blocks are built for the most workers, and a WorkerGate in each sets how many run.
+        var tuned = options.Workers == LoaderOptions.Auto;
         var capacity = Math.Min(Math.Max(2, options.EffectiveWorkers * 2), poolCapacity);
         var workers = Math.Min(options.EffectiveWorkers, capacity);
-        (Workers, Capacity) = (workers, capacity);
+        (_workers, Capacity) = (workers, capacity);
+        var gate = tuned ? Math.Min(AutotuneLimits.StartWorkers, workers) : (int?)null;
         var propagate = new DataflowLinkOptions { PropagateCompletion = true };
-        Prefetch = new BufferBlock<Delivery>(new DataflowBlockOptions { BoundedCapacity = options.Prefetch });
+        Prefetch = new BufferBlock<Delivery>(new DataflowBlockOptions { BoundedCapacity = options.Prefetch == LoaderOptions.Auto ? poolCapacity : options.Prefetch });
         if (regroup is not null)
         {
-            _prepare = processor.Synchronous
-                ? new TransformBlock<Chunk<TSource>, Chunk<T>>(processor.Prepare, Parallel(workers, capacity, true, token))
-                : new TransformBlock<Chunk<TSource>, Chunk<T>>(chunk => processor.PrepareAsync(chunk).AsTask(), Parallel(workers, capacity, true, token));
+            _prepare = Block<Chunk<TSource>, Chunk<T>>(processor.Synchronous ? processor.Prepare : null, chunk => processor.PrepareAsync(chunk).AsTask(), Parallel(workers, capacity, true, token), gate, token);
             _shuffle = new TransformManyBlock<Chunk<T>, Chunk<T>>(
                 chunk =>
                 {
@@ -54,7 +57,7 @@ internal sealed class BlockGraph<TSource, T>
                     return Reserving(output, pool, token);
                 },
                 Parallel(1, capacity, true, token));
-            var collate = new TransformBlock<Chunk<T>, Delivery>(processor.Collate, Parallel(workers, capacity, options.Ordered, token));
+            var collate = Block<Chunk<T>, Delivery>(processor.Collate, null, Parallel(workers, capacity, options.Ordered, token), gate, token);
             _prepare.LinkTo(_shuffle, propagate);
             _shuffle.LinkTo(collate, propagate);
             _queues.Add((firstStage, () => _prepare.InputCount));
@@ -64,9 +67,7 @@ internal sealed class BlockGraph<TSource, T>
         }
         else
         {
-            var work = processor.Synchronous
-                ? new TransformBlock<Chunk<TSource>, Delivery>(processor.Process, Parallel(workers, capacity, options.Ordered, token))
-                : new TransformBlock<Chunk<TSource>, Delivery>(processor.ProcessAsync, Parallel(workers, capacity, options.Ordered, token));
+            var work = Block<Chunk<TSource>, Delivery>(processor.Synchronous ? processor.Process : null, processor.ProcessAsync, Parallel(workers, capacity, options.Ordered, token), gate, token);
             _queues.Add((firstStage, () => work.InputCount));
             (Head, _last) = (work, work);
         }
@@ -95,8 +96,11 @@ internal sealed class BlockGraph<TSource, T>
 
     public ITargetBlock<Chunk<TSource>> Head { get; }
 
-    /// <summary>Gets how many messages each parallel block works on at once.</summary>
-    public int Workers { get; }
+    /// <summary>Gets how many messages each parallel block works on at once (now, when autotuned).</summary>
+    public int Workers => _gates.Count > 0 ? _gates[0].Limit : _workers;
+
+    /// <summary>Gets the gates that set the parallel blocks' workers when they are autotuned; empty otherwise.</summary>
+    public IReadOnlyList<WorkerGate> Gates => _gates;
 
     /// <summary>Gets how many messages each parallel block holds (input, in work and finished) at most.</summary>
     public int Capacity { get; }
@@ -153,6 +157,19 @@ internal sealed class BlockGraph<TSource, T>
 
             yield return chunk;
         }
+    }
+
+    /// <summary>A parallel block of <paramref name="synchronous"/> (when not null) or <paramref name="asynchronous"/>, behind a <see cref="WorkerGate"/> of <paramref name="gate"/> workers when autotuned.</summary>
+    private TransformBlock<TIn, TOut> Block<TIn, TOut>(Func<TIn, TOut>? synchronous, Func<TIn, Task<TOut>>? asynchronous, ExecutionDataflowBlockOptions options, int? gate, CancellationToken token)
+    {
+        if (gate is not { } limit)
+        {
+            return synchronous is not null ? new TransformBlock<TIn, TOut>(synchronous, options) : new TransformBlock<TIn, TOut>(asynchronous!, options);
+        }
+
+        var gated = new WorkerGate(limit, token);
+        _gates.Add(gated);
+        return new TransformBlock<TIn, TOut>(synchronous is not null ? gated.Wrap(synchronous) : gated.Wrap(asynchronous!), options);
     }
 
     private static ExecutionDataflowBlockOptions Parallel(int workers, int capacity, bool ordered, CancellationToken token) => new()

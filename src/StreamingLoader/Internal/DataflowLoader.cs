@@ -28,6 +28,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly Lock _startLock = new();
     private BlockGraph<TSource, T>? _graph;
     private readonly ConsumerCursor _cursor;
+    private AutotuneLoop? _autotune;
+    private readonly AutotuneLimits _tuning;
     private IReadOnlyList<string> _abandoned = [];
     private bool _leftEarly;
     private readonly SemaphoreSlim _readGate = new(1, 1);
@@ -73,7 +75,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         _start = (resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch, BatchSize: maxBatch)) with { Ordering = ordering };
         _ledger = new EpochLedger(sourceWaits: !options.Ordered);
-        _pool = new BatchPool(options.EffectivePoolSize, maxBatch);
+        _tuning = AutotuneLimits.From(options);
+        _pool = new BatchPool(_tuning.Any ? _tuning.MaxPoolSize : options.EffectivePoolSize, maxBatch);
         _errors = new ErrorHandler(options, _counters.Accounting, _time, _lifetime.Token);
         _demand = options.Workers == 0 ? new Demand() : null;
 
@@ -113,7 +116,12 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
     public long PoolLeases => _pool.Outstanding;
 
-    public long PoolCapacity => _pool.Capacity;
+    public long PoolCapacity => _pool.Limit;
+
+    public override Telemetry.AutotuneStatus? Autotune => _autotune?.Status;
+
+    public Telemetry.AutotuneStatus Tuning => _autotune?.Status
+        ?? new(_graph?.Workers ?? _options.Workers, _options.Prefetch, _pool.Limit, _pool.AllocatedBytes, 0, 0, "fixed", "workers and prefetch set in LoaderOptions");
 
     public long PoolHeld => _pool.HeldByConsumer;
 
@@ -132,7 +140,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     }
 
     public IEnumerable<StageShape> StageShapes() =>
-        _graph is { } graph ? StageShape.Of(this, graph.Workers, graph.Capacity, _options.Prefetch) : [];
+        _graph is { } graph ? StageShape.Of(this, graph.Workers, graph.Capacity, _autotune?.Status.Prefetch ?? _options.Prefetch) : [];
 
     public override IAsyncEnumerable<Batch> ReadEpochAsync(CancellationToken cancellationToken = default) => ReadAsync(count: null, cancellationToken);
 
@@ -281,6 +289,14 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             var (graph, producer) = PipelineAssembly.Build(_source, _chain, _collator, _batchSampler, _start, _context);
             _counters.ReadyBatches = () => graph.Prefetch.Count;
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
+            if (_tuning.Any)
+            {
+                // Sets the gates and the pool to the starting values before the source reserves its first buffer.
+                var autotune = new AutotuneLoop(new Autotuner(_tuning, AutotuneSettings.Default, _time), graph.Gates, _pool, _counters, _time, AutotuneSettings.Default.Tick);
+                _lifetime.Run(() => autotune.RunAsync(_lifetime.Token), () => ["the autotuner"]);
+                _autotune = autotune;
+            }
+
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
             _cursor.Start(new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, _time, () => _inFlight.Describe().Append(producer.Describe())));
             _graph = graph;
