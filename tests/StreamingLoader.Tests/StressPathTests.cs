@@ -6,7 +6,7 @@ namespace StreamingLoader.Tests;
 /// Every path of the stress tool (tests/StreamingLoader.Stress: the error and shutdown paths that once hung a few runs in
 /// a hundred) at 1, 2, 4 and 8 workers, 16 runs each (enough to cycle the resume path through all its modes). A run that
 /// does not end within the deadline is a hang; a run that throws ended wrong; either fails the test. The long run is
-/// <c>dotnet run --project tests/StreamingLoader.Stress -c Release -- stress --runs 100</c> (its figure is in
+/// <c>dotnet run --project tests/StreamingLoader.Stress -c Release -- stress</c> (its figure is in
 /// src/StreamingLoader/README.md).
 /// </summary>
 public class StressPathTests
