@@ -7,8 +7,10 @@ namespace StreamingLoader.Internal;
 /// Collates a chunk into a pooled batch: measures the variable-length fields of its samples, pads the batch to them
 /// (growing the buffer where it must), has the collator write each sample into its slot, then writes the masks and
 /// lengths the layout asks for. A sample that fails to measure or write is rejected on its own, by the error policy.
+/// With <c>disposesSamples</c> (disposable samples made by the loader's transforms: <see cref="SampleDisposal{T}"/>), each
+/// sample is disposed once written or rejected.
 /// </summary>
-internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, ErrorHandler errors)
+internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, ErrorHandler errors, bool disposesSamples)
 {
     /// <summary>How many samples ahead collation asks the CPU to fetch: random reads hide their latency.</summary>
     private const int PrefetchDistance = 16;
@@ -48,8 +50,14 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
             }
             catch (Exception ex) when (errors.IsSampleError(ex))
             {
-                errors.Reject(chunk, PipelineStage.Collate, chunk.Indices[i], ex);
+                var index = chunk.Indices[i];
+                if (disposesSamples)
+                {
+                    SampleDisposal<T>.Dispose(ref items[i]);
+                }
+
                 chunk.RemoveAt(i);
+                errors.Reject(chunk, PipelineStage.Collate, index, ex);
             }
         }
 
@@ -79,7 +87,17 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
     {
         if (collator is PackingCollator<T> packing)
         {
-            return packing.WriteChunk(chunk, batch);
+            try
+            {
+                return packing.WriteChunk(chunk, batch);
+            }
+            finally
+            {
+                if (disposesSamples)
+                {
+                    chunk.DisposeItems();
+                }
+            }
         }
 
         var layout = batch.Layout;
@@ -129,6 +147,15 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
             catch (Exception ex) when (errors.IsSampleError(ex))
             {
                 errors.Reject(chunk, PipelineStage.Collate, chunk.Indices[i], ex);
+            }
+            finally
+            {
+                if (disposesSamples)
+                {
+                    // Written or rejected, the sample is done with (a tokenized text's pooled buffer goes back).
+                    SampleDisposal<T>.Dispose(ref items[i]);
+                    chunk.DisposedUpTo = i + 1;
+                }
             }
         }
 

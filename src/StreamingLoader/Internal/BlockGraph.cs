@@ -15,10 +15,16 @@ internal sealed class BlockGraph<TSource, T>
     private readonly IReceivableSourceBlock<Delivery> _last;
     private readonly List<(PipelineStage Stage, Func<int> Depth)> _queues = [];
     private readonly BatchPool _pool;
+    private readonly HeldChunks<T>? _held;
+    private readonly Regrouper<T>? _regroup;
 
-    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, PipelineStage firstStage, PipelineCounters counters, LoaderLifetime lifetime, Regrouper<T>? regroup, PipelineStage regroupStage)
+    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, PipelineStage firstStage, PipelineCounters counters, LoaderLifetime lifetime, Regrouper<T>? regroup, PipelineStage regroupStage, bool disposesSamples)
     {
         _pool = pool;
+        _regroup = regroup;
+
+        // Samples the loader disposes are tracked while they wait between blocks (only regrouping queues them).
+        var held = _held = regroup is not null && disposesSamples ? new HeldChunks<T>() : null;
         var poolCapacity = pool.Capacity;
         var token = lifetime.Token;
 
@@ -32,11 +38,12 @@ internal sealed class BlockGraph<TSource, T>
         if (regroup is not null)
         {
             _prepare = processor.Synchronous
-                ? new TransformBlock<Chunk<TSource>, Chunk<T>>(processor.Prepare, Parallel(workers, capacity, true, token))
-                : new TransformBlock<Chunk<TSource>, Chunk<T>>(chunk => processor.PrepareAsync(chunk).AsTask(), Parallel(workers, capacity, true, token));
+                ? new TransformBlock<Chunk<TSource>, Chunk<T>>(held is null ? processor.Prepare : chunk => Held(held, processor.Prepare(chunk)), Parallel(workers, capacity, true, token))
+                : new TransformBlock<Chunk<TSource>, Chunk<T>>(async chunk => Held(held, await processor.PrepareAsync(chunk).ConfigureAwait(false)), Parallel(workers, capacity, true, token));
             _shuffle = new TransformManyBlock<Chunk<T>, Chunk<T>>(
                 chunk =>
                 {
+                    held?.Take(chunk);
                     var timer = StageTimer.Start(options.Name, regroupStage, counters.Stage(regroupStage), chunk.Count);
                     var output = new List<Chunk<T>>();
                     try
@@ -51,11 +58,22 @@ internal sealed class BlockGraph<TSource, T>
                     }
 
                     timer.Stop(output.Sum(c => c.Count));
+                    if (held is not null)
+                    {
+                        // Held before reserving: a stop while reserving leaves the rest of the list unsent.
+                        output.ForEach(held.Hold);
+                    }
 
                     return Reserving(output, pool, token);
                 },
                 Parallel(1, capacity, true, token));
-            var collate = new TransformBlock<Chunk<T>, Delivery>(processor.Collate, Parallel(workers, capacity, options.Ordered, token));
+            var collate = new TransformBlock<Chunk<T>, Delivery>(
+                held is null ? processor.Collate : chunk =>
+                {
+                    held.Take(chunk);
+                    return processor.Collate(chunk);
+                },
+                Parallel(workers, capacity, options.Ordered, token));
             _prepare.LinkTo(_shuffle, propagate);
             _shuffle.LinkTo(collate, propagate);
             _queues.Add((firstStage, () => _prepare.InputCount));
@@ -74,6 +92,7 @@ internal sealed class BlockGraph<TSource, T>
 
         // Not propagated: a fault would drop the finished batches queued before it.
         _last.LinkTo(Prefetch);
+        AllEnded = Task.WhenAll(new[] { _prepare?.Completion, _shuffle?.Completion, _last.Completion }.OfType<Task>());
         _queues.Add((PipelineStage.Prefetch, () => Prefetch.Count));
         Ended = _last.Completion.ContinueWith(
             completed =>
@@ -103,7 +122,25 @@ internal sealed class BlockGraph<TSource, T>
     /// <summary>Gets a task that completes once every block has ended and the prefetch queue takes no more.</summary>
     public Task Ended { get; }
 
+    /// <summary>Gets a task that completes once every block has ended: no worker runs a chunk any more.</summary>
+    public Task AllEnded { get; }
+
     public IReadOnlyList<(PipelineStage Stage, Func<int> Depth)> Queues => _queues;
+
+    /// <summary>
+    /// Disposes the samples the loader still holds for disposal (see <see cref="HeldChunks{T}"/>): those queued between
+    /// blocks and those a regrouper keeps. Call once <see cref="AllEnded"/> has completed.
+    /// </summary>
+    public void DiscardHeld()
+    {
+        if (_held is null)
+        {
+            return;
+        }
+
+        _held.DiscardAll();
+        _regroup?.DiscardHeld();
+    }
 
     /// <summary>
     /// Takes whatever the blocks hold ready and recycles it. A stopping block whose input already ended keeps its
@@ -126,7 +163,15 @@ internal sealed class BlockGraph<TSource, T>
                 _pool.CancelReservation();
             }
 
-            chunk.Return();
+            if (_held is not null)
+            {
+                _held.Take(chunk);
+                chunk.Discard();
+            }
+            else
+            {
+                chunk.Return();
+            }
         }
     }
 
@@ -155,6 +200,12 @@ internal sealed class BlockGraph<TSource, T>
 
             yield return chunk;
         }
+    }
+
+    private static Chunk<T> Held(HeldChunks<T>? held, Chunk<T> chunk)
+    {
+        held?.Hold(chunk);
+        return chunk;
     }
 
     private static ExecutionDataflowBlockOptions Parallel(int workers, int capacity, bool ordered, CancellationToken token) => new()

@@ -24,6 +24,7 @@ internal sealed class ChunkProcessor<TSource, T>
     private readonly EpochLedger? _ledger;
     private readonly InFlightWork _inFlight;
     private readonly BatchWriter<T> _writer;
+    private readonly bool _disposesSamples;
 
     public ChunkProcessor(
         SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, BatchPool pool, LoaderOptions options,
@@ -42,7 +43,8 @@ internal sealed class ChunkProcessor<TSource, T>
         _lifetime = lifetime;
         _ledger = ledger;
         _inFlight = inFlight;
-        _writer = new BatchWriter<T>(collator, pool, errors);
+        _disposesSamples = DisposesSamples(chain);
+        _writer = new BatchWriter<T>(collator, pool, errors, _disposesSamples);
 
         // Fast path: untransformed samples, copied as they are, from a dataset that can gather its own rows.
         if (chain.IsIdentity && collator is ICopyCollator && _dataset is IGatherDataset gather)
@@ -50,6 +52,12 @@ internal sealed class ChunkProcessor<TSource, T>
             _gather = gather;
         }
     }
+
+    /// <summary>
+    /// Whether the loader disposes the samples it collates: those its transforms made, when their type is disposable
+    /// (<see cref="SampleDisposal{T}"/>).
+    /// </summary>
+    public static bool DisposesSamples(TransformChain<TSource, T> chain) => SampleDisposal<T>.Needed && !chain.IsIdentity;
 
     /// <summary>
     /// Fixes the batch layout from the first samples of the epoch (<see cref="LayoutAgreement"/>), before the source
@@ -71,7 +79,18 @@ internal sealed class ChunkProcessor<TSource, T>
             {
                 var source = items.IsEmpty ? _dataset!.GetItem((int)index) : items.Span[i];
                 var item = _transform is null ? (T)(object)source! : await _transform(source, new SampleContext(_seed, epoch, index), _lifetime.Token).ConfigureAwait(false);
-                layouts.Add(_collator.GetLayout(item));
+                try
+                {
+                    layouts.Add(_collator.GetLayout(item));
+                }
+                finally
+                {
+                    if (_disposesSamples)
+                    {
+                        // Made only to consult: the pipeline transforms the sample again when its chunk comes.
+                        SampleDisposal<T>.Dispose(ref item);
+                    }
+                }
             }
 #pragma warning disable CA1031 // The sample's own processing reports its error, with the policy.
             catch (Exception ex) when (_errors.IsSampleError(ex))
@@ -154,8 +173,19 @@ internal sealed class ChunkProcessor<TSource, T>
         {
             _lifetime.StopSource();
             CancelReservation(chunk);
+            if (_disposesSamples)
+            {
+                chunk.DisposeItems();
+            }
+
             chunk.Return();
             delivery = new Delivery(null, error.Epoch, DeliveryKind.Error, error);
+        }
+        catch when (_disposesSamples)
+        {
+            // Stopped while waiting for a buffer, or a bug: the samples not written yet will not be.
+            chunk.DisposeItems();
+            throw;
         }
         finally
         {
@@ -172,6 +202,25 @@ internal sealed class ChunkProcessor<TSource, T>
         var timer = StartStage(PipelineStage.Transform, chunk.Count);
         var output = Chunk<T>.Rent(chunk.Count, chunk.Epoch).Continue(chunk);
         var token = _lifetime.Token;
+        try
+        {
+            await TransformEachAsync(chunk, output, transform, slot, token).ConfigureAwait(false);
+        }
+        catch (DataLoaderException) when (_disposesSamples)
+        {
+            // A sample failed under the fail policy: the samples transformed before it will not be collated.
+            output.Discard();
+            throw;
+        }
+
+        chunk.Return();
+        timer.Stop(output.Count);
+        return output;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private async ValueTask TransformEachAsync(Chunk<TSource> chunk, Chunk<T> output, Func<TSource, SampleContext, CancellationToken, ValueTask<T>> transform, InFlightWork.Slot slot, CancellationToken token)
+    {
         for (var i = 0; i < chunk.Count; i++)
         {
             var index = chunk.Indices[i];
@@ -197,10 +246,6 @@ internal sealed class ChunkProcessor<TSource, T>
                 }
             }
         }
-
-        chunk.Return();
-        timer.Stop(output.Count);
-        return output;
     }
 
     /// <summary>Fills a map-style chunk's samples from the dataset; iterable chunks arrive filled.</summary>

@@ -261,6 +261,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         if (abandoned.Count == 0)
         {
+            graph?.DiscardHeld();
             _pool.ReclaimAllUndelivered();
             _pool.Dispose();
         }
@@ -274,6 +275,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 _ =>
                 {
                     graph?.Drain();
+                    graph?.DiscardHeld();
                     pool.ReclaimAllUndelivered();
                     pool.Dispose();
                 },
@@ -349,7 +351,13 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             var processor = new ChunkProcessor<TSource, T>(_source, _chain, _collator, _pool, _options, _counters, _errors, _lifetime, ledger, _inFlight);
             var firstStage = _source is MapSource<TSource> ? PipelineStage.Read : _chain.IsIdentity ? PipelineStage.Collate : PipelineStage.Transform;
             var regroup = Regroupers(out var regroupStage);
-            var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime, regroup, regroupStage);
+            var disposes = ChunkProcessor<TSource, T>.DisposesSamples(_chain);
+            for (var stage = regroup; stage is not null; stage = stage.Next)
+            {
+                stage.DisposesSamples = disposes;
+            }
+
+            var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime, regroup, regroupStage, disposes);
             var reserveAtSource = regroup is null ? _pool : null;
 
             // Regrouped batches depend on the whole epoch so far: a resumed source reads its epoch from the start and the
@@ -359,7 +367,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, sourceStart, _options.Seed, ledger, _counters, _time, _lifetime, reserveAtSource)
                 : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, _options.BatchTimeout, sourceStart, ledger, _counters, _time, _lifetime, reserveAtSource);
             producer.AgreeLayout = processor.AgreeLayoutAsync;
-            _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
+            // Every block, not only the last: a stop waits for the workers before the samples they hold are disposed.
+            _lifetime.Own(Task.WhenAll(graph.Ended, graph.AllEnded), () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
             _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, () => _inFlight.Describe().Append(producer.Describe()));
             _graph = graph;
