@@ -5,8 +5,9 @@ using System.Globalization;
 namespace StreamingLoader.Telemetry;
 
 /// <summary>
-/// Sums a pipeline's own metrics while it runs, to answer "which stage is the bottleneck, and how long did the
-/// consumer wait for data?" at the end of a run (the same measurements Prometheus scrapes).
+/// Sums a pipeline's own metrics while it runs, to answer "which stage is the bottleneck, how long did the consumer
+/// wait for data, and how much of the batches was padding?" at the end of a run (the same measurements Prometheus
+/// scrapes).
 /// </summary>
 public sealed class PipelineProfiler : IDisposable
 {
@@ -15,6 +16,8 @@ public sealed class PipelineProfiler : IDisposable
     private readonly ConcurrentDictionary<string, StageTotals> _stages = new();
     private double _consumerWait;
     private double _consumerStep;
+    private long _sequenceSteps;
+    private long _paddingSteps;
 
     private PipelineProfiler(string pipeline)
     {
@@ -49,7 +52,11 @@ public sealed class PipelineProfiler : IDisposable
             .ToList();
         var wait = Volatile.Read(ref _consumerWait);
         var step = Volatile.Read(ref _consumerStep);
-        return new PipelineProfile(_pipeline, stages, wait, step);
+        return new PipelineProfile(_pipeline, stages, wait, step)
+        {
+            SequenceSteps = Interlocked.Read(ref _sequenceSteps),
+            PaddingSteps = Interlocked.Read(ref _paddingSteps),
+        };
     }
 
     /// <summary>Stops listening.</summary>
@@ -85,6 +92,12 @@ public sealed class PipelineProfiler : IDisposable
                 break;
             case "streamingloader.consumer.step":
                 Volatile.Write(ref _consumerStep, amount);
+                break;
+            case "streamingloader.sequence.steps":
+                Interlocked.Exchange(ref _sequenceSteps, (long)amount);
+                break;
+            case "streamingloader.sequence.padding":
+                Interlocked.Exchange(ref _paddingSteps, (long)amount);
                 break;
             case "streamingloader.stage.duration" when stage is not null:
                 Add(ref _stages.GetOrAdd(stage, _ => new StageTotals()).BusySeconds, amount);

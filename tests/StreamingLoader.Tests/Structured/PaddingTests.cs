@@ -216,4 +216,28 @@ public class PaddingTests
             }
         }
     }
+
+    [Fact]
+    public async Task Profiler_VariableLengthBatches_ReportsThePaddingFractionDelivered()
+    {
+        var documents = Document.Many(300, Document.Spread(1, 50));
+        var options = new LoaderOptions { BatchSize = 16, Workers = 2, Name = "padding-profile-" + Guid.NewGuid().ToString("N") };
+        using var profiler = Telemetry.PipelineProfiler.Start(options.Name);
+        await using var loader = Pipeline.From(Dataset.FromFunc(documents.Length, i => documents[i])).Build(Document.Collator(), options);
+        long data = 0, elements = 0;
+        await foreach (var batch in loader.ReadEpochAsync())
+        {
+            using (batch)
+            {
+                data += batch["lengths"].AsSpan<long>().ToArray().Sum();
+                elements += batch["input_ids"].ElementCount;
+            }
+        }
+
+        var profile = profiler.Snapshot();
+        Assert.Equal(data, profile.SequenceSteps);
+        Assert.Equal(elements - data, profile.PaddingSteps);
+        Assert.Equal((elements - data) / (double)elements, profile.PaddingFraction, 12);
+        Assert.Contains($"Padding: {profile.PaddingFraction.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)} of {elements:N0} sequence steps.", profile.ToString(), StringComparison.Ordinal);
+    }
 }
