@@ -274,9 +274,9 @@ internal static partial class BenchCommand
         {
             sum += tensor.ElementType switch
             {
-                ElementType.Float32 => TensorPrimitives.Sum<float>(tensor.AsSpan<float>()),
-                ElementType.Int64 => TensorPrimitives.Sum<long>(tensor.AsSpan<long>()),
-                _ => 0,
+                ElementType.Float32 => (double)TensorPrimitives.Sum<float>(tensor.AsSpan<float>()),
+                ElementType.Int64 => (double)TensorPrimitives.Sum<long>(tensor.AsSpan<long>()),
+                _ => 0d,
             };
         }
 

@@ -45,35 +45,43 @@ internal sealed class TokenIdsCollator : Collator<TextLine>
 
         // The row is the batch's padded length, at least the count measured; the loader writes the mask from that count.
         var row = batch.Tensors[_ids].Sample<long>(slot);
-        var array = IdArray(sample);
-        var count = array.Trim(" \t"u8).IsEmpty ? 0 : ParseIds(array, row, sample);
+        var count = ParseIds(ArrayStart(sample), row, sample);
         row[count..].Clear();
         var label = Value(sample.Utf8.Span, "\"y\""u8, sample);
         batch.Tensors[_labels].AsSpan<long>()[slot] = ParseInteger(ref label, sample, "the \"y\" label");
     }
 
+    /// <summary>The line from just after the <c>[</c> of its <c>"ids"</c> array.</summary>
+    private static ReadOnlySpan<byte> ArrayStart(in TextLine line)
+    {
+        var value = Value(line.Utf8.Span, "\"ids\""u8, line);
+        return !value.IsEmpty && value[0] == (byte)'[' ? value[1..] : throw Bad(line, "\"ids\" is not an array");
+    }
+
+    /// <summary>The text between the brackets of the line's <c>"ids"</c> array.</summary>
+    private static ReadOnlySpan<byte> IdArray(in TextLine line)
+    {
+        var array = ArrayStart(line);
+        var end = array.IndexOf((byte)']');
+        return end < 0 ? throw Bad(line, "the \"ids\" array is not closed") : array[..end];
+    }
+
     /// <summary>
-    /// Parses the comma-separated integers of an id array into <paramref name="row"/> (grown when short): a tight loop
-    /// for the common form (digits and commas), the careful one from the first other byte (spaces, minus signs, errors).
+    /// Parses the ids of an array (<paramref name="text"/> starts after its <c>[</c>) into <paramref name="row"/>: a tight
+    /// loop for the common form (digits, commas, the closing bracket), eight bytes at a time; from the first other
+    /// byte (spaces, minus signs, errors) the careful parse of the whole array.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int ParseIds(ReadOnlySpan<byte> array, Span<long> row, in TextLine line)
+    private static int ParseIds(ReadOnlySpan<byte> text, Span<long> row, in TextLine line)
     {
-        // The row has room for as many ids as the array has commas, plus one (measured so).
-        if (array.Count((byte)',') >= row.Length)
-        {
-            throw Bad(line, "the \"ids\" array changed between measuring and writing");
-        }
-
-        ref var start = ref MemoryMarshal.GetReference(array);
-        ref var output = ref MemoryMarshal.GetReference(row);
-        var length = array.Length;
+        ref var start = ref MemoryMarshal.GetReference(text);
+        var length = text.Length;
         var count = 0;
         var i = 0;
 
         // Eight bytes at a time while eight remain: the run of digits found and converted with SWAR arithmetic
         // (Lemire's eight-digit parse), no multiply chain per digit.
-        while (i + sizeof(ulong) <= length)
+        while (i + sizeof(ulong) <= length && count < row.Length)
         {
             var chunk = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i));
             var digits = DigitRun(chunk);
@@ -82,47 +90,23 @@ internal sealed class TokenIdsCollator : Collator<TextLine>
                 break;
             }
 
-            var next = i + digits;
-            if (next < length && Unsafe.Add(ref start, next) != (byte)',')
+            var next = Unsafe.Add(ref start, i + digits);
+            if (next is not (byte)',' and not (byte)']')
             {
-                return ParseIdsCarefully(array, row, line);
+                break;
             }
 
-            Unsafe.Add(ref output, count++) = EightDigits((chunk - 0x3030303030303030UL) << ((8 - digits) * 8));
-            if (next == length)
-            {
-                return count;
-            }
-
-            i = next + 1;
-        }
-
-        while (true)
-        {
-            var first = i;
-            long value = 0;
-            uint digit;
-            while (i < length && (digit = (uint)(Unsafe.Add(ref start, i) - '0')) <= 9)
-            {
-                value = (value * 10) + digit;
-                i++;
-            }
-
-            var digits = i - first;
-            if (digits == 0 || digits > 18 || (i < length && Unsafe.Add(ref start, i) != (byte)','))
-            {
-                // Not a plain run of digits followed by a comma or the end: parse it all the careful way.
-                return ParseIdsCarefully(array, row, line);
-            }
-
-            Unsafe.Add(ref output, count++) = value;
-            if (i == length)
+            row[count++] = EightDigits((chunk - 0x3030303030303030UL) << ((8 - digits) * 8));
+            if (next == (byte)']')
             {
                 return count;
             }
 
-            i++; // the comma
+            i += digits + 1;
         }
+
+        // The array's last ids, or an unusual one: all of it again, the careful way.
+        return ParseIdsCarefully(IdArray(line), row, line);
     }
 
     /// <summary>How many of the eight bytes (the first in the lowest) are ASCII digits before the first that is not.</summary>
@@ -145,7 +129,7 @@ internal sealed class TokenIdsCollator : Collator<TextLine>
         return (long)(((digits & 0x0000FFFF0000FFFFUL) * 42949672960001) >> 32);
     }
 
-    /// <summary>Parses an id array with spaces and signs, or reports what is wrong with it; <paramref name="row"/> has room for every id.</summary>
+    /// <summary>Parses an id array with spaces and signs, or reports what is wrong with it.</summary>
     private static int ParseIdsCarefully(ReadOnlySpan<byte> array, Span<long> row, in TextLine line)
     {
         var count = 0;
@@ -175,7 +159,7 @@ internal sealed class TokenIdsCollator : Collator<TextLine>
                         throw Bad(line, "the \"ids\" array has an empty element");
                     }
 
-                    row[count++] = negative ? -value : value;
+                    Store(row, ref count, negative ? -value : value, line);
                     (value, digits, negative, ended) = (0, 0, false, false);
                     break;
                 case (byte)' ' or (byte)'\t':
@@ -191,7 +175,7 @@ internal sealed class TokenIdsCollator : Collator<TextLine>
 
         if (digits > 0)
         {
-            row[count++] = negative ? -value : value;
+            Store(row, ref count, negative ? -value : value, line);
         }
         else if (count > 0 || negative)
         {
@@ -201,17 +185,14 @@ internal sealed class TokenIdsCollator : Collator<TextLine>
         return count;
     }
 
-    /// <summary>The text between the brackets of the line's <c>"ids"</c> array.</summary>
-    private static ReadOnlySpan<byte> IdArray(in TextLine line)
+    private static void Store(Span<long> row, ref int count, long value, in TextLine line)
     {
-        var value = Value(line.Utf8.Span, "\"ids\""u8, line);
-        if (value.IsEmpty || value[0] != (byte)'[')
+        if (count == row.Length)
         {
-            throw Bad(line, "\"ids\" is not an array");
+            throw Bad(line, "the \"ids\" array holds more ids than were measured");
         }
 
-        var end = value.IndexOf((byte)']');
-        return end < 0 ? throw Bad(line, "the \"ids\" array is not closed") : value[1..end];
+        row[count++] = value;
     }
 
     /// <summary>What follows <paramref name="key"/> and its colon.</summary>

@@ -78,7 +78,7 @@ for w in sorted({r["num_workers"] for r in runs}):
           f"(rounds: {', '.join(f'{r:,.0f}' for r in rates)}); padding {runs[0]['padding_fraction']:.1%}")
 for name, xs, b in (("StreamingLoader", ours, b_ours), ("StreamingLoader --bucket", bucketed, b_bucket)):
     print(f"  {name}, {b['workers']} workers: best {b['samples_per_s']:9,.0f} samples/s (rounds: "
-          f"{', '.join(f'{x['samples_per_s']:,.0f}' for x in xs)}); padding {b['padding_fraction']:.1%}; first batch {b['first_batch_ms']:.1f} ms; "
+          f"{', '.join(format(x['samples_per_s'], ',.0f') for x in xs)}); padding {b['padding_fraction']:.1%}; first batch {b['first_batch_ms']:.1f} ms; "
           f"peak RSS {b['peak_rss_mb']:.0f} MB")
 print(f"  ours/PyTorch {b_ours['samples_per_s'] / b_torch['samples_per_s']:.1f}x, bucketed {b_bucket['samples_per_s'] / b_torch['samples_per_s']:.1f}x "
       f"(best against best; goal 10x); padding {b_ours['padding_fraction']:.1%} unbucketed, {b_bucket['padding_fraction']:.1%} bucketed (goal 5%)")
