@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test project of the solution and ends with one line: "N passed, N failed, N skipped".
+# A test that hangs longer than TEST_HANG_TIMEOUT (default 10m) is stopped, a dump of its process is kept, and it
+# counts as failed; so does a test that skips for any reason but the CUDA tests' own ("Needs a CUDA device ...").
 # Installs what the tests need from Debian's packages: Prometheus (real server in the metrics tests),
 # Fashion-MNIST (real data in the sample tests), fortunes and Node.js with npm's tiktoken (the text tests' reference).
 set -uo pipefail
@@ -53,16 +55,51 @@ if [ "$build" -ne 0 ]; then
   exit "$build"
 fi
 
-dotnet test StreamingLoader.sln -c Release --no-build -nologo 2>&1 | tee "$log"
+results=$(mktemp -d)
+dotnet test StreamingLoader.sln -c Release --no-build -nologo \
+  --blame-hang-timeout "${TEST_HANG_TIMEOUT:-10m}" --blame-hang-dump-type mini \
+  --results-directory "$results" --logger trx 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Sum the per-project summaries ("Passed!  - Failed: 0, Passed: 56, Skipped: 0, Total: 56, ...").
 sum() { grep -Eo "$1: +[0-9]+" "$log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}'; }
 passed=$(sum Passed) failed=$(sum Failed) skipped=$(sum Skipped)
+
+# A hung (or crashed) test host ends its project's run without failing a test in the summary: VSTest names the test
+# that was running ("The test running when the crash occurred:", then its name), and each of those is a failure.
+hung=$(awk '/The test running when the crash occurred:/ {on=1; next} on && NF == 0 {on=0} on {print $1}' "$log")
+if [ -n "$hung" ]; then
+  echo "== hung or crashed (dumps under $results):"
+  echo "$hung" | sed 's/^/   /'
+  failed=$((failed + $(echo "$hung" | wc -l)))
+fi
+
+# Skips: the CUDA tests skip where there is no CUDA device, saying so; any other skip is a failure.
+unexpected=$(/usr/bin/python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for trx in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
+    for result in ET.parse(trx).getroot().iterfind(".//t:UnitTestResult", ns):
+        if result.get("outcome") == "NotExecuted":
+            message = result.find(".//t:Output/t:ErrorInfo/t:Message", ns)
+            reason = (message.text or "").strip() if message is not None else ""
+            if not reason.startswith("Needs a CUDA device"):
+                print(f"{result.get('testName')}: {reason or 'no reason given'}")
+PY
+)
+if [ -n "$unexpected" ]; then
+  echo "== skipped for a reason other than a missing CUDA device (counted as failed):"
+  echo "$unexpected" | sed 's/^/   /'
+  count=$(echo "$unexpected" | wc -l)
+  failed=$((failed + count)) skipped=$((skipped - count))
+fi
+
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-  failed=1 # the run broke without a summary (a crash or a hang): count it as a failure
+  failed=1 # the run broke without a summary or a test to blame: count it as a failure
 fi
 
 rm -f "$log"
+[ -n "$hung" ] || rm -rf "$results"
 echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] || exit 1
 exit "$status"

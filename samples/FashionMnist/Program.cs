@@ -23,7 +23,8 @@ public static class Program
 
         try
         {
-            await RunAsync(options, Console.Out);
+            await using var metrics = await options.Metrics.StartAsync("FashionMnist", Console.Out);
+        await RunAsync(options, Console.Out);
         }
         catch (FileNotFoundException ex)
         {
@@ -50,8 +51,8 @@ public static class Program
         var (mean, std) = options.Normalize ? (FashionMnist.Mean, FashionMnist.Std) : (0f, 1f);
 
         // train_dataloader = DataLoader(train_data, batch_size=32, shuffle=True); test_dataloader: no shuffle
-        var trainOptions = new LoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed, Workers = options.Workers };
-        var testOptions = new LoaderOptions { BatchSize = 1000, Workers = options.Workers };
+        var trainOptions = new LoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed, Workers = options.Workers, Name = "fashion-train" };
+        var testOptions = new LoaderOptions { BatchSize = 1000, Workers = options.Workers, Name = "fashion-test" };
         await using var trainLoader = Pipeline.From(trainData).Build(Collate.BytesToFloat<long>(trainData.FeatureShape, mean: mean, std: std), trainOptions);
         await using var testLoader = Pipeline.From(testData).Build(Collate.BytesToFloat<long>(testData.FeatureShape, mean: mean, std: std), testOptions);
 
@@ -116,7 +117,7 @@ public sealed record FashionOptions
           --root DIR        folder of the IDX files (default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)
           --hidden LIST     train an MLP with these hidden layer sizes instead of softmax regression
           --no-normalize    pixels in [0, 1] only (ToTensor), without Normalize(mean, std)
-        """;
+        """ + "\n" + SampleMetrics.Usage;
 
     public int Epochs { get; init; } = 5;
 
@@ -136,6 +137,8 @@ public sealed record FashionOptions
 
     public bool Normalize { get; init; } = true;
 
+    internal SampleMetrics Metrics { get; init; } = SampleMetrics.Default;
+
     public bool Help { get; init; }
 
     public static FashionOptions Parse(IReadOnlyList<string> args)
@@ -150,7 +153,8 @@ public sealed record FashionOptions
         var root = SampleCommandLine.Text("--root", d.Root, "The folder of the IDX files.");
         var hidden = SampleCommandLine.PositiveList("--hidden", [.. d.Hidden], "Hidden layer sizes, comma-separated (an MLP).");
         var noNormalize = SampleCommandLine.Flag("--no-normalize", "Scale pixels to [0, 1] only.");
-        var result = SampleCommandLine.Parse(new RootCommand("FashionMnist") { epochs, batchSize, lr, lrDecay, seed, workers, root, hidden, noNormalize }, args, out var help);
+        var metrics = new SampleMetrics.Options();
+        var result = SampleCommandLine.Parse(metrics.AddTo(new RootCommand("FashionMnist") { epochs, batchSize, lr, lrDecay, seed, workers, root, hidden, noNormalize }), args, out var help);
         return new FashionOptions
         {
             Epochs = result.GetValue(epochs),
@@ -162,6 +166,7 @@ public sealed record FashionOptions
             Root = result.GetValue(root)!,
             Hidden = result.GetValue(hidden)!,
             Normalize = !result.GetValue(noNormalize),
+            Metrics = metrics.Read(result),
             Help = help,
         };
     }

@@ -7,6 +7,7 @@ using StreamingLoader.TorchSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 using StreamingLoader.Batching;
+using StreamingLoader.Training;
 
 namespace StreamingLoader.Samples.FashionMnistTorch;
 
@@ -27,6 +28,7 @@ public static class Program
 
         try
         {
+            await using var metrics = await options.Metrics.StartAsync("FashionMnistTorch", Console.Out);
             await RunAsync(options, Console.Out);
         }
         catch (FileNotFoundException ex)
@@ -210,7 +212,7 @@ public sealed record FashionTorchOptions
           --root DIR         folder of the IDX files (default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)
           --save FILE        save the weights after training
           --load FILE        load weights before training (same model)
-        """;
+        """ + "\n" + SampleMetrics.Usage;
 
     public string Model { get; init; } = "mlp";
 
@@ -248,6 +250,8 @@ public sealed record FashionTorchOptions
 
     public string? LoadPath { get; init; }
 
+    internal SampleMetrics Metrics { get; init; } = SampleMetrics.Default;
+
     public bool Help { get; init; }
 
     public static FashionTorchOptions Parse(IReadOnlyList<string> args)
@@ -271,7 +275,8 @@ public sealed record FashionTorchOptions
         var root = SampleCommandLine.Text("--root", d.Root, "The folder of the IDX files.");
         var save = SampleCommandLine.OptionalText("--save", "Save the weights after training.");
         var load = SampleCommandLine.OptionalText("--load", "Load weights before training.");
-        var command = new RootCommand("FashionMnistTorch") { model, hidden, conv, cnnHidden, epochs, batchSize, optimizer, lr, momentum, lrDecay, device, feed, workers, threads, seed, root, save, load };
+        var metrics = new SampleMetrics.Options();
+        var command = metrics.AddTo(new RootCommand("FashionMnistTorch") { model, hidden, conv, cnnHidden, epochs, batchSize, optimizer, lr, momentum, lrDecay, device, feed, workers, threads, seed, root, save, load });
         var result = SampleCommandLine.Parse(command, args, out var help);
         var options = new FashionTorchOptions
         {
@@ -293,6 +298,7 @@ public sealed record FashionTorchOptions
             Root = result.GetValue(root)!,
             SavePath = result.GetValue(save),
             LoadPath = result.GetValue(load),
+            Metrics = metrics.Read(result),
             Help = help,
         };
 

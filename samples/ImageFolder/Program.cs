@@ -23,7 +23,8 @@ public static class Program
 
         try
         {
-            await RunAsync(options, Console.Out);
+            await using var metrics = await options.Metrics.StartAsync("ImageFolder", Console.Out);
+        await RunAsync(options, Console.Out);
         }
         catch (Exception ex) when (ex is IOException or DataLoaderException)
         {
@@ -58,7 +59,7 @@ public static class Program
         output.WriteLine($"{dataset.Count} images, classes: {string.Join(", ", dataset.Classes.Select(c => $"{c}={dataset.ClassToIndex[c]}"))}");
 
         // train_loader = DataLoader(train_dataset, batch_size=32, shuffle=True, num_workers=2)
-        var loaderOptions = new LoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Workers = options.Workers, Seed = options.Seed };
+        var loaderOptions = new LoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Workers = options.Workers, Seed = options.Seed, Name = "images" };
         await using var loader = dataset.CreateLoader(transform, loaderOptions);
 
         int[] featureShape = [], labelShape = [];

@@ -11,7 +11,7 @@ public sealed record SampleOptions
         "  --root DIR       an image folder (one sub-folder per class); default: one the sample generates in the temp folder\n" +
         "  --per-class N    images per class to generate (default 64)\n" +
         "  --epochs N       epochs to read (default 2)\n" +
-        "  --batch-size N   (default 32)   --workers N (default 2)   --seed N (default 0)";
+        "  --batch-size N   (default 32)   --workers N (default 2)   --seed N (default 0)" + "\n" + SampleMetrics.Usage;
 
     public string? Root { get; init; }
 
@@ -25,6 +25,8 @@ public sealed record SampleOptions
 
     public ulong Seed { get; init; }
 
+    internal SampleMetrics Metrics { get; init; } = SampleMetrics.Default;
+
     public bool Help { get; init; }
 
     public static SampleOptions Parse(string[] args)
@@ -36,7 +38,8 @@ public sealed record SampleOptions
         var batchSize = SampleCommandLine.Positive("--batch-size", d.BatchSize, "Samples per batch.");
         var workers = SampleCommandLine.Positive("--workers", d.Workers, "Loader worker threads.");
         var seed = SampleCommandLine.Number("--seed", d.Seed, "Seeds the shuffle order and the augmentation.");
-        var result = SampleCommandLine.Parse(new RootCommand("ImageFolder") { root, perClass, epochs, batchSize, workers, seed }, args, out var help);
+        var metrics = new SampleMetrics.Options();
+        var result = SampleCommandLine.Parse(metrics.AddTo(new RootCommand("ImageFolder") { root, perClass, epochs, batchSize, workers, seed }), args, out var help);
         return new SampleOptions
         {
             Root = result.GetValue(root),
@@ -45,6 +48,7 @@ public sealed record SampleOptions
             BatchSize = result.GetValue(batchSize),
             Workers = result.GetValue(workers),
             Seed = result.GetValue(seed),
+            Metrics = metrics.Read(result),
             Help = help,
         };
     }

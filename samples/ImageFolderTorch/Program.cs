@@ -23,11 +23,12 @@ public static class Program
         // libtorch's intra-op threads go to the training thread, where the epochs run: one OpenMP team.
         TorchThreads.ApplyDefaults();
         var epochs = SampleCommandLine.Positive("--epochs", new TrainingOptions().Epochs, "Epochs to train.");
+        var metricsOptions = new SampleMetrics.Options();
         bool help;
         ParseResult result;
         try
         {
-            result = SampleCommandLine.Parse(new RootCommand("ImageFolderTorch: a small CNN trained on generated image folders.") { epochs }, args, out help);
+            result = SampleCommandLine.Parse(metricsOptions.AddTo(new RootCommand("ImageFolderTorch: a small CNN trained on generated image folders.") { epochs }), args, out help);
         }
         catch (ArgumentException ex)
         {
@@ -40,6 +41,7 @@ public static class Program
             return await result.InvokeAsync();
         }
 
+        await using var metrics = await metricsOptions.Read(result).StartAsync("ImageFolderTorch", Console.Out);
         await RunAsync(new TrainingOptions { Epochs = result.GetValue(epochs) }, Console.Out);
         return 0;
     }

@@ -25,6 +25,7 @@ public static class Program
             return exit;
         }
 
+        await using var metrics = await options.Metrics.StartAsync("LinearRegression", Console.Out);
         await RunAsync(options, Console.Out);
         return 0;
     }
@@ -41,7 +42,7 @@ public static class Program
             : new TensorDataset<float, float>([.. XTrain.SelectMany(x => x)], [3], [.. YTrain.SelectMany(y => y)], [1]);
 
         // dataloader = DataLoader(dataset, batch_size=2, shuffle=True)
-        var loaderOptions = new LoaderOptions { BatchSize = 2, Shuffle = true, Seed = options.Seed, Workers = 1 };
+        var loaderOptions = new LoaderOptions { BatchSize = 2, Shuffle = true, Seed = options.Seed, Workers = 1, Name = "linear-regression" };
         await using var loader = Pipeline.From(dataset).Build(loaderOptions);
 
         // model = nn.Linear(3, 1); optimizer = torch.optim.SGD(model.parameters(), lr=1e-5)
@@ -159,7 +160,7 @@ public sealed record LinearRegressionOptions
           --lr X         SGD learning rate (default 1e-5)
           --seed N       seeds the initial weights and the shuffle order (default 0)
           --log-every N  in phases longer than 20 epochs, print epochs 0-8, every N-th and the last two (default 100; 1 prints all)
-        """;
+        """ + "\n" + SampleMetrics.Usage;
 
     public bool Custom { get; init; }
 
@@ -175,6 +176,8 @@ public sealed record LinearRegressionOptions
 
     public int LogEvery { get; init; } = 100;
 
+    internal SampleMetrics Metrics { get; init; } = SampleMetrics.Default;
+
     public bool Help { get; init; }
 
     public static LinearRegressionOptions Parse(IReadOnlyList<string> args)
@@ -187,7 +190,8 @@ public sealed record LinearRegressionOptions
         var lr = SampleCommandLine.Number("--lr", defaults.LearningRate, "SGD learning rate.");
         var seed = SampleCommandLine.Number("--seed", defaults.Seed, "Seeds the weights and the shuffle order.");
         var logEvery = SampleCommandLine.Positive("--log-every", defaults.LogEvery, "In long phases, print every N-th epoch.");
-        var result = SampleCommandLine.Parse(new RootCommand("LinearRegression") { custom, torch, device, epochs, lr, seed, logEvery }, args, out var help);
+        var metrics = new SampleMetrics.Options();
+        var result = SampleCommandLine.Parse(metrics.AddTo(new RootCommand("LinearRegression") { custom, torch, device, epochs, lr, seed, logEvery }), args, out var help);
         var options = new LinearRegressionOptions
         {
             Custom = result.GetValue(custom),
@@ -197,6 +201,7 @@ public sealed record LinearRegressionOptions
             LearningRate = result.GetValue(lr),
             Seed = result.GetValue(seed),
             LogEvery = result.GetValue(logEvery),
+            Metrics = metrics.Read(result),
             Help = help,
         };
         if (options.Device != "auto" && !options.Torch)

@@ -15,6 +15,8 @@ namespace StreamingLoader.Samples.LiveTail;
 /// <param name="RotateEvery">Lines per file before the producer rotates it (events.jsonl → events.jsonl.N).</param>
 public sealed record LiveTailOptions(string Directory, int Batches = 400, int BatchSize = 64, int ReportEvery = 50, int RotateEvery = 5000)
 {
+    internal SampleMetrics Metrics { get; init; } = SampleMetrics.Default;
+
     public static LiveTailOptions Parse(string[] args)
     {
         var d = new LiveTailOptions(Path.Combine(Path.GetTempPath(), "streamingloader-livetail"));
@@ -23,8 +25,12 @@ public sealed record LiveTailOptions(string Directory, int Batches = 400, int Ba
         var batchSize = SampleCommandLine.Positive("--batch-size", d.BatchSize, "Samples per batch.");
         var reportEvery = SampleCommandLine.Positive("--report-every", d.ReportEvery, "Batches per progress line and checkpoint.");
         var rotateEvery = SampleCommandLine.Positive("--rotate-every", d.RotateEvery, "Lines per file before the producer rotates it.");
-        var result = SampleCommandLine.Parse(new RootCommand("LiveTail") { directory, batches, batchSize, reportEvery, rotateEvery }, args, out _);
-        return new LiveTailOptions(result.GetValue(directory)!, result.GetValue(batches), result.GetValue(batchSize), result.GetValue(reportEvery), result.GetValue(rotateEvery));
+        var metrics = new SampleMetrics.Options();
+        var result = SampleCommandLine.Parse(metrics.AddTo(new RootCommand("LiveTail") { directory, batches, batchSize, reportEvery, rotateEvery }), args, out _);
+        return new LiveTailOptions(result.GetValue(directory)!, result.GetValue(batches), result.GetValue(batchSize), result.GetValue(reportEvery), result.GetValue(rotateEvery))
+        {
+            Metrics = metrics.Read(result),
+        };
     }
 }
 
@@ -47,7 +53,9 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
-        await RunAsync(LiveTailOptions.Parse(args), Console.Out);
+        var options = LiveTailOptions.Parse(args);
+        await using var metrics = await options.Metrics.StartAsync("LiveTail", Console.Out);
+        await RunAsync(options, Console.Out);
         return 0;
     }
 

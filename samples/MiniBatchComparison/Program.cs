@@ -21,6 +21,7 @@ public static class Program
             return exit;
         }
 
+        await using var metrics = await options.Metrics.StartAsync("MiniBatchComparison", Console.Out);
         await RunAsync(options, Console.Out);
         return 0;
     }
@@ -83,7 +84,7 @@ public static class Program
     private static async Task<RunCurve> TrainAsync(TensorDataset<float, float> dataset, int batchSize, ComparisonOptions options, CancellationToken cancellationToken)
     {
         // trainloader = DataLoader(dataset=dataset, batch_size=batch_size)
-        var loaderOptions = new LoaderOptions { BatchSize = batchSize, Shuffle = options.Shuffle, Seed = options.Seed, Workers = 1 };
+        var loaderOptions = new LoaderOptions { BatchSize = batchSize, Shuffle = options.Shuffle, Seed = options.Seed, Workers = 1, Name = $"batch-size-{batchSize}" };
         await using var loader = Pipeline.From(dataset).Build(loaderOptions);
 
         // w = torch.tensor(-10.0, requires_grad=True); b = torch.tensor(-20.0, requires_grad=True)
@@ -181,7 +182,7 @@ public sealed record ComparisonOptions
           --noise X          standard deviation of the noise on Y (default 0.4)
           --seed N           seeds the noise and the shuffle order (default 0)
           --no-shuffle       read the data in order every epoch, as the tutorial's DataLoader(dataset, batch_size) does
-        """;
+        """ + "\n" + SampleMetrics.Usage;
 
     public string OutputDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "minibatch-comparison");
 
@@ -197,6 +198,8 @@ public sealed record ComparisonOptions
 
     public bool Shuffle { get; init; } = true;
 
+    internal SampleMetrics Metrics { get; init; } = SampleMetrics.Default;
+
     public bool Help { get; init; }
 
     public static ComparisonOptions Parse(IReadOnlyList<string> args)
@@ -209,7 +212,8 @@ public sealed record ComparisonOptions
         var noise = SampleCommandLine.Number("--noise", d.Noise, "Standard deviation of the noise on Y.");
         var seed = SampleCommandLine.Number("--seed", d.Seed, "Seeds the noise and the shuffle order.");
         var noShuffle = SampleCommandLine.Flag("--no-shuffle", "Read the data in order every epoch.");
-        var result = SampleCommandLine.Parse(new RootCommand("MiniBatchComparison") { output, epochs, batchSizes, lr, noise, seed, noShuffle }, args, out var help);
+        var metrics = new SampleMetrics.Options();
+        var result = SampleCommandLine.Parse(metrics.AddTo(new RootCommand("MiniBatchComparison") { output, epochs, batchSizes, lr, noise, seed, noShuffle }), args, out var help);
         return new ComparisonOptions
         {
             OutputDirectory = result.GetValue(output)!,
@@ -219,6 +223,7 @@ public sealed record ComparisonOptions
             Noise = result.GetValue(noise),
             Seed = result.GetValue(seed),
             Shuffle = !result.GetValue(noShuffle),
+            Metrics = metrics.Read(result),
             Help = help,
         };
     }

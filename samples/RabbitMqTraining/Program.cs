@@ -18,6 +18,8 @@ namespace StreamingLoader.Samples.RabbitMqTraining;
 public sealed record RabbitMqTrainingOptions(
     Uri Broker, string Role = "demo", string Queue = "streamingloader-training", int Messages = 20_000, int Trainers = 2, int BatchSize = 64, double IdleSeconds = 2)
 {
+    internal SampleMetrics Metrics { get; init; } = SampleMetrics.Default;
+
     public static RabbitMqTrainingOptions Parse(string[] args)
     {
         var d = new RabbitMqTrainingOptions(new Uri("amqp://guest:guest@localhost:5672/"));
@@ -28,9 +30,13 @@ public sealed record RabbitMqTrainingOptions(
         var trainers = SampleCommandLine.Positive("--trainers", d.Trainers, "Trainers the demo runs.");
         var batchSize = SampleCommandLine.Positive("--batch-size", d.BatchSize, "Samples per batch.");
         var idle = SampleCommandLine.Number("--idle", d.IdleSeconds, "Seconds of an empty queue after which a trainer stops.");
-        var result = SampleCommandLine.Parse(new RootCommand("RabbitMqTraining") { broker, role, queue, messages, trainers, batchSize, idle }, args, out _);
+        var metrics = new SampleMetrics.Options();
+        var result = SampleCommandLine.Parse(metrics.AddTo(new RootCommand("RabbitMqTraining") { broker, role, queue, messages, trainers, batchSize, idle }), args, out _);
         return new RabbitMqTrainingOptions(
-            result.GetValue(broker)!, result.GetValue(role)!, result.GetValue(queue)!, result.GetValue(messages), result.GetValue(trainers), result.GetValue(batchSize), result.GetValue(idle));
+            result.GetValue(broker)!, result.GetValue(role)!, result.GetValue(queue)!, result.GetValue(messages), result.GetValue(trainers), result.GetValue(batchSize), result.GetValue(idle))
+        {
+            Metrics = metrics.Read(result),
+        };
     }
 }
 
@@ -49,7 +55,11 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
-        await RunAsync(RabbitMqTrainingOptions.Parse(args), Console.Out);
+        var options = RabbitMqTrainingOptions.Parse(args);
+
+        // A producer alone trains nothing: it serves no metrics (and leaves the port to a trainer on the same machine).
+        await using var metrics = options.Role == "produce" ? null : await options.Metrics.StartAsync("RabbitMqTraining", Console.Out);
+        await RunAsync(options, Console.Out);
         return 0;
     }
 

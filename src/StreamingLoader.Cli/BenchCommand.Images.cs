@@ -45,7 +45,7 @@ internal static partial class BenchCommand
                 return 0;
             }
 
-            await using var server = await metrics.StartAsync(result, Console.Error, ct);
+            await using var server = await metrics.StartAsync(result, Console.Error, "streamingloader-bench", ct);
             var transform = ImageTransform.Compose(
                 ImageTransform.RandomResizedCrop(224), ImageTransform.RandomHorizontalFlip(), ImageTransform.ToTensor(), ImageTransform.Normalize(s_imageNetMean, s_imageNetStd));
             var options = new LoaderOptions { BatchSize = result.GetValue(batch), Shuffle = true, Workers = result.GetValue(workers), Seed = 1, Name = "bench-images" };

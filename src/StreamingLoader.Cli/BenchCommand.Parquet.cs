@@ -53,7 +53,7 @@ internal static partial class BenchCommand
                 return 2;
             }
 
-            await using var server = await metrics.StartAsync(result, Console.Error, ct);
+            await using var server = await metrics.StartAsync(result, Console.Error, "streamingloader-bench", ct);
             var options = new LoaderOptions { Workers = result.GetValue(workers), Seed = 1, Name = "bench-parquet" };
             var sharding = new ShardingOptions { World = World.Single, BatchSize = result.GetValue(batch), WindowUnits = result.GetValue(window) };
             var opened = new List<ShardSource>();

@@ -43,7 +43,7 @@ internal static partial class BenchCommand
                 return 2;
             }
 
-            await using var server = await metrics.StartAsync(result, Console.Error, ct);
+            await using var server = await metrics.StartAsync(result, Console.Error, "streamingloader-bench", ct);
             var lines = LinesInMemory(path);
             var options = new LoaderOptions
             {

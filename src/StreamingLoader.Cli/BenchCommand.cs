@@ -58,7 +58,7 @@ internal static partial class BenchCommand
                 return 0;
             }
 
-            await using var server = await metrics.StartAsync(result, Console.Error, ct);
+            await using var server = await metrics.StartAsync(result, Console.Error, "streamingloader-bench", ct);
             var n = result.GetValue(samples);
             var f = result.GetValue(features);
             var dataset = result.GetValue(from) is { } file ? LoadTensor(file.FullName) : SyntheticTensor(n, f);
@@ -81,7 +81,7 @@ internal static partial class BenchCommand
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
-            await using var server = await metrics.StartAsync(result, Console.Error, ct);
+            await using var server = await metrics.StartAsync(result, Console.Error, "streamingloader-bench", ct);
             var path = Path.Combine(result.GetValue(data)!.FullName, "samples.jsonl");
             if (!File.Exists(path))
             {

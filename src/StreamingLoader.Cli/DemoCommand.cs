@@ -4,6 +4,7 @@ using Spectre.Console;
 using StreamingLoader.CpuTraining;
 using StreamingLoader.Datasets;
 using StreamingLoader.Telemetry;
+using StreamingLoader.Training;
 
 namespace StreamingLoader.Cli;
 
@@ -23,21 +24,33 @@ internal static class DemoCommand
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 };
         var workers = new Option<int>("--workers") { Description = "Worker threads (default: processor count).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seed = new Option<ulong>("--seed") { Description = "Seed of every random decision.", DefaultValueFactory = _ => 42 };
+        var delay = new Option<double>("--transform-delay")
+        {
+            Description = "Milliseconds each sample's transform waits, as a remote fetch would: watch the bottleneck verdict point at the transform.",
+            DefaultValueFactory = _ => 0,
+        };
+        delay.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is < 0 or > 10_000)
+            {
+                r.AddError("--transform-delay takes 0 to 10000 milliseconds.");
+            }
+        });
         var metrics = new MetricsOptions();
         var command = new Command("demo", "Train a softmax regression on a synthetic dataset through the whole pipeline (needs only the .NET SDK).")
         {
-            epochs, samples, features, batch, workers, seed,
+            epochs, samples, features, batch, workers, seed, delay,
         };
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
-            await using var server = await metrics.StartAsync(result, Console.Out, ct);
-            return await RunAsync(result.GetValue(epochs), result.GetValue(samples), result.GetValue(features), result.GetValue(batch), result.GetValue(workers), result.GetValue(seed), ct);
+            await using var server = await metrics.StartAsync(result, Console.Out, "streamingloader-demo", ct);
+            return await RunAsync(result.GetValue(epochs), result.GetValue(samples), result.GetValue(features), result.GetValue(batch), result.GetValue(workers), result.GetValue(seed), TimeSpan.FromMilliseconds(result.GetValue(delay)), ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(int epochs, int samples, int features, int batchSize, int workers, ulong seed, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int epochs, int samples, int features, int batchSize, int workers, ulong seed, TimeSpan transformDelay, CancellationToken cancellationToken)
     {
         var (train, test) = SyntheticClassification(samples, samples / 5, features, seed);
         var options = new LoaderOptions { BatchSize = batchSize, Shuffle = true, Workers = workers, Seed = seed, Name = "demo" };
@@ -47,6 +60,11 @@ internal static class DemoCommand
         await using var loader = Pipeline.From(train)
             .Transform((sample, context) =>
             {
+                if (transformDelay > TimeSpan.Zero)
+                {
+                    Thread.Sleep(transformDelay);
+                }
+
                 var random = context.Random();
                 var x = sample.Features.ToArray();
                 for (var i = 0; i < x.Length; i++)
@@ -77,7 +95,8 @@ internal static class DemoCommand
         AnsiConsole.Write(table);
         var profile = profiler.Snapshot();
         AnsiConsole.MarkupLine($"trained {epochs} epochs in {total.Elapsed.TotalSeconds:F1} s; final test accuracy [bold]{results[^1].Test.Accuracy:P2}[/] (chance is {1.0 / Classes:P0})");
-        AnsiConsole.WriteLine($"bottleneck: {profile}");
+        // The same rule as the dashboard's verdict panel (dashboards/README.md, "Finding the bottleneck").
+        Console.WriteLine($"bottleneck: {profile}");
         return results[^1].Test.Accuracy > 1.5 / Classes ? 0 : 1;
     }
 

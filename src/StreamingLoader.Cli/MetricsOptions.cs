@@ -3,21 +3,24 @@ using StreamingLoader.Prometheus;
 
 namespace StreamingLoader.Cli;
 
-/// <summary><c>--metrics-port</c> and <c>--no-metrics</c>: the Prometheus endpoint the demo and bench serve.</summary>
+/// <summary><c>--metrics-port</c>, <c>--no-metrics</c> and <c>--run-id</c>: the Prometheus endpoint the demo and bench serve.</summary>
 internal sealed class MetricsOptions
 {
     public Option<int> Port { get; } = new("--metrics-port") { Description = "Port of the Prometheus /metrics endpoint on 127.0.0.1.", DefaultValueFactory = _ => MetricsServerOptions.DefaultPort };
 
     public Option<bool> Disabled { get; } = new("--no-metrics") { Description = "Do not serve metrics." };
 
+    public Option<string?> RunId { get; } = new("--run-id") { Description = "This run's identity on every series (service_instance_id); default: the start time and a random suffix." };
+
     public void AddTo(Command command)
     {
         command.Options.Add(Port);
         command.Options.Add(Disabled);
+        command.Options.Add(RunId);
     }
 
     /// <summary>Starts the endpoint unless disabled; a port in use is reported, never fatal: training goes on without it.</summary>
-    public async Task<PrometheusMetricsServer?> StartAsync(ParseResult result, TextWriter log, CancellationToken cancellationToken)
+    public async Task<PrometheusMetricsServer?> StartAsync(ParseResult result, TextWriter log, string serviceName, CancellationToken cancellationToken)
     {
         if (result.GetValue(Disabled))
         {
@@ -26,8 +29,9 @@ internal sealed class MetricsOptions
 
         try
         {
-            var server = await PrometheusMetricsServer.StartAsync(new MetricsServerOptions { Port = result.GetValue(Port) }, cancellationToken);
-            await log.WriteLineAsync($"metrics: {server.Uri}");
+            var options = new MetricsServerOptions { Port = result.GetValue(Port), ServiceName = serviceName, RunId = result.GetValue(RunId) };
+            var server = await PrometheusMetricsServer.StartAsync(options, cancellationToken);
+            await log.WriteLineAsync($"metrics: {server.Uri} (service {server.ServiceName}, run {server.RunId})");
             return server;
         }
         catch (IOException ex)

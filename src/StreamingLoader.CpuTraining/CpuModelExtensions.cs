@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using StreamingLoader.Batching;
+using StreamingLoader.Training;
 
 namespace StreamingLoader.CpuTraining;
 

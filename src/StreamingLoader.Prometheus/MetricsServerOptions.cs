@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using System.Reflection;
 using Microsoft.Extensions.Logging;
 using StreamingLoader.Telemetry;
 
@@ -8,7 +10,8 @@ namespace StreamingLoader.Prometheus;
 /// <remarks>
 /// Defaults: <see cref="Address"/> <c>127.0.0.1</c>, <see cref="Port"/> <see cref="DefaultPort"/> (9464, the port
 /// OpenTelemetry reserves for Prometheus exporters), <see cref="Path"/> <c>/metrics</c>,
-/// <see cref="IncludeRuntimeMetrics"/> <see langword="true"/>, no <see cref="AdditionalMeters"/>, no logging.
+/// <see cref="IncludeRuntimeMetrics"/> <see langword="true"/>, no <see cref="AdditionalMeters"/>, no logging,
+/// <see cref="ServiceName"/> from <c>OTEL_SERVICE_NAME</c> or the entry assembly's name, a new <see cref="RunId"/>.
 /// The server copies the options when it starts; later changes do not affect it.
 /// </remarks>
 public sealed class MetricsServerOptions
@@ -67,6 +70,19 @@ public sealed class MetricsServerOptions
     /// <summary>Whether to also serve the runtime's <see cref="RuntimeMeterName"/> meter (process CPU and memory, GC).</summary>
     public bool IncludeRuntimeMetrics { get; set; } = true;
 
+    /// <summary>
+    /// The service name every series carries as <c>service_name</c> (OpenTelemetry's <c>service.name</c>); null for
+    /// <c>OTEL_SERVICE_NAME</c> when set, else the entry assembly's name.
+    /// </summary>
+    public string? ServiceName { get; set; }
+
+    /// <summary>
+    /// The run's identity every series carries as <c>service_instance_id</c> (OpenTelemetry's <c>service.instance.id</c>),
+    /// so two runs of one job on one port are told apart; null for a new one, the start time and a random suffix
+    /// (<c>20250102T030405Z-1a2b3c</c>).
+    /// </summary>
+    public string? RunId { get; set; }
+
     /// <summary>Names of further meters to serve beside <see cref="LoaderMetrics.MeterName"/> (for example the application's own).</summary>
     public IList<string> AdditionalMeters { get; } = new List<string>();
 
@@ -85,6 +101,8 @@ public sealed class MetricsServerOptions
             Path = Path,
             IncludeRuntimeMetrics = IncludeRuntimeMetrics,
             LoggerFactory = LoggerFactory,
+            ServiceName = string.IsNullOrWhiteSpace(ServiceName) ? null : ServiceName,
+            RunId = string.IsNullOrWhiteSpace(RunId) ? null : RunId,
         };
 
         foreach (var meter in AdditionalMeters)
@@ -95,6 +113,17 @@ public sealed class MetricsServerOptions
 
         return clone;
     }
+
+    /// <summary>A new run identity: the UTC start time to the second and six random hex digits.</summary>
+    internal static string NewRunId() =>
+        string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{Random.Shared.Next(0x1000000):x6}");
+
+    /// <summary>The service name: <see cref="ServiceName"/>, else <c>OTEL_SERVICE_NAME</c>, else the entry assembly's name.</summary>
+    internal string EffectiveServiceName() =>
+        ServiceName
+        ?? (Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") is { Length: > 0 } fromEnvironment ? fromEnvironment : null)
+        ?? Assembly.GetEntryAssembly()?.GetName().Name
+        ?? "streamingloader";
 
     /// <summary>The meters served beside the loader's own.</summary>
     internal IEnumerable<string> MeterNames()

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using StreamingLoader.Prometheus.Hosting;
 using StreamingLoader.Telemetry;
 
@@ -22,7 +23,8 @@ namespace StreamingLoader.Prometheus;
 /// a small Kestrel server (by default on <c>http://127.0.0.1:9464/metrics</c>) that hosts OpenTelemetry's own
 /// Prometheus exporter middleware (<c>OpenTelemetry.Exporter.Prometheus.AspNetCore</c>) over a meter provider that
 /// collects the <see cref="LoaderMetrics.MeterName"/> meter and the runtime's <c>System.Runtime</c> meter. It answers
-/// in the Prometheus text format, or OpenMetrics when the scrape's <c>Accept</c> header asks for it (as Prometheus does).
+/// in the Prometheus text format, or OpenMetrics when the scrape's <c>Accept</c> header asks for it (as Prometheus does),
+/// without OpenMetrics' <c>_created</c> lines (Prometheus 2 would store each as a series of its own).
 /// </summary>
 /// <remarks>
 /// <para>One line enables it for every pipeline in the process:</para>
@@ -33,6 +35,11 @@ namespace StreamingLoader.Prometheus;
 /// throws into the caller. Every scrape collects afresh
 /// (the exporter's response cache is off), so two Prometheus servers scraping one process see current values.
 /// Disposing stops the server and the OpenTelemetry collection; it never throws either.
+/// </para>
+/// <para>
+/// Every series carries the run's identity as labels: <c>service_name</c> (<see cref="MetricsServerOptions.ServiceName"/>)
+/// and <c>service_instance_id</c> (<see cref="MetricsServerOptions.RunId"/>, new for each run by default), from the
+/// OpenTelemetry resource that <c>target_info</c> describes in full.
 /// </para>
 /// <para>
 /// An ASP.NET Core application adds the loader's meter to its own OpenTelemetry setup instead: see
@@ -49,13 +56,15 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
     private readonly OpenTelemetryEventLogger? _events;
     private int _disposed;
 
-    private PrometheusMetricsServer(WebApplication app, MeterProvider meterProvider, ILogger logger, OpenTelemetryEventLogger? events, Uri uri)
+    private PrometheusMetricsServer(WebApplication app, MeterProvider meterProvider, ILogger logger, OpenTelemetryEventLogger? events, Uri uri, string serviceName, string runId)
     {
         _app = app;
         _meterProvider = meterProvider;
         _logger = logger;
         _events = events;
         Uri = uri;
+        ServiceName = serviceName;
+        RunId = runId;
     }
 
     /// <summary>
@@ -63,6 +72,12 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
     /// of 0 reads back the port the system picked), e.g. <c>http://127.0.0.1:9464/metrics</c>.
     /// </summary>
     public Uri Uri { get; }
+
+    /// <summary>Gets the service name every series carries (<c>service_name</c>).</summary>
+    public string ServiceName { get; }
+
+    /// <summary>Gets the run's identity every series carries (<c>service_instance_id</c>).</summary>
+    public string RunId { get; }
 
     /// <summary>Starts the endpoint and returns once it listens.</summary>
     /// <param name="options">Where and what to serve; <see langword="null"/> for the defaults.</param>
@@ -77,10 +92,17 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
         var logger = loggerFactory.CreateLogger<PrometheusMetricsServer>();
 
         var events = settings.LoggerFactory is null ? null : new OpenTelemetryEventLogger(logger);
+        var serviceName = settings.EffectiveServiceName();
+        var runId = settings.RunId ?? MetricsServerOptions.NewRunId();
         var meterProvider = Sdk.CreateMeterProviderBuilder()
+            .ConfigureResource(resource => resource.AddService(serviceName, serviceInstanceId: runId, autoGenerateServiceInstanceId: false))
             .AddStreamingLoaderInstrumentation()
             .AddMeter([.. settings.MeterNames()])
-            .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = 0)
+            .AddPrometheusExporter(exporter =>
+            {
+                exporter.ScrapeResponseCacheDurationMilliseconds = 0;
+                exporter.ResourceConstantLabels = key => key is RunIdentityServiceName or RunIdentityInstanceId;
+            })
             .Build();
         WebApplication? app = null;
         try
@@ -103,12 +125,13 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
             builder.Services.AddRoutingCore();
 
             app = builder.Build();
+            app.Use(WithoutCreatedLinesAsync);
             app.MapPrometheusScrapingEndpoint(settings.Path, meterProvider, configureBranchedPipeline: null, optionsName: null)
                 .WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]));
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
             var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-            var server = new PrometheusMetricsServer(app, meterProvider, logger, events, new Uri(new Uri(address), settings.Path));
+            var server = new PrometheusMetricsServer(app, meterProvider, logger, events, new Uri(new Uri(address), settings.Path), serviceName, runId);
             Log.ServerStarted(logger, server.Uri);
             return server;
         }
@@ -123,6 +146,51 @@ public sealed class PrometheusMetricsServer : IAsyncDisposable, IDisposable
             events?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A scrape of a process with two pipelines is about 130 KB of OpenMetrics.</summary>
+    private const int InitialScrapeBuffer = 256 * 1024;
+
+    private const string RunIdentityServiceName = "service.name";
+    private const string RunIdentityInstanceId = "service.instance.id";
+
+    /// <summary>Serves the exporter's answer without OpenMetrics' <c>_created</c> lines (see <see cref="CreatedLineFilter"/>).</summary>
+    private static async Task WithoutCreatedLinesAsync(HttpContext context, RequestDelegate next)
+    {
+        // Only an OpenMetrics answer has them: a scrape that does not ask for it goes straight through.
+        if (!context.Request.Headers.Accept.ToString().Contains("openmetrics", StringComparison.OrdinalIgnoreCase))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        var original = context.Response.Body;
+        using var buffer = new PooledBuffer(InitialScrapeBuffer);
+        context.Response.Body = buffer;
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            context.Response.Body = original;
+        }
+
+        if (!CreatedLineFilter.Applies(context.Response.ContentType))
+        {
+            await original.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        // The exporter gzips its answer when the scraper accepts it (Prometheus does): filter the text inside.
+        var gzipped = string.Equals(context.Response.Headers.ContentEncoding, "gzip", StringComparison.OrdinalIgnoreCase);
+        using var unzipped = gzipped ? Gzip.Decompress(buffer.WrittenMemory) : null;
+        var text = unzipped ?? buffer;
+        text.Truncate(CreatedLineFilter.FilterInPlace(text.Written));
+        using var zipped = gzipped ? Gzip.Compress(text.Written) : null;
+        var body = (zipped ?? text).WrittenMemory;
+        context.Response.ContentLength = body.Length;
+        await original.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>Stops the endpoint and the metric collection. Idempotent; never throws.</summary>

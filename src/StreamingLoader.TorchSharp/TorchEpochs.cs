@@ -2,6 +2,7 @@ using StreamingLoader.TorchSharp.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 using StreamingLoader.Batching;
+using StreamingLoader.Training;
 
 namespace StreamingLoader.TorchSharp;
 

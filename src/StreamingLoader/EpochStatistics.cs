@@ -2,8 +2,9 @@ namespace StreamingLoader;
 
 /// <summary>
 /// Where every sample of an epoch went: each sample the loader read ends delivered in a batch, skipped (a
-/// <see cref="DeadLetter"/>), failed (the error the consumer got) or dropped, so that for an epoch read to its end
-/// <c>Read = Delivered + Skipped + Failed + Dropped</c>, and <see cref="InFlight"/> is 0.
+/// <see cref="DeadLetter"/>), failed (the error the consumer got) or dropped, so that for an epoch read to its end,
+/// and for every epoch once the loader has stopped (disposed, or failed and its stages ended), under every
+/// <see cref="ErrorPolicy"/>, <c>Read = Delivered + Skipped + Failed + Dropped</c> and <see cref="InFlight"/> is 0.
 /// </summary>
 /// <param name="Epoch">The epoch.</param>
 /// <param name="Read">Samples taken from the source: indices from the sampler (map-style), or items from the iterable source.</param>
@@ -12,7 +13,8 @@ namespace StreamingLoader;
 /// <param name="Failed">Samples that failed under <see cref="ErrorPolicy.Fail"/>: the first one's error stopped the loader.</param>
 /// <param name="Dropped">
 /// Samples read but not wanted: the last partial batch of an iterable source under <see cref="LoaderOptions.DropLast"/>,
-/// and batches left when an epoch's read stopped early.
+/// batches left when an epoch's read stopped early, and, once the loader stopped (an error, disposal), the samples it
+/// had read ahead and never delivered.
 /// </param>
 /// <param name="Retried">Retries made under <see cref="LoaderOptions.Retry"/> (attempts after the first).</param>
 /// <param name="NonFiniteValues">NaN and infinite feature values delivered under <see cref="NonFiniteNumbers.Count"/>.</param>
@@ -24,8 +26,9 @@ namespace StreamingLoader;
 public sealed record EpochStatistics(long Epoch, long Read, long Delivered, long Skipped, long Failed, long Dropped, long Retried, long NonFiniteValues)
 {
     /// <summary>
-    /// Gets the samples read but not yet accounted for: in the pipeline now, or, once the loader stopped early (an
-    /// error, a cancellation, disposal), the samples it had read ahead and never delivered.
+    /// Gets the samples read but not yet accounted for: in the pipeline now. 0 once the loader stopped, except for
+    /// samples that user code abandoned at disposal still holds (<see cref="DataLoader.AbandonedWork"/>): they are
+    /// counted as dropped when that code returns.
     /// </summary>
     public long InFlight => Read - Delivered - Skipped - Failed - Dropped;
 }

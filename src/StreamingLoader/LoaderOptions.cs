@@ -33,8 +33,7 @@ public sealed class LoaderOptions
         get => _batchSize;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            _batchSize = value;
+            _batchSize = AtLeast(1, value, nameof(BatchSize), "samples per batch, PyTorch's batch_size");
         }
     }
 
@@ -46,16 +45,17 @@ public sealed class LoaderOptions
 
     /// <summary>
     /// Gets or sets how many threads read, transform and collate in parallel (PyTorch's <c>num_workers</c>,
-    /// but threads in this process: no fork, no pickling). At least 1.
+    /// but threads in this process: no fork, no pickling). 0 is PyTorch's <c>num_workers=0</c>: nothing is read ahead,
+    /// each batch is read, transformed and collated only when the consumer asks for it (one sample after another, on a
+    /// pool thread while the consumer waits) — for debugging, and for sources that must not be read ahead.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
     public int Workers
     {
         get => _workers;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            _workers = value;
-        }
+        set => _workers = value >= 0
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(Workers), value, $"Workers must be 0 (load each batch when the consumer asks, as PyTorch's num_workers=0) or more; it was {value}.");
     }
 
     /// <summary>
@@ -71,8 +71,7 @@ public sealed class LoaderOptions
         get => _prefetch;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            _prefetch = value;
+            _prefetch = AtLeast(1, value, nameof(Prefetch), "finished batches waiting ahead of the consumer");
         }
     }
 
@@ -85,12 +84,7 @@ public sealed class LoaderOptions
         get => _poolSize;
         set
         {
-            if (value != Auto)
-            {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            }
-
-            _poolSize = value;
+            _poolSize = value == Auto ? value : AtLeast(1, value, nameof(PoolSize), "batch buffers, or LoaderOptions.Auto to derive it");
         }
     }
 
@@ -109,8 +103,7 @@ public sealed class LoaderOptions
         get => _shuffleBufferSize;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
-            _shuffleBufferSize = value;
+            _shuffleBufferSize = AtLeast(0, value, nameof(ShuffleBufferSize), "samples in the shuffle buffer, 0 for none");
         }
     }
 
@@ -147,18 +140,22 @@ public sealed class LoaderOptions
         get => _name;
         set
         {
-            ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            ArgumentException.ThrowIfNullOrWhiteSpace(value, nameof(Name));
             _name = value;
         }
     }
 
-    /// <summary>Gets or sets the clock the loader measures with.</summary>
+    /// <summary>
+    /// Gets or sets the clock the loader measures and waits with: its metrics, and every timeout
+    /// (<see cref="StallTimeout"/>, <see cref="BatchTimeout"/>, <see cref="ShutdownTimeout"/>), so a test's fake clock
+    /// decides when each one expires.
+    /// </summary>
     public TimeProvider TimeProvider
     {
         get => _timeProvider;
         set
         {
-            ArgumentNullException.ThrowIfNull(value);
+            ArgumentNullException.ThrowIfNull(value, nameof(TimeProvider));
             _timeProvider = value;
         }
     }
@@ -172,7 +169,7 @@ public sealed class LoaderOptions
     public TimeSpan StallTimeout
     {
         get => _stallTimeout;
-        set => _stallTimeout = PositiveOrInfinite(value);
+        set => _stallTimeout = PositiveOrInfinite(value, nameof(StallTimeout));
     }
 
     /// <summary>
@@ -183,7 +180,7 @@ public sealed class LoaderOptions
     public TimeSpan BatchTimeout
     {
         get => _batchTimeout;
-        set => _batchTimeout = PositiveOrInfinite(value);
+        set => _batchTimeout = PositiveOrInfinite(value, nameof(BatchTimeout));
     }
 
     /// <summary>
@@ -197,8 +194,9 @@ public sealed class LoaderOptions
         get => _shutdownTimeout;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
-            _shutdownTimeout = value;
+            _shutdownTimeout = value >= TimeSpan.Zero
+                ? value
+                : throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), value, $"ShutdownTimeout must be zero or more; it was {value}.");
         }
     }
 
@@ -206,17 +204,20 @@ public sealed class LoaderOptions
     /// Gets the number of batch buffers the loader will have: <see cref="PoolSize"/>, or when that is
     /// <see cref="Auto"/>, <see cref="Prefetch"/> + 2 × <see cref="Workers"/> + 2. Memory is bounded by this many batches.
     /// </summary>
-    public int EffectivePoolSize => _poolSize == Auto ? _prefetch + (2 * _workers) + 2 : _poolSize;
+    public int EffectivePoolSize => _poolSize == Auto ? _prefetch + (2 * EffectiveWorkers) + 2 : _poolSize;
 
-    private static TimeSpan PositiveOrInfinite(TimeSpan value, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(value))] string? name = null)
-    {
-        if (value != Timeout.InfiniteTimeSpan)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, name);
-        }
+    /// <summary>Gets the threads that work: <see cref="Workers"/>, or 1 when it is 0 (then on demand only).</summary>
+    internal int EffectiveWorkers => Math.Max(1, _workers);
 
-        return value;
-    }
+    private static TimeSpan PositiveOrInfinite(TimeSpan value, string name) =>
+        value == Timeout.InfiniteTimeSpan || value > TimeSpan.Zero
+            ? value
+            : throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive, or Timeout.InfiniteTimeSpan for none; it was {value}.");
+
+    private static int AtLeast(int minimum, int value, string name, string what) =>
+        value >= minimum
+            ? value
+            : throw new ArgumentOutOfRangeException(name, value, $"{name} ({what}) must be at least {minimum}; it was {value}.");
 
     /// <summary>The error policy of <paramref name="stage"/>: its entry in <see cref="StageErrorPolicies"/>, or <see cref="ErrorPolicy"/>.</summary>
     internal ErrorPolicy PolicyFor(PipelineStage stage) => StageErrorPolicies.TryGetValue(stage, out var policy) ? policy : ErrorPolicy;

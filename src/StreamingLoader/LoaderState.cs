@@ -29,12 +29,20 @@ namespace StreamingLoader;
 /// </remarks>
 public sealed record LoaderState(long Epoch, int NextBatch, ulong Seed, int BatchesPerEpoch, int SamplesPerEpoch, IReadOnlyList<int>? DeliveredAhead = null, int BatchSize = 0)
 {
+    /// <summary>
+    /// Gets what decides the order of the batches: the source, the sampler and its parameters (shuffled or not), the
+    /// batch size and drop-last, the shuffle buffer, length buckets, packing. A loader refuses a state whose ordering
+    /// differs from its own, since it would skip or repeat samples. Null in a state saved before it was recorded (then
+    /// not checked).
+    /// </summary>
+    public string? Ordering { get; init; }
+
     /// <summary>Whether batch <paramref name="batch"/> of <see cref="Epoch"/> was delivered before this state.</summary>
     internal bool Delivered(int batch) => batch < NextBatch || (DeliveredAhead?.Contains(batch) ?? false);
 
     /// <inheritdoc/>
     public bool Equals(LoaderState? other) =>
-        other is not null && (Epoch, NextBatch, Seed, BatchesPerEpoch, SamplesPerEpoch, BatchSize) == (other.Epoch, other.NextBatch, other.Seed, other.BatchesPerEpoch, other.SamplesPerEpoch, other.BatchSize)
+        other is not null && (Epoch, NextBatch, Seed, BatchesPerEpoch, SamplesPerEpoch, BatchSize, Ordering) == (other.Epoch, other.NextBatch, other.Seed, other.BatchesPerEpoch, other.SamplesPerEpoch, other.BatchSize, other.Ordering)
         && (DeliveredAhead ?? []).SequenceEqual(other.DeliveredAhead ?? []);
 
     /// <inheritdoc/>

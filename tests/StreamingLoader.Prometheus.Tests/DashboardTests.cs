@@ -1,5 +1,6 @@
 using System.Text.Json;
 using StreamingLoader.Prometheus.Tests.Infrastructure;
+using StreamingLoader.Telemetry;
 
 namespace StreamingLoader.Prometheus.Tests;
 
@@ -168,6 +169,12 @@ public sealed class DashboardTests
             "dotnet_process_cpu_time_seconds_total", "dotnet_process_memory_working_set_bytes", "dotnet_gc_collections_total",
             "streamingloader_samples_read_total", "streamingloader_samples_skipped_total", "streamingloader_samples_failed_total",
             "streamingloader_samples_dropped_total", "streamingloader_retries_total",
+            "streamingloader_consumer_dispatch_seconds_total", "streamingloader_source_wait_seconds_total",
+            "streamingloader_process_cpu_limit", "streamingloader_process_cpu_wait_seconds_total", "streamingloader_pool_held",
+            "dotnet_thread_pool_queue_length_total", "target_info", "streamingloader_ingest_lag_seconds_bucket",
+            "streamingloader_torch_loss", "streamingloader_torch_accuracy", "streamingloader_torch_epoch", "streamingloader_torch_epoch_step",
+            "streamingloader_torch_epoch_steps", "streamingloader_torch_epoch_duration_seconds", "streamingloader_torch_learning_rate",
+            "streamingloader_torch_steps_total", "streamingloader_torch_input_wait_seconds_total",
         })
         {
             Assert.Contains(series, all, StringComparison.Ordinal);
@@ -180,6 +187,59 @@ public sealed class DashboardTests
 
         // Utilisation: busy seconds per second divided by the stage's workers.
         Assert.Contains(queries, q => q.StartsWith("sum by (pipeline, stage) (rate(streamingloader_stage_duration_seconds_sum{", StringComparison.Ordinal) && q.Contains("/ on (pipeline, stage) sum by (pipeline, stage) (streamingloader_stage_workers{", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void VerdictPanel_Thresholds_AreBottleneckVerdicts()
+    {
+        // The dashboard and the CLI decide by one rule: each step of BottleneckVerdict, with its threshold, in PromQL.
+        static string Number(double value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        const string Selector = @"\{[^}]*\}\[\$__rate_interval\]\)\)";
+        const string Cores = @" / max\(streamingloader_process_cpu_limit\{[^}]*\}\)";
+        using var document = JsonDocument.Parse(File.ReadAllText(Repository.DashboardFiles()[0]));
+        var verdict = Repository.Queries(document.RootElement).Single(q => q.Panel == "Bottleneck now").Expr;
+
+        foreach (var step in new[]
+        {
+            $@"sum\(rate\(dotnet_process_cpu_time_seconds_total{Selector}{Cores} >= bool {Number(BottleneckVerdict.CpuUseThreshold)} or vector\(0\)",
+            $@"sum\(rate\(streamingloader_process_cpu_wait_seconds_total{Selector}{Cores} >= bool {Number(BottleneckVerdict.CpuWaitThreshold)} or vector\(0\)",
+            $@"sum\(avg_over_time\(dotnet_thread_pool_queue_length_total{Selector}{Cores} >= bool {Number(BottleneckVerdict.ThreadPoolQueueThreshold)} or vector\(0\)",
+            $@"streamingloader_consumer_dispatch_seconds_total{Selector} / \([^>]*\) >= bool {Number(BottleneckVerdict.DispatchThreshold)}\)",
+            $@"2 \* \(\(sum by \(pipeline\) \(rate\(streamingloader_consumer_wait_seconds_total[^<]*\)\) < bool {Number(BottleneckVerdict.ConsumerWaitThreshold)}\)",
+            $@"3 \* \(max by \(pipeline\) \(sum by \(pipeline, stage\) \(rate\(streamingloader_stage_duration_seconds_sum[^>]*\) >= bool {Number(BottleneckVerdict.StageBusyThreshold)}\)",
+            $@"4 \* \(sum by \(pipeline\) \(rate\(streamingloader_stage_blocked_seconds_total\{{[^}}]*stage=""source""\}}\[\$__rate_interval\]\)\) < bool {Number(BottleneckVerdict.SourceBlockedThreshold)}\)",
+        })
+        {
+            Assert.Matches(step, verdict);
+        }
+
+        // Its value mappings name each kind by its number.
+        var panel = Repository.Panels(document.RootElement).Single(p => p.GetProperty("title").GetString() == "Bottleneck now");
+        var mapped = panel.GetProperty("fieldConfig").GetProperty("defaults").GetProperty("mappings")[0].GetProperty("options");
+        foreach (var kind in Enum.GetValues<BottleneckKind>())
+        {
+            var text = mapped.GetProperty(((int)kind).ToString(System.Globalization.CultureInfo.InvariantCulture)).GetProperty("text").GetString()!;
+            Assert.StartsWith(kind switch { BottleneckKind.Cpu => "CPU", BottleneckKind.Stage => "a stage", _ => kind.ToString().ToLowerInvariant() }, text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Dashboards_PanelsThatMayNotApply_SayWhy()
+    {
+        // A process that does not train with TorchSharp, or reads no live source, shows a sentence, not an empty panel.
+        using var document = JsonDocument.Parse(File.ReadAllText(Repository.DashboardFiles()[0]));
+        var mayNotApply = Repository.Panels(document.RootElement)
+            .Where(p => p.TryGetProperty("targets", out var targets) && targets.EnumerateArray().All(t =>
+                t.GetProperty("expr").GetString()!.Contains("streamingloader_torch_", StringComparison.Ordinal)
+                || t.GetProperty("expr").GetString()!.Contains("streamingloader_ingest_lag", StringComparison.Ordinal)))
+            .ToList();
+
+        Assert.True(mayNotApply.Count >= 10, $"{mayNotApply.Count} panels");
+        foreach (var panel in mayNotApply)
+        {
+            var says = panel.GetProperty("fieldConfig").GetProperty("defaults").TryGetProperty("noValue", out var text) ? text.GetString() : null;
+            Assert.False(string.IsNullOrWhiteSpace(says), $"{panel.GetProperty("title")}: no noValue text");
+        }
     }
 
     [Fact]

@@ -47,7 +47,12 @@ internal sealed class ConsumerProcess : IDisposable
     public Task Ready => _ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
 
     /// <summary>The labels written so far (a line being written when read is left out).</summary>
-    public List<long> Labels()
+    public List<long> Labels() => [.. Lines().Select(line => line.Label)];
+
+    /// <summary>The labels of the messages the broker redelivered to this consumer.</summary>
+    public List<long> RedeliveredLabels() => [.. Lines().Where(line => line.Redelivered).Select(line => line.Label)];
+
+    private IEnumerable<(long Label, bool Redelivered)> Lines()
     {
         if (!File.Exists(OutputFile))
         {
@@ -57,7 +62,8 @@ internal sealed class ConsumerProcess : IDisposable
         using var stream = new FileStream(OutputFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         var text = new StreamReader(stream).ReadToEnd();
         var complete = text[..(text.LastIndexOf('\n') + 1)];
-        return [.. complete.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => long.Parse(line, CultureInfo.InvariantCulture))];
+        return [.. complete.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split(' '))
+            .Select(parts => (long.Parse(parts[0], CultureInfo.InvariantCulture), parts.Length > 1 && parts[1] == "redelivered"))];
     }
 
     public async Task WaitForExitAsync()

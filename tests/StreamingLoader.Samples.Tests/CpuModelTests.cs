@@ -1,5 +1,6 @@
 using StreamingLoader.CpuTraining;
 using StreamingLoader.Datasets;
+using StreamingLoader.Training;
 
 namespace StreamingLoader.Samples.Tests;
 

@@ -33,8 +33,9 @@ public class MetricsTests
         });
         listener.Start();
 
+        var clock = new TestClock();
         var channel = System.Threading.Channels.Channel.CreateUnbounded<Sample<float, long>>();
-        await using var loader = Pipeline.From(channel.Reader).Build(new LoaderOptions { BatchSize = 10, Name = "lag-test" });
+        await using var loader = Pipeline.From(channel.Reader).Build(new LoaderOptions { BatchSize = 10, Name = "lag-test", TimeProvider = clock });
         await using var reader = loader.ReadEpochAsync().GetAsyncEnumerator();
         var first = reader.MoveNextAsync();
         for (var i = 0; i < 10; i++)
@@ -45,19 +46,55 @@ public class MetricsTests
         Assert.True(await first);
         reader.Current.Dispose();
 
-        // The next batch is read now, and delivered only when the consumer asks, 300 ms later.
+        // The next batch is read now, and delivered only when the consumer asks, 300 ms later on the loader's clock.
         for (var i = 10; i < 20; i++)
         {
             channel.Writer.TryWrite(new Sample<float, long>(new float[] { i }, i));
         }
 
         channel.Writer.Complete();
-        await Task.Delay(300);
+        await Eventually.HoldsAsync(() => loader.PrefetchDepth() > 0, "the second batch waits in the prefetch queue");
+        clock.Advance(TimeSpan.FromMilliseconds(300));
         Assert.True(await reader.MoveNextAsync());
         reader.Current.Dispose();
 
         Assert.Equal(2, lags.Count);
-        Assert.InRange(lags.Max(), 0.25, 30);
+        Assert.Equal([0.0, 0.3], lags.Order().Select(lag => Math.Round(lag, 6)));
+    }
+
+    [Fact]
+    public async Task IngestLag_DatasetBatchesWaitingInThePrefetchQueue_NotRecorded()
+    {
+        // An evaluation set read between evaluations: its batches wait in a full prefetch queue, which is not lag.
+        var lags = new ConcurrentBag<double>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == LoaderMetrics.MeterName && instrument.Name == LoaderMetrics.IngestLagName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == LoaderMetrics.PipelineTag && tag.Value as string == "no-lag-test")
+                {
+                    lags.Add(value);
+                }
+            }
+        });
+        listener.Start();
+
+        await using var loader = Pipeline.From(TestData.Tensor(40)).Build(new LoaderOptions { BatchSize = 10, Name = "no-lag-test", Prefetch = 4 });
+        Assert.Equal(40, (await TestData.ReadEpochLabelsAsync(loader)).Count);
+        await Task.Delay(300);
+        Assert.Equal(40, (await TestData.ReadEpochLabelsAsync(loader)).Count);
+
+        Assert.Empty(lags);
     }
 
     [Fact]

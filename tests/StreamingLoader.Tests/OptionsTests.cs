@@ -5,15 +5,26 @@ namespace StreamingLoader.Tests;
 public class OptionsTests
 {
     [Fact]
-    public void Setters_OutOfRange_Throw()
+    public void Setters_OutOfRange_ThrowNamingTheOptionAndWhatItTakes()
     {
         var options = new LoaderOptions();
-        Assert.Throws<ArgumentOutOfRangeException>(() => options.BatchSize = 0);
-        Assert.Throws<ArgumentOutOfRangeException>(() => options.Workers = 0);
-        Assert.Throws<ArgumentOutOfRangeException>(() => options.Prefetch = 0);
-        Assert.Throws<ArgumentOutOfRangeException>(() => options.PoolSize = 0);
-        Assert.Throws<ArgumentOutOfRangeException>(() => options.ShuffleBufferSize = -1);
-        Assert.Throws<ArgumentException>(() => options.Name = " ");
+        void Names(string option, string says, Action set)
+        {
+            var error = Assert.ThrowsAny<ArgumentException>(set);
+            Assert.Equal(option, error.ParamName);
+            Assert.Contains(says, error.Message, StringComparison.Ordinal);
+        }
+
+        Names("BatchSize", "BatchSize (samples per batch, PyTorch's batch_size) must be at least 1; it was 0", () => options.BatchSize = 0);
+        Names("Workers", "Workers must be 0 (load each batch when the consumer asks, as PyTorch's num_workers=0) or more; it was -1", () => options.Workers = -1);
+        Names("Prefetch", "Prefetch (finished batches waiting ahead of the consumer) must be at least 1; it was 0", () => options.Prefetch = 0);
+        Names("PoolSize", "must be at least 1; it was 0", () => options.PoolSize = 0);
+        Names("ShuffleBufferSize", "must be at least 0; it was -1", () => options.ShuffleBufferSize = -1);
+        Names("StallTimeout", "StallTimeout must be positive, or Timeout.InfiniteTimeSpan for none", () => options.StallTimeout = TimeSpan.Zero);
+        Names("BatchTimeout", "BatchTimeout must be positive", () => options.BatchTimeout = TimeSpan.FromSeconds(-1));
+        Names("ShutdownTimeout", "ShutdownTimeout must be zero or more", () => options.ShutdownTimeout = TimeSpan.FromSeconds(-1));
+        Names("Name", "", () => options.Name = " ");
+        options.Workers = 0;
         options.PoolSize = LoaderOptions.Auto;
         Assert.Equal(LoaderOptions.Auto, options.PoolSize);
     }

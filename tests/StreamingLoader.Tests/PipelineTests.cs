@@ -67,7 +67,7 @@ public class PipelineTests
         }
 
         Assert.NotEqual(orders[0], orders[1]);
-        Assert.Equal(new LoaderState(3, 0, 3, 10, 2000, BatchSize: 200), loader.State);
+        Assert.Equal(new LoaderState(3, 0, 3, 10, 2000, BatchSize: 200) { Ordering = "dataset, random of 2000, 2000 samples; batches of 200" }, loader.State);
     }
 
     [Theory]

@@ -30,14 +30,13 @@ public class ReliabilityTests
         await using var reader = loader.ReadEpochAsync().GetAsyncEnumerator();
         Assert.True(await reader.MoveNextAsync());
         reader.Current.Dispose();
-        await Task.Delay(300);
-        var afterPause = dataset.Reads;
-        await Task.Delay(300);
 
-        // Pool (prefetch + 2 × workers + 2 = 8 batches) plus the blocks' bounded inputs (2 × workers chunks) and
-        // the chunk the source holds: a few hundred samples, not a million.
+        // The source stops (its count stays the same for half a second) ...
+        var afterPause = await Eventually.SettlesAsync(() => dataset.Reads, TimeSpan.FromMilliseconds(500), "the samples read while the consumer waits");
+
+        // ... within the pool (prefetch + 2 × workers + 2 = 8 batches) plus the blocks' bounded inputs (2 × workers
+        // chunks) and the chunk the source holds: a few hundred samples, not a million.
         var bound = (8 + 4 + 1 + 1) * options.BatchSize;
-        Assert.Equal(afterPause, dataset.Reads);
         Assert.InRange(afterPause, 1, bound);
     }
 
@@ -293,7 +292,7 @@ public class ReliabilityTests
         await using var reader = loader.ReadEpochAsync(cts.Token).GetAsyncEnumerator();
         Assert.True(await reader.MoveNextAsync());
         reader.Current.Dispose();
-        await Task.Delay(100); // the prefetch queue fills
+        await Eventually.HoldsAsync(() => loader.PrefetchDepth() > 0, "a batch waits in the prefetch queue");
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await reader.MoveNextAsync());
     }

@@ -26,6 +26,12 @@ public class ResumeTests
     public async Task Resume_RandomSavePoints_EverySampleExactlyOnce(bool ordered, ErrorPolicy policy, int workers)
     {
         var random = new Random(7);
+        List<long> uninterrupted;
+        await using (var whole = Build(policy, Options(ordered, policy, workers)))
+        {
+            uninterrupted = await TestData.ReadEpochLabelsAsync(whole);
+        }
+
         for (var trial = 0; trial < 20; trial++)
         {
             var options = Options(ordered, policy, workers);
@@ -51,6 +57,11 @@ public class ResumeTests
             var expected = Enumerable.Range(0, Samples).Select(i => (long)i).Where(i => policy == ErrorPolicy.Fail || !Fails(i));
             Assert.Equal(expected, seen.Order());
             Assert.Equal(policy == ErrorPolicy.Skip ? Enumerable.Range(0, Samples).Select(i => (long)i).Where(Fails) : [], dead.Order());
+            if (ordered)
+            {
+                // Not only the same samples: the same sequence as the run never interrupted (the shuffled order).
+                Assert.Equal(uninterrupted, seen);
+            }
         }
     }
 
@@ -58,15 +69,24 @@ public class ResumeTests
     [MemberData(nameof(Modes))]
     public async Task Resume_IterableSourceAtRandomSavePoints_ReadsItAnewAndPassesOverWhatWasDelivered(bool ordered, ErrorPolicy policy, int workers)
     {
+        // 1,005 samples in batches of 10: drop-last has a partial batch of 5 to drop.
+        const int count = Samples + 5;
         var random = new Random(13);
         for (var trial = 0; trial < 20; trial++)
         {
-            var options = new LoaderOptions { BatchSize = 10, Ordered = ordered, ErrorPolicy = policy, Workers = workers, DropLast = trial % 2 == 0 };
+            var dropLast = trial % 2 == 0;
+            var options = new LoaderOptions { BatchSize = 10, Ordered = ordered, ErrorPolicy = policy, Workers = workers, DropLast = dropLast };
             var savePoint = random.Next(0, Samples / 10);
             var seen = new List<long>();
             var dead = new List<long>();
+            List<long> uninterrupted;
+            await using (var whole = BuildStream(policy, options, count: count))
+            {
+                uninterrupted = await TestData.ReadEpochLabelsAsync(whole);
+            }
+
             LoaderState saved;
-            await using (var first = BuildStream(policy, options))
+            await using (var first = BuildStream(policy, options, count: count))
             {
                 saved = await ReadAsync(first, savePoint, seen);
                 dead.AddRange(first.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
@@ -74,18 +94,88 @@ public class ResumeTests
 
             saved = LoaderState.FromJson(saved.ToJson());
             Assert.Equal((-1, -1, 10), (saved.BatchesPerEpoch, saved.SamplesPerEpoch, saved.BatchSize));
-            await using (var resumed = BuildStream(policy, options, saved))
+            await using (var resumed = BuildStream(policy, options, saved, count))
             {
                 await ReadAsync(resumed, int.MaxValue, seen);
                 dead.AddRange(resumed.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
                 var counted = resumed.Statistics[0];
                 Assert.Equal(counted.Read, counted.Delivered + counted.Skipped + counted.Dropped);
+                Assert.Equal(dropLast ? 5 : 0, counted.Dropped);
             }
 
-            var all = Enumerable.Range(0, Samples).Select(i => (long)i);
+            var all = Enumerable.Range(0, dropLast ? Samples : count).Select(i => (long)i);
             Assert.Equal(all.Where(i => policy == ErrorPolicy.Fail || !Fails(i)), seen.Order());
             Assert.Equal(policy == ErrorPolicy.Skip ? all.Where(Fails) : [], dead.Order());
+            Assert.Equal(dropLast ? 100 : 101, (seen.Count + dead.Count + 9) / 10);
+            if (ordered)
+            {
+                Assert.Equal(uninterrupted, seen);
+            }
         }
+    }
+
+    /// <summary>
+    /// Batch 2 is held back in user code while later batches overtake it (unordered): the saved state names the
+    /// batches delivered ahead of it, and the resumed loader delivers batch 2 and the rest, none of those again.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Resume_UnorderedWithBatchesDeliveredAheadOfAHeldOne_StateListsThemAndTheUnionIsExact(bool stream)
+    {
+        const int count = 200, held = 2, ahead = 5;
+        using var gate = new ManualResetEventSlim();
+        var options = new LoaderOptions { BatchSize = 10, Ordered = false, Workers = 4 };
+        DataLoader Make(LoaderState? state, bool hold) =>
+            (stream ? Pipeline.From(Stream(count)) : Pipeline.From(TestData.Tensor(count)))
+                .Transform((s, c) =>
+                {
+                    if (hold && c.Index == held * 10)
+                    {
+                        gate.Wait();
+                    }
+
+                    return s;
+                })
+                .Build(options, state);
+
+        var before = new List<long>();
+        LoaderState saved;
+        var first = Make(null, hold: true);
+        try
+        {
+            // Until batches 0 and 1 came (any order) and 5 more overtook batch 2.
+            await using var reader = first.ReadEpochAsync().GetAsyncEnumerator();
+            do
+            {
+                Assert.True(await reader.MoveNextAsync());
+                using var batch = reader.Current;
+                before.AddRange(batch.Labels.AsSpan<long>().ToArray());
+                saved = first.State;
+            }
+            while (saved.NextBatch < held || (saved.DeliveredAhead?.Count ?? 0) < ahead);
+        }
+        finally
+        {
+            gate.Set();
+            await first.DisposeAsync();
+        }
+
+        var batchesBefore = before.Select(label => (int)(label / 10)).Distinct().Order().ToList();
+        Assert.DoesNotContain(held, batchesBefore);
+        Assert.Equal(held, saved.NextBatch);
+        Assert.Equal(batchesBefore.Where(b => b > held), saved.DeliveredAhead!.Order());
+        Assert.Equal(held + ahead, batchesBefore.Count);
+
+        var after = new List<long>();
+        await using (var resumed = Make(LoaderState.FromJson(saved.ToJson()), hold: false))
+        {
+            await ReadAsync(resumed, int.MaxValue, after);
+            Assert.Equal(1, resumed.State.Epoch);
+        }
+
+        Assert.Empty(before.Intersect(after));
+        Assert.Equal(Enumerable.Range(0, count).Select(i => (long)i), before.Concat(after).Order());
     }
 
     [Fact]
@@ -241,34 +331,6 @@ public class ResumeTests
         Assert.Equal(Enumerable.Range(0, 20).Select(i => (long)i), await TestData.ReadEpochLabelsAsync(loader));
     }
 
-    [Fact]
-    public async Task BatchTimeout_LiveSourceGoesQuiet_PartialBatchDeliveredThenTheRest()
-    {
-        var channel = System.Threading.Channels.Channel.CreateUnbounded<Sample<float, long>>();
-        await using var loader = Pipeline.From(channel.Reader).Build(new LoaderOptions { BatchSize = 10, BatchTimeout = TimeSpan.FromMilliseconds(100) });
-        for (var i = 0; i < 4; i++)
-        {
-            channel.Writer.TryWrite(new Sample<float, long>(new float[] { i }, i));
-        }
-
-        await using var reader = loader.ReadEpochAsync().GetAsyncEnumerator();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        Assert.True(await reader.MoveNextAsync().AsTask().WaitAsync(deadline.Token));
-        Assert.Equal([0L, 1, 2, 3], reader.Current.Labels.AsSpan<long>().ToArray());
-        reader.Current.Dispose();
-
-        for (var i = 4; i < 14; i++)
-        {
-            channel.Writer.TryWrite(new Sample<float, long>(new float[] { i }, i));
-        }
-
-        channel.Writer.Complete();
-        Assert.True(await reader.MoveNextAsync().AsTask().WaitAsync(deadline.Token));
-        Assert.Equal(Enumerable.Range(4, 10).Select(i => (long)i), reader.Current.Labels.AsSpan<long>().ToArray());
-        reader.Current.Dispose();
-        Assert.False(await reader.MoveNextAsync().AsTask().WaitAsync(deadline.Token));
-    }
-
     [Theory]
     [InlineData(1_000_000)]
     [InlineData(int.MaxValue)]
@@ -302,9 +364,9 @@ public class ResumeTests
     }
 
     /// <summary>The samples as a stream that yields the same items in the same order each time it is read.</summary>
-    private static async IAsyncEnumerable<Sample<float, long>> Stream()
+    private static async IAsyncEnumerable<Sample<float, long>> Stream(int count = Samples)
     {
-        for (var i = 0; i < Samples; i++)
+        for (var i = 0; i < count; i++)
         {
             if (i % 64 == 0)
             {
@@ -315,8 +377,8 @@ public class ResumeTests
         }
     }
 
-    private static DataLoader BuildStream(ErrorPolicy policy, LoaderOptions options, LoaderState? resumeFrom = null) =>
-        Pipeline.From(Stream())
+    private static DataLoader BuildStream(ErrorPolicy policy, LoaderOptions options, LoaderState? resumeFrom = null, int count = Samples) =>
+        Pipeline.From(Stream(count))
             .Transform((s, c) => policy == ErrorPolicy.Skip && Fails(c.Index) ? throw new InvalidDataException($"bad {c.Index}") : s)
             .Build(options, resumeFrom);
 

@@ -48,4 +48,8 @@ internal static class TestData
             }
         }
     }
+
+    /// <summary>How many batches wait in the loader's prefetch queue now.</summary>
+    public static int PrefetchDepth(this DataLoader loader) =>
+        ((Internal.IMetricsSource)loader).QueueDepths().Single(q => q.Stage == PipelineStage.Prefetch).Depth;
 }

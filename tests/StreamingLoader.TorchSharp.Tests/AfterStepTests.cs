@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 using StreamingLoader.Sources;
 using StreamingLoader.Batching;
 using StreamingLoader.Internal;
+using StreamingLoader.Training;
 
 namespace StreamingLoader.TorchSharp.Tests;
 

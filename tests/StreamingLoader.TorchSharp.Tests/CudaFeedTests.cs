@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using StreamingLoader.Datasets;
+using StreamingLoader.Training;
 
 namespace StreamingLoader.TorchSharp.Tests;
 

@@ -2,6 +2,7 @@ using System.Reactive.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
 using StreamingLoader.Datasets;
+using StreamingLoader.Training;
 
 namespace StreamingLoader.TorchSharp.Tests;
 

@@ -16,8 +16,10 @@ public class TorchMetricsServedTests
     public async Task MetricsServer_AfterATrainingEpoch_ServesEverySeriesTheDashboardRowQueries()
     {
         await using var server = await PrometheusMetricsServer.StartAsync(new MetricsServerOptions { Port = 0 });
+        string pipeline;
         await using (var loader = TorchEpochsTests.RegressionLoader(seed: 3))
         {
+            pipeline = loader.Options.Name;
             using var model = TorchEpochsTests.Model();
             using var criterion = torch.nn.MSELoss();
             using var optimizer = torch.optim.SGD(model.parameters(), learningRate: 0.1);
@@ -30,9 +32,12 @@ public class TorchMetricsServedTests
         var queried = Regex.Matches(await File.ReadAllTextAsync(DashboardPath()), @"streamingloader_torch_[a-z_]+")
             .Select(m => m.Value).ToHashSet();
         Assert.Superset(new HashSet<string> { "streamingloader_torch_input_wait_seconds_total", "streamingloader_torch_step_duration_seconds_bucket", "streamingloader_torch_staged_bytes_total" }, queried);
-        foreach (var series in queried)
+        // The regression's loss is not a classifier's: no accuracy (its panel says so); every other series is there,
+        // by pipeline and mode (staged bytes by device).
+        Assert.DoesNotMatch($@"(?m)^streamingloader_torch_accuracy\{{[^}}]*pipeline=""{pipeline}""", scrape);
+        foreach (var series in queried.Where(s => s != "streamingloader_torch_accuracy"))
         {
-            Assert.Matches($@"(?m)^{series}\{{[^}}]*mode=""train""|^{series}\{{[^}}]*device=""cpu""", scrape);
+            Assert.Matches($@"(?m)^{series}\{{[^}}]*mode=""train""[^}}]*pipeline=""[^""]+""|^{series}\{{[^}}]*pipeline=""[^""]+""[^}}]*mode=""train""|^{series}\{{[^}}]*device=""cpu""", scrape);
         }
 
         Assert.Contains(@"otel_scope_name=""StreamingLoader.TorchSharp"",otel_scope_version=""1.0""", scrape, StringComparison.Ordinal);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
 using StreamingLoader.Batching;
+using StreamingLoader.Training;
 
 namespace StreamingLoader.TorchSharp.Internal;
 
@@ -78,6 +79,8 @@ internal static class EpochPass
         var samples = 0L;
         var inputWait = TimeSpan.Zero;
         var started = Stopwatch.GetTimestamp();
+        var classified = false;
+        var tags = TorchSharpMetrics.StartPass(loader.Options.Name, train, LearningRate(optimizer), loader.BatchesPerEpoch);
         Staged? next = null;
         try
         {
@@ -102,13 +105,13 @@ internal static class EpochPass
                     }
 
                     var stepStart = Stopwatch.GetTimestamp();
-                    Step(current.Tensors, model, criterion, optimizer, lossSum, correct);
+                    classified |= Step(current.Tensors, model, criterion, optimizer, lossSum, correct);
                     var stepTime = Stopwatch.GetElapsedTime(stepStart);
                     afterStep?.Invoke(current.Source);
                     batches++;
                     samples += current.Tensors.Count;
                     inputWait += waited;
-                    TorchSharpMetrics.Step(train, waited, stepTime);
+                    TorchSharpMetrics.Step(tags, waited, stepTime);
                     waited = TimeSpan.Zero;
                 }
 
@@ -122,7 +125,9 @@ internal static class EpochPass
 
             // The one host synchronization of the pass.
             var meanLoss = samples == 0 ? 0 : lossSum.item<double>() / samples;
-            return new EpochResult(batches, samples, meanLoss, correct.item<long>(), Stopwatch.GetElapsedTime(started), inputWait);
+            var result = new EpochResult(batches, samples, meanLoss, correct.item<long>(), Stopwatch.GetElapsedTime(started), inputWait);
+            TorchSharpMetrics.EndPass(tags, result.MeanLoss, classified ? result.Accuracy : null, result.Elapsed);
+            return result;
         }
         finally
         {
@@ -179,7 +184,11 @@ internal static class EpochPass
         optimizer.zero_grad();
     }
 
-    private static void Step(TorchBatch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer? optimizer, Tensor lossSum, Tensor correct)
+    private static double? LearningRate(optim.Optimizer? optimizer) =>
+        optimizer?.ParamGroups.FirstOrDefault() is { } group ? group.LearningRate : null;
+
+    /// <summary>One step; returns whether its output was a classifier's (so the pass's accuracy means something).</summary>
+    private static bool Step(TorchBatch batch, nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor, Tensor> criterion, optim.Optimizer? optimizer, Tensor lossSum, Tensor correct)
     {
         using var scope = NewDisposeScope();
         using var grad = enable_grad(optimizer is not null);
@@ -204,7 +213,10 @@ internal static class EpochPass
         if (output.dim() == 2 && batch.Labels.dim() == 1 && !batch.Labels.is_floating_point())
         {
             correct.add_(output.argmax(1).eq(batch.Labels).sum(), One);
+            return true;
         }
+
+        return false;
     }
 
     /// <summary>A loader's batch and its tensors on the device; the batch stays leased until both are disposed.</summary>

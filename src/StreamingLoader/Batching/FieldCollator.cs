@@ -191,7 +191,7 @@ public sealed class FieldCollator<T> : Collator<T>
             public override void Sequence(ReadOnlySpan<TElement> source, BatchTensor tensor, int slot, int steps)
             {
                 var destination = tensor.SequenceRow<TOut>(slot, steps, out var skip);
-                Copy(source.Slice(skip * tensor.Spec.ElementsPerStep, destination.Length).ToArray(), destination);
+                Copy(source.Slice(skip * tensor.Spec.ElementsPerStep, destination.Length), destination);
             }
 
             private static void Copy(ReadOnlySpan<TElement> source, Span<TOut> destination)

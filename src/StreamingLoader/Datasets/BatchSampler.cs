@@ -22,6 +22,9 @@ public abstract class BatchSampler
     /// </summary>
     internal virtual IReadOnlyList<ReadOnlyMemory<int>> GetBatches(ulong seed, long epoch, ref object? storage) => GetBatches(seed, epoch);
 
+    /// <summary>What decides the batches, for <see cref="LoaderState.Ordering"/>.</summary>
+    internal virtual string Describe() => $"{GetType().FullName}, {BatchesPerEpoch} batches";
+
     /// <summary>Batches of <paramref name="batchSize"/> consecutive indices from <paramref name="sampler"/>.</summary>
     public static BatchSampler Create(Sampler sampler, int batchSize, bool dropLast) => new FixedSizeBatchSampler(sampler, batchSize, dropLast);
 
@@ -39,6 +42,8 @@ public abstract class BatchSampler
             _batchSize = batchSize;
             _dropLast = dropLast;
         }
+
+        internal override string Describe() => $"{_sampler.Describe()}; batches of {_batchSize}{(_dropLast ? ", drop last" : "")}";
 
         // No batch holds more samples than an epoch has: a batch size far above the dataset's reserves no more.
         public override int MaxBatchSize => Math.Max(1, Math.Min(_batchSize, _sampler.Length));

@@ -23,6 +23,9 @@ public abstract class Sampler
     /// </summary>
     internal virtual void FillIndices(ulong seed, long epoch, Span<int> destination) => GetIndices(seed, epoch).CopyTo(destination);
 
+    /// <summary>What decides the order, for <see cref="LoaderState.Ordering"/>: the kind of sampler and its parameters.</summary>
+    internal virtual string Describe() => $"{GetType().FullName} of {Length}";
+
     /// <summary><see cref="GetIndices"/> for a sampler that implements <see cref="FillIndices"/>.</summary>
     private protected int[] NewFilled(ulong seed, long epoch)
     {
@@ -70,6 +73,8 @@ public abstract class Sampler
             _count = count;
         }
 
+        internal override string Describe() => $"sequential of {_count}";
+
         public override int Length => _count;
 
         public override int[] GetIndices(ulong seed, long epoch) => NewFilled(seed, epoch);
@@ -102,6 +107,8 @@ public abstract class Sampler
             _replacement = replacement;
             _numSamples = numSamples;
         }
+
+        internal override string Describe() => $"random of {_count}, {_numSamples} samples{(_replacement ? ", with replacement" : "")}";
 
         public override int Length => _numSamples;
 
@@ -217,6 +224,8 @@ public abstract class Sampler
             return (probability, alias);
         }
 
+        internal override string Describe() => $"weighted random of {_weights.Length}, {_numSamples} samples{(_replacement ? ", with replacement" : "")}";
+
         public override int Length => _numSamples;
 
         public override int[] GetIndices(ulong seed, long epoch)
@@ -259,6 +268,8 @@ public abstract class Sampler
             _indices = [.. indices];
         }
 
+        internal override string Describe() => $"subset random of {_indices.Length}";
+
         public override int Length => _indices.Length;
 
         public override int[] GetIndices(ulong seed, long epoch) => NewFilled(seed, epoch);
@@ -299,6 +310,8 @@ public abstract class Sampler
                 : (int)Math.Ceiling(count / (double)worldSize);
             _numSamples = Math.Max(_numSamples, 0);
         }
+
+        internal override string Describe() => $"distributed of {_count}, rank {_rank} of {_worldSize}{(_shuffle ? ", shuffled" : "")}, {_numSamples} samples";
 
         public override int Length => _numSamples;
 

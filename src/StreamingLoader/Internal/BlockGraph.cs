@@ -30,8 +30,8 @@ internal sealed class BlockGraph<TSource, T>
 
         // A block must not hold more batches than the pool has buffers: in an ordered block, finished later batches
         // keep their buffers until the earlier one is out, and that one may be waiting for a buffer.
-        var capacity = Math.Min(Math.Max(2, options.Workers * 2), poolCapacity);
-        var workers = Math.Min(options.Workers, capacity);
+        var capacity = Math.Min(Math.Max(2, options.EffectiveWorkers * 2), poolCapacity);
+        var workers = Math.Min(options.EffectiveWorkers, capacity);
         (Workers, Capacity) = (workers, capacity);
         var propagate = new DataflowLinkOptions { PropagateCompletion = true };
         Prefetch = new BufferBlock<Delivery>(new DataflowBlockOptions { BoundedCapacity = options.Prefetch });

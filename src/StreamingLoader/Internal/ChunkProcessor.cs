@@ -417,7 +417,7 @@ internal sealed class ChunkProcessor<TSource, T>
                 return new Delivery(null, chunk.Epoch, DeliveryKind.Empty, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters);
             }
 
-            return new Delivery(batch, chunk.Epoch, DeliveryKind.Batch, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters, ReadAt: chunk.ReadAt);
+            return new Delivery(batch, chunk.Epoch, DeliveryKind.Batch, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters, ReadAt: chunk.ReadAt, ReadyAt: _time.GetTimestamp());
         }
         catch
         {

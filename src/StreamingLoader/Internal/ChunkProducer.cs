@@ -14,6 +14,13 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
 {
     private bool _layoutAgreed;
 
+    /// <summary>Gets or sets the consumer's requests when nothing is read ahead (Workers = 0); null to read ahead.</summary>
+    public Demand? Demand { get; set; }
+
+    /// <summary>Waits, when nothing is read ahead, until the consumer asks for the next batch.</summary>
+    protected ValueTask WaitForDemandAsync(CancellationToken cancellationToken) =>
+        Demand is { } demand ? new ValueTask(demand.WaitAsync(cancellationToken)) : ValueTask.CompletedTask;
+
     /// <summary>Gets or sets what agrees the batch layout from the first samples before the first chunk is sent.</summary>
     public Func<ReadOnlyMemory<long>, ReadOnlyMemory<TSource>, long, ValueTask>? AgreeLayout { get; set; }
 
@@ -44,7 +51,7 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
                 var reserving = pool.ReserveAsync(cancellationToken);
                 if (!reserving.IsCompletedSuccessfully)
                 {
-                    var waiting = counters.Stage(PipelineStage.Source).StartBlocked(time);
+                    var waiting = counters.StartSourceWait(time);
                     try
                     {
                         await reserving.ConfigureAwait(false);
@@ -70,7 +77,7 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
         }
 
         bool accepted;
-        var blocked = counters.Stage(PipelineStage.Source).StartBlocked(time);
+        var blocked = counters.StartSourceWait(time);
         try
         {
             accepted = await target.SendAsync(chunk, cancellationToken).ConfigureAwait(false);

@@ -36,6 +36,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private CancellationToken _readerToken;
     private int _disposed;
     private readonly bool _regrouped;
+    private readonly Demand? _demand;
 
     public DataflowLoader(SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, LoaderOptions options, LoaderState? resumeFrom)
     {
@@ -66,8 +67,16 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             maxBatch = options.BatchSize;
         }
 
+        var ordering = Ordering(source, options, _batchSampler, collator);
         if (resumeFrom is not null)
         {
+            if (resumeFrom.Ordering is { } saved && saved != ordering)
+            {
+                throw new ArgumentException(
+                    $"The state was saved by a loader that orders its batches differently, so resuming would skip or repeat samples. Saved: {saved}. This loader: {ordering}.",
+                    nameof(resumeFrom));
+            }
+
             if (resumeFrom.Seed != options.Seed || resumeFrom.BatchesPerEpoch != batchesPerEpoch || resumeFrom.SamplesPerEpoch != samplesPerEpoch
                 || (resumeFrom.BatchSize != 0 && resumeFrom.BatchSize != maxBatch))
             {
@@ -89,15 +98,16 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             }
         }
 
-        _start = resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch, BatchSize: maxBatch);
+        _start = (resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch, BatchSize: maxBatch)) with { Ordering = ordering };
         _state = _start;
         _ledger = new EpochLedger(sourceWaits: !options.Ordered);
         _position = new EpochPosition(_start);
         _pool = new BatchPool(options.EffectivePoolSize, maxBatch);
         _errors = new ErrorHandler(options, _counters.Accounting, _time, _lifetime.Token);
+        _demand = options.Workers == 0 ? new Demand() : null;
 
         // Each of the (at most two) parallel blocks runs Workers chunks at once, the shuffle block one.
-        _inFlight = new InFlightWork((2 * options.Workers) + 1);
+        _inFlight = new InFlightWork((2 * options.EffectiveWorkers) + 1, _time);
     }
 
     public override LoaderOptions Options => _options.Clone();
@@ -108,7 +118,19 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
     public override IReadOnlyList<DeadLetter> DeadLetters => _errors.DeadLetters;
 
-    public override IReadOnlyList<EpochStatistics> Statistics => _counters.Accounting.Snapshot();
+    public override IReadOnlyList<EpochStatistics> Statistics
+    {
+        get
+        {
+            // A loader that stopped by itself (an error) has its books closed once its stages ended; disposal closes them too.
+            if (_lifetime.Completion.IsCompleted && _lifetime.OwnedTasks() is { Count: > 0 } tasks && tasks.All(t => t.IsCompleted))
+            {
+                _counters.Accounting.SettleStopped();
+            }
+
+            return _counters.Accounting.Snapshot();
+        }
+    }
 
     public override IReadOnlyList<string> AbandonedWork => Volatile.Read(ref _abandoned);
 
@@ -119,6 +141,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     public long PoolLeases => _pool.Outstanding;
 
     public long PoolCapacity => _pool.Capacity;
+
+    public long PoolHeld => _pool.HeldByConsumer;
 
     public PipelineCounters Counters => _counters;
 
@@ -185,7 +209,14 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             {
                 var waitStart = _time.GetTimestamp();
                 var delivery = await NextAsync(Volatile.Read(ref _state).Epoch, cancellationToken).ConfigureAwait(false);
-                Interlocked.Add(ref counters.WaitTicks, _time.GetElapsedTime(waitStart).Ticks);
+                var waitEnd = _time.GetTimestamp();
+                Interlocked.Add(ref counters.WaitTicks, _time.GetElapsedTime(waitStart, waitEnd).Ticks);
+                if (delivery.ReadyAt > waitStart)
+                {
+                    // The batch was finished while the consumer waited: from then on the wait was for a thread to run
+                    // the consumer's continuation (the thread pool's queue, or a CPU), not for data.
+                    Interlocked.Add(ref counters.DispatchTicks, _time.GetElapsedTime(delivery.ReadyAt, waitEnd).Ticks);
+                }
                 if (delivery.Kind == DeliveryKind.EpochEnd && count is not null)
                 {
                     continue;
@@ -237,7 +268,12 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         return batch;
     }
 
-    private protected override void Fault(Exception error) => _lifetime.Fail(error);
+    private protected override void Fault(Exception error)
+    {
+        // The consumer's own error: nothing will read the stream any more, so Completion faults with it now.
+        _lifetime.Fail(error);
+        _lifetime.Finish();
+    }
 
     public override async ValueTask DisposeAsync()
     {
@@ -253,7 +289,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             graph = _graph;
         }
 
-        var abandoned = await _lifetime.StopAsync(() => graph?.Drain(), _options.ShutdownTimeout).ConfigureAwait(false);
+        var abandoned = await _lifetime.StopAsync(() => graph?.Drain(), _options.ShutdownTimeout, _time).ConfigureAwait(false);
         while (_ahead.TryDequeue(out var early))
         {
             early.Batch?.Dispose();
@@ -264,6 +300,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             graph?.DiscardHeld();
             _pool.ReclaimAllUndelivered();
             _pool.Dispose();
+            _demand?.Dispose();
+            _counters.Accounting.SettleStopped();
         }
         else
         {
@@ -271,6 +309,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             // continuation runs when that code returns; nothing waits for it.
             Volatile.Write(ref _abandoned, abandoned);
             var pool = _pool;
+            var accounting = _counters.Accounting;
             _ = Task.WhenAll(_lifetime.OwnedTasks()).ContinueWith(
                 _ =>
                 {
@@ -278,6 +317,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                     graph?.DiscardHeld();
                     pool.ReclaimAllUndelivered();
                     pool.Dispose();
+                    accounting.SettleStopped();
                 },
                 CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously,
@@ -309,10 +349,16 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             }
             else
             {
+                _demand?.Request();
                 delivery = await _reader!.ReceiveAsync(cancellationToken).ConfigureAwait(false);
                 if (delivery.Kind == DeliveryKind.Completed)
                 {
                     return delivery;
+                }
+
+                if (delivery.Kind is DeliveryKind.Batch or DeliveryKind.Empty)
+                {
+                    _demand?.Received();
                 }
 
                 if (delivery.Epoch != epoch && delivery.Kind != DeliveryKind.EpochEnd)
@@ -358,6 +404,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             }
 
             var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime, regroup, regroupStage, disposes);
+            _counters.ReadyBatches = () => graph.Prefetch.Count;
             var reserveAtSource = regroup is null ? _pool : null;
 
             // Regrouped batches depend on the whole epoch so far: a resumed source reads its epoch from the start and the
@@ -367,10 +414,11 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, sourceStart, _options.Seed, ledger, _counters, _time, _lifetime, reserveAtSource)
                 : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, _options.BatchTimeout, sourceStart, ledger, _counters, _time, _lifetime, reserveAtSource);
             producer.AgreeLayout = processor.AgreeLayoutAsync;
+            producer.Demand = _demand;
             // Every block, not only the last: a stop waits for the workers before the samples they hold are disposed.
             _lifetime.Own(Task.WhenAll(graph.Ended, graph.AllEnded), () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
-            _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, () => _inFlight.Describe().Append(producer.Describe()));
+            _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, _time, () => _inFlight.Describe().Append(producer.Describe()));
             _graph = graph;
             LoaderMetrics.Register(this);
         }
@@ -402,5 +450,32 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         stage = _regrouped ? PipelineStage.Group : PipelineStage.Shuffle;
         return chain.Count > 0 ? chain[0] : null;
+    }
+
+    /// <summary>What decides the order of the batches (<see cref="LoaderState.Ordering"/>).</summary>
+    private static string Ordering(SourceSpec source, LoaderOptions options, BatchSampler? batchSampler, Collator<T> collator)
+    {
+        var parts = new List<string>
+        {
+            batchSampler is not null
+                ? $"dataset, {batchSampler.Describe()}"
+                : $"stream, batches of {options.BatchSize}{(options.DropLast ? ", drop last" : "")}",
+        };
+        if (options.ShuffleBufferSize > 0)
+        {
+            parts.Add($"shuffle buffer {options.ShuffleBufferSize}");
+        }
+
+        if (options.Bucketing is { } b)
+        {
+            parts.Add($"buckets [{string.Join(", ", b.Boundaries)}] of [{string.Join(", ", b.BatchSizes ?? [])}], max tokens {b.MaxTokens}, field {b.Field ?? "first"}");
+        }
+
+        if (collator is PackingCollator<T> packing)
+        {
+            parts.Add($"packed rows of {packing.Packing.Length}");
+        }
+
+        return string.Join("; ", parts);
     }
 }

@@ -4,9 +4,9 @@ using System.Runtime.InteropServices;
 namespace StreamingLoader.Internal;
 
 /// <summary>
-/// Device and inode through Linux's <c>statx</c> (whose layout, unlike <c>struct stat</c>'s, is the same on every
-/// architecture), and a fingerprint of a file's first bytes. Elsewhere the id is unknown and only the fingerprint
-/// identifies a file.
+/// Device, inode and times through Linux's <c>statx</c> (whose layout, unlike <c>struct stat</c>'s, is the same on
+/// every architecture), and a fingerprint of a file's first bytes. Elsewhere the id is unknown and only the
+/// fingerprint identifies a file.
 /// </summary>
 internal static partial class FileIdentity
 {
@@ -15,10 +15,14 @@ internal static partial class FileIdentity
 
     private const int AtFdCwd = -100;
     private const int AtEmptyPath = 0x1000;
-    private const uint StatxBasicStats = 0x7ff;
+    private const uint StatxBasicStatsAndBirth = 0xfff;
+    private const uint StatxBirth = 0x800;
     private static bool _unsupported = !OperatingSystem.IsLinux();
 
-    public static FileId Of(SafeFileHandle handle)
+    public static FileId Of(SafeFileHandle handle) => StampOf(handle).Id;
+
+    /// <summary>The id and times of the open file <paramref name="handle"/>, wherever it was renamed since.</summary>
+    public static FileStamp StampOf(SafeFileHandle handle)
     {
         var added = false;
         try
@@ -43,9 +47,12 @@ internal static partial class FileIdentity
             return File.Exists(path) ? default(FileId) : null;
         }
 
-        var id = Stat(AtFdCwd, path, 0);
+        var id = Stat(AtFdCwd, path, 0).Id;
         return id.IsKnown || File.Exists(path) ? id : null;
     }
+
+    /// <summary>The id and times of the file now at <paramref name="path"/> (all 0 where unknown or gone).</summary>
+    public static FileStamp StampOf(string path) => Stat(AtFdCwd, path, 0);
 
     /// <summary>FNV-1a over the first <paramref name="length"/> bytes, read without moving the stream.</summary>
     public static ulong Fingerprint(SafeFileHandle handle, int length)
@@ -78,18 +85,19 @@ internal static partial class FileIdentity
         return hash;
     }
 
-    private static unsafe FileId Stat(int directory, string path, int flags)
+    private static unsafe FileStamp Stat(int directory, string path, int flags)
     {
         if (_unsupported)
         {
             return default;
         }
 
-        // struct statx is 256 bytes: stx_ino at 32, stx_dev_major/minor at 136/140.
+        // struct statx is 256 bytes: stx_mask at 0, stx_ino at 32, stx_btime at 80 and stx_mtime at 112 (each a
+        // 64-bit second and a 32-bit nanosecond), stx_dev_major/minor at 136/140.
         var buffer = stackalloc byte[256];
         try
         {
-            if (StatX(directory, path, flags, StatxBasicStats, buffer) != 0)
+            if (StatX(directory, path, flags, StatxBasicStatsAndBirth, buffer) != 0)
             {
                 return default;
             }
@@ -100,9 +108,12 @@ internal static partial class FileIdentity
             return default;
         }
 
+        static long Nanoseconds(byte* timestamp) => (*(long*)timestamp * 1_000_000_000L) + *(uint*)(timestamp + 8);
+
         var inode = *(ulong*)(buffer + 32);
         var device = ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140);
-        return new FileId(device, inode);
+        var born = (*(uint*)buffer & StatxBirth) != 0 ? Nanoseconds(buffer + 80) : 0;
+        return new FileStamp(new FileId(device, inode), born, Nanoseconds(buffer + 112));
     }
 
     [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]

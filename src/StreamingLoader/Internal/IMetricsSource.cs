@@ -1,7 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
-using System.Diagnostics;
-
 namespace StreamingLoader.Internal;
 
 /// <summary>What a live pipeline reports to the observable instruments.</summary>
@@ -12,6 +8,9 @@ internal interface IMetricsSource
     long PoolLeases { get; }
 
     long PoolCapacity { get; }
+
+    /// <summary>Gets the batch buffers handed to the consumer and not yet disposed.</summary>
+    long PoolHeld { get; }
 
     PipelineCounters Counters { get; }
 

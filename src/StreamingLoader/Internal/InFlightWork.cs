@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace StreamingLoader.Internal;
@@ -10,9 +9,11 @@ namespace StreamingLoader.Internal;
 internal sealed class InFlightWork
 {
     private readonly Slot[] _slots;
+    private readonly TimeProvider _time;
 
-    public InFlightWork(int capacity)
+    public InFlightWork(int capacity, TimeProvider time)
     {
+        _time = time;
         _slots = new Slot[capacity];
         for (var i = 0; i < capacity; i++)
         {
@@ -30,7 +31,7 @@ internal sealed class InFlightWork
                 slot.Epoch = epoch;
                 slot.Index = -1;
                 slot.Stage = null;
-                slot.Since = Stopwatch.GetTimestamp();
+                slot.Since = _time.GetTimestamp();
                 return slot;
             }
         }
@@ -45,7 +46,7 @@ internal sealed class InFlightWork
         {
             if (Volatile.Read(ref slot.InUse) == 1 && slot.Stage is { } stage)
             {
-                var seconds = Stopwatch.GetElapsedTime(slot.Since).TotalSeconds;
+                var seconds = _time.GetElapsedTime(slot.Since).TotalSeconds;
                 yield return string.Create(CultureInfo.InvariantCulture, $"{stage.Tag()} of sample {slot.Index} (epoch {slot.Epoch}), running for {seconds:F1} s");
             }
         }

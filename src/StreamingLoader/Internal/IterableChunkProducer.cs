@@ -59,13 +59,19 @@ internal sealed class IterableChunkProducer<TSource>(
                 await using var itemsScope = items.ConfigureAwait(false);
                 while (true)
                 {
+                    if (chunk.Count == 0)
+                    {
+                        // Nothing is read ahead of the consumer's request when Workers is 0.
+                        await WaitForDemandAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
 #pragma warning disable CA2012 // IsCompleted only peeks; the ValueTask is consumed once, awaited or as a task.
                     var next = items.MoveNextAsync();
                     if (!next.IsCompleted && chunk.Count > 0 && batchTimeout != Timeout.InfiniteTimeSpan)
                     {
                         // A live source went quiet: after the batch timeout the partial batch goes out as it is.
                         var pending = next.AsTask();
-                        if (await Task.WhenAny(pending, Task.Delay(batchTimeout, cancellationToken)).ConfigureAwait(false) != pending)
+                        if (await Task.WhenAny(pending, Task.Delay(batchTimeout, Time, cancellationToken)).ConfigureAwait(false) != pending)
                         {
                             cancellationToken.ThrowIfCancellationRequested();
                             if (await SendChunkAsync(target, chunk, sequence++, epoch, cancellationToken).ConfigureAwait(false))

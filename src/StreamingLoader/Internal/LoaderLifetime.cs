@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace StreamingLoader.Internal;
@@ -89,24 +88,30 @@ internal sealed class LoaderLifetime
 
     /// <summary>
     /// Cancels everything and calls <paramref name="drain"/> until every owned task has ended (so no stage waits for
-    /// room that only the consumer would make), or until <paramref name="timeout"/>. Returns what is still running.
+    /// room that only the consumer would make), or until <paramref name="timeout"/> has passed on <paramref name="time"/>'s
+    /// clock. Returns what is still running.
     /// </summary>
-    public async Task<IReadOnlyList<string>> StopAsync(Action drain, TimeSpan timeout)
+    public async Task<IReadOnlyList<string>> StopAsync(Action drain, TimeSpan timeout, TimeProvider time)
     {
         Fail(new OperationCanceledException());
         var all = Task.WhenAll(OwnedTasks());
-        var clock = Stopwatch.StartNew();
+
+        // The deadline is a timer of the loader's clock, started before the first await, so a test's clock that is
+        // advanced once disposal has begun moves it. Draining is polled in real time: it is work, not a timeout.
+        using var stopped = new CancellationTokenSource();
+        var deadline = Task.Delay(timeout, time, stopped.Token);
         while (true)
         {
             drain();
-            if (all.IsCompleted || clock.Elapsed >= timeout)
+            if (all.IsCompleted || deadline.IsCompleted)
             {
                 break;
             }
 
-            await Task.WhenAny(all, Task.Delay(TimeSpan.FromMilliseconds(1), CancellationToken.None)).ConfigureAwait(false);
+            await Task.WhenAny(all, deadline, Task.Delay(TimeSpan.FromMilliseconds(1), CancellationToken.None)).ConfigureAwait(false);
         }
 
+        await stopped.CancelAsync().ConfigureAwait(false);
         drain();
         _completion.TrySetCanceled(_token);
         if (all.IsCompleted)

@@ -38,9 +38,12 @@ internal sealed class MapChunkProducer<TSource>(
                         await AgreeLayoutOnceAsync(FirstIndices(batches, b), ReadOnlyMemory<TSource>.Empty, epoch).ConfigureAwait(false);
                     }
 
+                    await WaitForDemandAsync(cancellationToken).ConfigureAwait(false);
                     var chunk = ToChunk(batches[b].Span, epoch);
                     chunk.Sequence = b;
-                    chunk.ReadAt = Time.GetTimestamp();
+
+                    // No ReadAt: a dataset's samples are read when a buffer frees up, so their age at delivery is time
+                    // spent waiting in the prefetch queue (an evaluation set's between evaluations), not ingest lag.
                     await SendAsync(target, chunk, cancellationToken).ConfigureAwait(false);
                     sent++;
                 }

@@ -73,6 +73,11 @@ internal static class OptionsValidator
             }
         }
 
+        if (options.Workers == 0 && (options.ShuffleBufferSize > 0 || options.Bucketing is not null || packing))
+        {
+            problems.Add("Workers = 0 reads a batch only when the consumer asks for it, and a shuffle buffer, length buckets or packing must read ahead to fill a batch: use Workers = 1 or more.");
+        }
+
         if (options.PoolSize != LoaderOptions.Auto && options.PoolSize < 2)
         {
             problems.Add($"PoolSize {options.PoolSize} leaves no buffer to make the next batch while the consumer holds one: use at least 2.");

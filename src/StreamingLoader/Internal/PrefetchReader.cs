@@ -5,9 +5,9 @@ namespace StreamingLoader.Internal;
 /// <summary>
 /// The consumer's side of the prefetch queue: spins briefly for the next delivery (usually microseconds away), then
 /// waits. A canceled read ends that read only, as <c>ChannelReader.ReadAsync</c> does. A wait longer than the stall
-/// timeout fails the loader with what each worker and the source are stuck on (PyTorch's <c>timeout</c>).
+/// timeout (on the loader's clock) fails the loader with what each worker and the source are stuck on (PyTorch's <c>timeout</c>).
 /// </summary>
-internal sealed class PrefetchReader(BufferBlock<Delivery> prefetch, BatchPool pool, LoaderLifetime lifetime, TimeSpan stallTimeout, Func<IEnumerable<string>> describeStuck)
+internal sealed class PrefetchReader(BufferBlock<Delivery> prefetch, BatchPool pool, LoaderLifetime lifetime, TimeSpan stallTimeout, TimeProvider time, Func<IEnumerable<string>> describeStuck)
 {
     /// <summary>How long the consumer spins for the next batch before it waits asynchronously.</summary>
     private const int SpinIterations = 20;
@@ -75,7 +75,7 @@ internal sealed class PrefetchReader(BufferBlock<Delivery> prefetch, BatchPool p
 
         try
         {
-            return await waiting.WaitAsync(stallTimeout, cancellationToken).ConfigureAwait(false);
+            return await waiting.WaitAsync(stallTimeout, time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException timeout)
         {

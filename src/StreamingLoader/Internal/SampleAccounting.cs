@@ -42,6 +42,26 @@ internal sealed class SampleAccounting
         }
     }
 
+    /// <summary>
+    /// Closes the books of a loader that stopped (an error, a cancellation, disposal) with nothing of it still running:
+    /// each sample it read and never delivered, skipped or failed was read ahead and is now dropped, so that
+    /// <c>Read = Delivered + Skipped + Failed + Dropped</c> holds for every epoch. Adds nothing a second time.
+    /// </summary>
+    public void SettleStopped()
+    {
+        lock (_lock)
+        {
+            foreach (var tallies in _epochs.Values)
+            {
+                var inFlight = tallies.ToStatistics().InFlight;
+                if (inFlight > 0)
+                {
+                    Add(tallies.Epoch, Tally.Dropped, inFlight);
+                }
+            }
+        }
+    }
+
     private EpochTallies Epoch(long epoch)
     {
         lock (_lock)

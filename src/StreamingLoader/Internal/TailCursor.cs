@@ -2,19 +2,22 @@ namespace StreamingLoader.Internal;
 
 /// <summary>
 /// The file a tail reads now and how far: opens the file a resume position names (found by id if renamed since),
-/// and tells at the end of the file whether it was truncated (shorter, or its first bytes changed) or rotated (the
-/// path now names another file).
+/// tells at the end of the file whether it was truncated (shorter, or its first bytes changed) or rotated (the
+/// path now names another file), and after a rotated file the next one: its unread rotated copies in age order
+/// (<see cref="RotatedSiblings"/>), then the file at the path.
 /// </summary>
 internal sealed class TailCursor : IDisposable
 {
     private readonly string _path;
     private readonly TailOptions _options;
+    private readonly RotatedSiblings _siblings;
     private volatile FileStream? _stream;
 
     public TailCursor(string path, TailOptions options)
     {
         _path = path;
         _options = options;
+        _siblings = new RotatedSiblings(path, options.RotatedNames);
         TailBacklog.Track(this);
     }
 
@@ -44,6 +47,34 @@ internal sealed class TailCursor : IDisposable
         if (resumeFrom is not null && TryResume(resumeFrom))
         {
             return true;
+        }
+
+        return await OpenPathAsync(idleExpired, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// After a rotated file was read to its end: opens the oldest rotated copy younger than it that was not read yet
+    /// (a file rotated again before the tail got to it), or else the file at the path.
+    /// </summary>
+    public async ValueTask<bool> OpenNextAsync(Func<bool> idleExpired, CancellationToken cancellationToken)
+    {
+        var finished = FileIdentity.StampOf(Stream.SafeFileHandle);
+
+        // A copy renamed again between the look and the open is looked for again (a bounded number of times).
+        for (var attempt = 0; attempt < 16 && _siblings.Next(finished) is { } next; attempt++)
+        {
+            if (TryOpen(next.Path) is not { } stream)
+            {
+                continue;
+            }
+
+            if (FileIdentity.Of(stream.SafeFileHandle) == next.Id)
+            {
+                Switch(stream, 0, 0, draining: true);
+                return true;
+            }
+
+            stream.Dispose();
         }
 
         return await OpenPathAsync(idleExpired, cancellationToken).ConfigureAwait(false);
@@ -129,15 +160,25 @@ internal sealed class TailCursor : IDisposable
     private bool TryResume(TailPosition position)
     {
         // The file under the path is the one read before, or the one read before was renamed (rotated) and the
-        // rest of it comes first; a file that cannot be found is gone, and the path is read from its start.
+        // rest of it comes first, then its younger rotated copies (OpenNextAsync). The same file cut short or
+        // rewritten since is read from its start, as a truncation is; a file that cannot be found is an error.
         var stream = TryOpen(_path);
-        if (stream is not null && Matches(stream, position, FileIdentity.Of(stream.SafeFileHandle)))
+        if (stream is not null)
         {
-            Switch(stream, position.Offset, position.LineNumber, draining: false);
-            return true;
+            var id = FileIdentity.Of(stream.SafeFileHandle);
+            if (Matches(stream, position, id))
+            {
+                Switch(stream, position.Offset, position.LineNumber, draining: false);
+                return true;
+            }
+
+            stream.Dispose();
+            if (id.IsKnown && id == position.Id)
+            {
+                return false;
+            }
         }
 
-        stream?.Dispose();
         if (!position.Id.IsKnown)
         {
             return false;
@@ -160,7 +201,9 @@ internal sealed class TailCursor : IDisposable
             old.Dispose();
         }
 
-        return false;
+        throw new FileNotFoundException(
+            $"The tail's position names {position.Path} as the file of device {position.Device}, inode {position.Inode} (line {position.LineNumber}, byte {position.Offset}), and no file in {directory} is that file any more: it was deleted or compressed after the position was saved, so its lines after line {position.LineNumber}, and those of any file rotated between it and the file now at {_path}, are lost. To go on with the file now at {_path} and accept the loss, create the {nameof(FileTail)} without resumeFrom.",
+            position.Path);
     }
 
     private static bool Matches(FileStream stream, TailPosition position, FileId id) =>
@@ -174,6 +217,7 @@ internal sealed class TailCursor : IDisposable
         _stream?.Dispose();
         _stream = stream;
         File = new TailedFile(_path, FileIdentity.Of(stream.SafeFileHandle));
+        _siblings.Opened(File.Id);
         stream.Position = offset;
         Offset = offset;
         LineNumber = lineNumber;

@@ -5,9 +5,10 @@ namespace StreamingLoader.Sources;
 /// <summary>
 /// Follows a growing file of lines (JSON Lines, CSV) the way <c>tail -F</c> does, as an iterable source: lines
 /// appended are read as they come, a partial last line waits for its line break, a rotation (the file renamed and
-/// a new one created under the name) reads the old file to its end and goes on with the new one, and a truncation
-/// starts the file again from its beginning. Its position is a <see cref="TailPosition"/>: save
-/// <see cref="PositionAfter"/> with each checkpoint and pass it back to resume exactly.
+/// a new one created under the name) reads the old file to its end, then any file rotated after it that it has not
+/// read (<see cref="TailOptions.RotatedNames"/>), then the new one, and a truncation starts the file again from its
+/// beginning. Its position is a <see cref="TailPosition"/>: save <see cref="PositionAfter"/> with each checkpoint and
+/// pass it back to resume exactly, also after the file was rotated any number of times while the trainer was down.
 /// </summary>
 /// <example>
 /// <code>
@@ -164,7 +165,7 @@ public sealed class FileTail : IAsyncEnumerable<TextLine>, Internal.ISelfPositio
                 }
 
                 carry = 0;
-                if (!await cursor.OpenPathAsync(IdleExpired, cancellationToken).ConfigureAwait(false))
+                if (!await cursor.OpenNextAsync(IdleExpired, cancellationToken).ConfigureAwait(false))
                 {
                     yield break;
                 }

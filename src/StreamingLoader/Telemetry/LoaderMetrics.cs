@@ -22,6 +22,13 @@ public static class LoaderMetrics
     /// <summary>Tag key: the error policy that handled an error (fail or skip).</summary>
     public const string PolicyTag = "policy";
 
+    /// <summary>
+    /// Tag key of <c>streamingloader.source.wait</c>: what the source waited for, <c>consumer</c> (every batch buffer
+    /// was taken and finished batches were waiting for the consumer: the loader is ahead) or <c>stages</c> (the buffers
+    /// or the first queue were taken by work the stages had not finished: the stages are behind).
+    /// </summary>
+    public const string WaitingForTag = "waiting_for";
+
     /// <summary>The instrument name of the per-message stage latency histogram.</summary>
     public const string StageDurationName = "streamingloader.stage.duration";
 
@@ -90,11 +97,16 @@ public static class LoaderMetrics
         Meter.CreateObservableCounter("streamingloader.bytes", () => ObservePipelines(c => c.Bytes), "By", "Bytes of batch data delivered to the consumer.");
         Meter.CreateObservableCounter("streamingloader.consumer.wait", () => ObservePipelines(c => TimeSpan.FromTicks(c.WaitTicks).TotalSeconds), "s", "Time the consumer waited for its next batch (starvation).");
         Meter.CreateObservableCounter("streamingloader.consumer.step", () => ObservePipelines(c => TimeSpan.FromTicks(c.StepTicks).TotalSeconds), "s", "Time the consumer spent on a batch before asking for the next.");
+        Meter.CreateObservableCounter("streamingloader.consumer.dispatch", () => ObservePipelines(c => TimeSpan.FromTicks(c.DispatchTicks).TotalSeconds), "s", "Part of the consumer's wait after its batch was ready: its continuation waited for a thread (CPU or thread-pool starvation), not for data.");
+        Meter.CreateObservableCounter("streamingloader.source.wait", ObserveSourceWaits, "s", "Time the source waited to hand on what it read, by what it waited for: the consumer (finished batches were waiting for it) or the stages (their work was unfinished).");
+        Meter.CreateObservableGauge("streamingloader.process.cpu.limit", () => ProcessCpu.CoresAvailable(), "{cpu}", "Cores the process may use: the processor count, capped by the cgroup's CPU quota where one is readable.");
+        Meter.CreateObservableCounter("streamingloader.process.cpu.wait", ObserveRunQueueWait, "s", "Time the process's threads were ready to run but waited for a CPU, summed over threads (Linux schedstat).");
         Meter.CreateObservableGauge("streamingloader.stage.queue_depth", ObserveQueues, "{message}", "Messages waiting at a stage's input.");
         Meter.CreateObservableGauge("streamingloader.stage.queue_capacity", ObserveQueueCapacities, "{message}", "Messages a stage's input queue holds when full.");
         Meter.CreateObservableGauge("streamingloader.stage.workers", ObserveWorkers, "{worker}", "Messages a stage works on at once (its degree of parallelism).");
         Meter.CreateObservableUpDownCounter("streamingloader.pool.leases", ObserveLeases, "{batch}", "Batch buffers leased and not yet returned.");
         Meter.CreateObservableUpDownCounter("streamingloader.pool.capacity", ObservePoolCapacity, "{batch}", "Batch buffers the pool may hold.");
+        Meter.CreateObservableUpDownCounter("streamingloader.pool.held", ObservePoolHeld, "{batch}", "Batch buffers handed to the consumer and not yet disposed; all of them held stops the loader.");
     }
 
     internal static void Register(IMetricsSource source) => Live.TryAdd(source, new ConcurrentDictionary<PipelineStage, byte>());
@@ -125,6 +137,24 @@ public static class LoaderMetrics
         foreach (var source in Live.Keys)
         {
             yield return new Measurement<TValue>(read(source.Counters), PipelineTags(source.Name));
+        }
+    }
+
+    private static IEnumerable<Measurement<double>> ObserveSourceWaits()
+    {
+        foreach (var source in Live.Keys)
+        {
+            var counters = source.Counters;
+            yield return new Measurement<double>(counters.SourceWaitForConsumer.Seconds(), new TagList { { PipelineTag, source.Name }, { WaitingForTag, "consumer" } });
+            yield return new Measurement<double>(counters.SourceWaitForStages.Seconds(), new TagList { { PipelineTag, source.Name }, { WaitingForTag, "stages" } });
+        }
+    }
+
+    private static IEnumerable<Measurement<double>> ObserveRunQueueWait()
+    {
+        if (ProcessCpu.RunQueueWaitSeconds() is { } seconds)
+        {
+            yield return new Measurement<double>(seconds);
         }
     }
 
@@ -181,6 +211,14 @@ public static class LoaderMetrics
         foreach (var source in Live.Keys)
         {
             yield return new Measurement<long>(source.PoolLeases, PipelineTags(source.Name));
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> ObservePoolHeld()
+    {
+        foreach (var source in Live.Keys)
+        {
+            yield return new Measurement<long>(source.PoolHeld, PipelineTags(source.Name));
         }
     }
 

@@ -1,27 +1,40 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 
 namespace StreamingLoader.Telemetry;
 
 /// <summary>
-/// Sums a pipeline's own metrics while it runs, to answer "which stage is the bottleneck, how long did the consumer
-/// wait for data, and how much of the batches was padding?" at the end of a run (the same measurements Prometheus
-/// scrapes).
+/// Sums a pipeline's own metrics while it runs, with the process's CPU use, its threads' wait for a CPU and the
+/// thread pool's queue, to answer "what limits the consumer?" at the end of a run (<see cref="PipelineProfile.Verdict"/>,
+/// by the rule the dashboard uses on the same measurements), and how much of the batches was padding.
 /// </summary>
 public sealed class PipelineProfiler : IDisposable
 {
+    private static readonly TimeSpan QueueSampling = TimeSpan.FromMilliseconds(100);
+
     private readonly MeterListener _listener = new();
     private readonly string _pipeline;
     private readonly ConcurrentDictionary<string, StageTotals> _stages = new();
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly TimeSpan _cpuAtStart = Environment.CpuUsage.TotalTime;
+    private readonly double _cpuWaitAtStart = ProcessCpu.RunQueueWaitSeconds() ?? 0;
+    private readonly Timer _queueSampler;
+    private long _queueSum;
+    private long _queueSamples;
     private double _consumerWait;
     private double _consumerStep;
     private long _sequenceSteps;
     private long _paddingSteps;
+    private double _consumerDispatch;
+    private double _sourceWaitForConsumer;
+    private double _sourceWaitForStages;
 
     private PipelineProfiler(string pipeline)
     {
         _pipeline = pipeline;
+        _queueSampler = new Timer(_ => SampleQueue(), null, TimeSpan.Zero, QueueSampling);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Name == LoaderMetrics.MeterName)
@@ -46,35 +59,57 @@ public sealed class PipelineProfiler : IDisposable
     public PipelineProfile Snapshot()
     {
         _listener.RecordObservableInstruments();
+        SampleQueue();
         var stages = _stages
             .Select(s => new StageProfile(Enum.Parse<PipelineStage>(s.Key, ignoreCase: true), s.Value.Items, s.Value.BusySeconds, s.Value.BlockedSeconds) { Workers = s.Value.Workers })
             .OrderByDescending(s => s.BusySecondsPerWorker)
             .ToList();
-        var wait = Volatile.Read(ref _consumerWait);
-        var step = Volatile.Read(ref _consumerStep);
-        return new PipelineProfile(_pipeline, stages, wait, step)
+        var samples = Interlocked.Read(ref _queueSamples);
+        return new PipelineProfile(_pipeline, stages, Volatile.Read(ref _consumerWait), Volatile.Read(ref _consumerStep))
         {
+            ElapsedSeconds = Stopwatch.GetElapsedTime(_started).TotalSeconds,
+            ConsumerDispatchSeconds = Volatile.Read(ref _consumerDispatch),
+            CpuSeconds = (Environment.CpuUsage.TotalTime - _cpuAtStart).TotalSeconds,
+            CoresAvailable = ProcessCpu.CoresAvailable(),
+            CpuWaitSeconds = (ProcessCpu.RunQueueWaitSeconds() ?? _cpuWaitAtStart) - _cpuWaitAtStart,
+            ThreadPoolQueue = samples == 0 ? 0 : (double)Interlocked.Read(ref _queueSum) / samples,
+            SourceWaitForConsumerSeconds = Volatile.Read(ref _sourceWaitForConsumer),
+            SourceWaitForStagesSeconds = Volatile.Read(ref _sourceWaitForStages),
             SequenceSteps = Interlocked.Read(ref _sequenceSteps),
             PaddingSteps = Interlocked.Read(ref _paddingSteps),
         };
     }
 
     /// <summary>Stops listening.</summary>
-    public void Dispose() => _listener.Dispose();
+    public void Dispose()
+    {
+        _queueSampler.Dispose();
+        _listener.Dispose();
+    }
+
+    private void SampleQueue()
+    {
+        Interlocked.Add(ref _queueSum, ThreadPool.PendingWorkItemCount);
+        Interlocked.Increment(ref _queueSamples);
+    }
 
     private void OnMeasurement<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
         where T : struct
     {
-        string? pipeline = null, stage = null;
+        string? pipeline = null, stage = null, waitingFor = null;
         foreach (var tag in tags)
         {
-            if (tag.Key == LoaderMetrics.PipelineTag)
+            switch (tag.Key)
             {
-                pipeline = tag.Value as string;
-            }
-            else if (tag.Key == LoaderMetrics.StageTag)
-            {
-                stage = tag.Value as string;
+                case LoaderMetrics.PipelineTag:
+                    pipeline = tag.Value as string;
+                    break;
+                case LoaderMetrics.StageTag:
+                    stage = tag.Value as string;
+                    break;
+                case LoaderMetrics.WaitingForTag:
+                    waitingFor = tag.Value as string;
+                    break;
             }
         }
 
@@ -98,6 +133,15 @@ public sealed class PipelineProfiler : IDisposable
                 break;
             case "streamingloader.sequence.padding":
                 Interlocked.Exchange(ref _paddingSteps, (long)amount);
+                break;
+            case "streamingloader.consumer.dispatch":
+                Volatile.Write(ref _consumerDispatch, amount);
+                break;
+            case "streamingloader.source.wait" when waitingFor == "consumer":
+                Volatile.Write(ref _sourceWaitForConsumer, amount);
+                break;
+            case "streamingloader.source.wait" when waitingFor == "stages":
+                Volatile.Write(ref _sourceWaitForStages, amount);
                 break;
             case "streamingloader.stage.duration" when stage is not null:
                 Add(ref _stages.GetOrAdd(stage, _ => new StageTotals()).BusySeconds, amount);

@@ -1,7 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
-using System.Globalization;
-
 namespace StreamingLoader.Telemetry;
 
 /// <summary>One stage's totals: items in, time working, time blocked on the next stage (backpressure).</summary>

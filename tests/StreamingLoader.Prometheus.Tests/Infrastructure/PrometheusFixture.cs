@@ -33,7 +33,7 @@ public sealed class PrometheusFixture : IAsyncLifetime
 
     internal PrometheusProcess Prometheus { get; private set; } = null!;
 
-    internal DemoProcess Demo { get; private set; } = null!;
+    internal TrainingProcess Demo { get; private set; } = null!;
 
     internal string ScrapeConfig { get; private set; } = string.Empty;
 
@@ -42,7 +42,7 @@ public sealed class PrometheusFixture : IAsyncLifetime
         // The endpoint first: measurements made before OpenTelemetry listens are not collected.
         Metrics = await PrometheusMetricsServer.StartAsync(new MetricsServerOptions { Port = 0 });
         Loop = new TrainingLoop(PipelineName);
-        Demo = await DemoProcess.StartAsync();
+        Demo = await TrainingProcess.StartDemoAsync();
         ScrapeConfig = Repository.PrometheusConfigFor(Metrics.Uri.Port, scrapeSeconds: 1) + $"""
 
               - job_name: {DemoJob}

@@ -28,13 +28,38 @@ internal static partial class Repository
     /// The repository's prometheus.yml with its scrape target moved to <paramref name="metricsPort"/> and its
     /// 5 s interval and timeout shortened to <paramref name="scrapeSeconds"/>; fails if the file no longer has them.
     /// </summary>
-    public static string PrometheusConfigFor(int metricsPort, int scrapeSeconds = 1)
+    public static string PrometheusConfigFor(int metricsPort, int scrapeSeconds = 1, string? rules = null)
     {
         var text = File.ReadAllText(PrometheusConfig);
         text = ReplaceOnce(text, "127.0.0.1:9464", $"127.0.0.1:{metricsPort}");
         text = ReplaceOnce(text, "scrape_interval: 5s", $"scrape_interval: {scrapeSeconds}s");
         text = ReplaceOnce(text, "scrape_timeout: 5s", $"scrape_timeout: {scrapeSeconds}s");
+        text = ReplaceOnce(text, "evaluation_interval: 15s", $"evaluation_interval: {scrapeSeconds}s");
+
+        // The rules file is named relative to prometheus.yml's folder; the test's copy of the config lives elsewhere.
+        text = ReplaceOnce(text, "- dashboards/alerts.yml", "- " + (rules ?? Alerts));
         return text;
+    }
+
+    /// <summary>The alerting rules, <c>dashboards/alerts.yml</c>.</summary>
+    public static string Alerts => Path.Combine(Dashboards, "alerts.yml");
+
+    /// <summary>
+    /// Writes a copy of the alerting rules into <paramref name="folder"/> with every rate window shortened to
+    /// <see cref="RateInterval"/> and every <c>for:</c> to 1 s, so a test sees an alert fire in seconds; returns its path.
+    /// The expressions are otherwise the shipped ones.
+    /// </summary>
+    public static string FastAlertsCopy(string folder)
+    {
+        var text = File.ReadAllText(Alerts);
+        if (!text.Contains("[5m]", StringComparison.Ordinal) || !ForPattern().IsMatch(text))
+        {
+            throw new InvalidOperationException("dashboards/alerts.yml should use [5m] windows and for: durations.");
+        }
+
+        var path = Path.Combine(folder, "alerts.fast.yml");
+        File.WriteAllText(path, ForPattern().Replace(text.Replace("[5m]", $"[{RateInterval}]", StringComparison.Ordinal), "for: 1s"));
+        return path;
     }
 
     /// <summary>Every panel (rows' nested panels included) of a dashboard.</summary>
@@ -55,10 +80,10 @@ internal static partial class Repository
         }
     }
 
-    /// <summary>Every PromQL expression of a dashboard: (panel title, refId, expr).</summary>
-    public static IEnumerable<(string Panel, string RefId, string Expr)> Queries(JsonElement dashboard)
+    /// <summary>Every PromQL expression of a dashboard (or, not <paramref name="nested"/>, of one panel): (panel title, refId, expr).</summary>
+    public static IEnumerable<(string Panel, string RefId, string Expr)> Queries(JsonElement dashboard, bool nested = true)
     {
-        foreach (var panel in Panels(dashboard))
+        foreach (var panel in nested ? Panels(dashboard) : [dashboard])
         {
             if (!panel.TryGetProperty("targets", out var targets))
             {
@@ -167,6 +192,9 @@ internal static partial class Repository
     // A name not inside quotes, then either "(" (a function call) or an optional "{matchers}".
     [GeneratedRegex(@"(?<![\w""$.])(?<name>[a-zA-Z_:][\w:]*)(?![\w:""])(?:(?<call>\s*\()|\{(?<matchers>[^}]*)\})?")]
     private static partial Regex SelectorPattern();
+
+    [GeneratedRegex(@"for: \d+m")]
+    private static partial Regex ForPattern();
 
     [GeneratedRegex(@"\$\{(?<braced>\w+)(?::\w+)?\}|\[\[(?<bracketed>\w+)\]\]|\$(?<plain>\w+)")]
     private static partial Regex VariablePattern();

@@ -46,7 +46,7 @@ public sealed class BatchReleaseTests
         {
             Assert.True(await batches.MoveNextAsync());
             batches.Current.Dispose();
-            await Task.Delay(200);
+            await Eventually.HoldsAsync(() => loader.PrefetchDepth() > 0, "a batch waits in the prefetch queue");
         }
 
         await loader.DisposeAsync();

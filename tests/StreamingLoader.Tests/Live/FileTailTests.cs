@@ -200,10 +200,9 @@ public sealed class FileTailTests : IDisposable
         await using var batches = loader.ReadEpochAsync().GetAsyncEnumerator();
         Assert.True(await batches.MoveNextAsync());
         using var held = batches.Current;
-        await Task.Delay(200);
 
         // The consumer holds its batch, the pipeline fills and the tail stops reading: most of the file waits.
-        var backlog = ObserveBacklog(path);
+        var backlog = await Eventually.SettlesAsync(() => ObserveBacklog(path), TimeSpan.FromMilliseconds(300), "the tail's backlog");
         Assert.InRange(backlog, new FileInfo(path).Length / 2, new FileInfo(path).Length);
     }
 

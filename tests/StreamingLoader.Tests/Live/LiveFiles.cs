@@ -14,7 +14,7 @@ public sealed class LiveFiles : IDisposable
     public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
 
     /// <summary>A JSON line whose label is <paramref name="id"/> and whose features derive from it.</summary>
-    public static string TextLine(int id) =>
+    public static string EventLine(int id) =>
         string.Create(CultureInfo.InvariantCulture, $"{{\"x\":[{id * 0.5},{-id},{id % 7}],\"y\":{id}}}\n");
 
     public static void Append(string path, string text)
@@ -24,7 +24,7 @@ public sealed class LiveFiles : IDisposable
         stream.Write(bytes);
     }
 
-    public static string Lines(int from, int count) => string.Concat(Enumerable.Range(from, count).Select(TextLine));
+    public static string Lines(int from, int count) => string.Concat(Enumerable.Range(from, count).Select(EventLine));
 
     /// <summary>Reads labels from batches until <paramref name="count"/> have come, or fails after a while.</summary>
     public static async Task<List<long>> TakeLabelsAsync(IAsyncEnumerator<Batch> batches, int count, Action<Batch>? afterEach = null)

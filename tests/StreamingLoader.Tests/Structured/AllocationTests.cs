@@ -27,7 +27,7 @@ public class AllocationTests(Xunit.Abstractions.ITestOutputHelper output)
         pool.EnsureLayout(collator.GetLayout(longDocuments[0]));
         var errors = new ErrorHandler(new LoaderOptions(), new SampleAccounting(), TimeProvider.System, CancellationToken.None);
         var writer = new BatchWriter<Document>(collator, pool, errors, disposesSamples: false);
-        var inFlight = new InFlightWork(1);
+        var inFlight = new InFlightWork(1, TimeProvider.System);
         var written = 0L;
 
         double PerBatch(Document[] documents, int batches)

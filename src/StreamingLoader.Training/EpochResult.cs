@@ -1,4 +1,4 @@
-namespace StreamingLoader;
+namespace StreamingLoader.Training;
 
 /// <summary>
 /// One training or evaluation pass over an epoch, whichever consumer ran it (TorchSharp's epoch helpers, the managed
