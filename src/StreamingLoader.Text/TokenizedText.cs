@@ -25,7 +25,7 @@ namespace StreamingLoader.Text;
 /// </para>
 /// </remarks>
 [StructLayout(LayoutKind.Auto)]
-public readonly struct TokenizedText : IDisposable
+public readonly struct TokenizedText : IDisposable, ISampleOrigin
 {
     private readonly TokenBuffer? _buffer;
     private readonly int _generation;
@@ -80,6 +80,9 @@ public readonly struct TokenizedText : IDisposable
             TokenBufferPool.Return(_buffer, _generation);
         }
     }
+
+    /// <summary>Gets where the text came from (<c>file:line</c>, or the file for a whole-file document); null when unknown.</summary>
+    public string? Origin => Path is null ? null : Describe();
 
     /// <summary>Names the text: file and line, and the token count.</summary>
     public override string ToString() => $"{Describe()}: {Length} tokens{(Label is { } label ? $", label {label}" : "")}";

@@ -51,13 +51,14 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
             catch (Exception ex) when (errors.IsSampleError(ex))
             {
                 var index = chunk.Indices[i];
+                var error = Named(in items[i], ex);
                 if (disposesSamples)
                 {
                     SampleDisposal<T>.Dispose(ref items[i]);
                 }
 
                 chunk.RemoveAt(i);
-                errors.Reject(chunk, PipelineStage.Collate, index, ex);
+                errors.Reject(chunk, PipelineStage.Collate, index, error);
             }
         }
 
@@ -146,7 +147,7 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
             }
             catch (Exception ex) when (errors.IsSampleError(ex))
             {
-                errors.Reject(chunk, PipelineStage.Collate, chunk.Indices[i], ex);
+                errors.Reject(chunk, PipelineStage.Collate, chunk.Indices[i], Named(in items[i], ex));
             }
             finally
             {
@@ -167,6 +168,12 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
 
         return filled;
     }
+
+    /// <summary>The error, its message starting with the sample's origin (file and line) when the sample knows it and the message does not say it.</summary>
+    private static Exception Named(in T item, Exception error) =>
+        item is ISampleOrigin { Origin: { } origin } && !error.Message.StartsWith(origin, StringComparison.Ordinal)
+            ? new InvalidDataException($"{origin}: {error.Message}", error)
+            : error;
 
     /// <summary>A sample's length in a field once cut to its maximum; a length it may not be cut to rejects the sample.</summary>
     private static int Truncated(TensorSpec spec, int length)
