@@ -62,7 +62,9 @@ public static class Program
             .Sequence("input_ids", f => f.Text.Ids, new SequencePadding { MaxLength = options.MaxLength, Truncation = Truncation.Right },
                 padValue: gpt2.EndOfTextId, maskName: "attention_mask", elementType: ElementType.Int64)
             .Scalar("labels", f => (long)f.Label);
-        LengthBucketing? Buckets() => options.Bucket ? new LengthBucketing { Boundaries = [.. Enumerable.Range(1, (options.MaxLength / 8) - 1).Select(i => 8 * i)] } : null;
+        // Buckets 4 tokens wide up to 128 (most fortunes are short), 16 wide above: a batch pads at most a few tokens a row.
+        int[] boundaries = [.. Enumerable.Range(1, 32).Select(i => 4 * i), .. Enumerable.Range(1, 64).Select(i => 128 + (16 * i))];
+        LengthBucketing? Buckets() => options.Bucket ? new LengthBucketing { Boundaries = [.. boundaries.Where(b => b < options.MaxLength)] } : null;
         DataLoader Loader((string Text, int Label)[] fortunes, string name, bool shuffle) =>
             Pipeline.From(Dataset.FromFunc(fortunes.Length, i => fortunes[i]))
                 .Transform((f, _) => new Fortune(gpt2.Encode(f.Text.AsSpan()), f.Label))
@@ -115,10 +117,11 @@ public static class Program
     {
         model.eval();
         var (correct, samples) = (0L, 0L);
-        using var noGrad = torch.no_grad();
         await foreach (var batch in loader.ReadEpochAsync(cancellationToken))
         {
+            // no_grad is per thread: held around the synchronous step only, never across an await.
             using (batch)
+            using (torch.no_grad())
             using (NewDisposeScope())
             {
                 var tensors = batch.AsTensors();
