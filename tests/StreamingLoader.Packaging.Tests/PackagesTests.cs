@@ -21,7 +21,8 @@ public class PackagesTests(PackedSolution packed)
             .SelectMany(id => new[] { $"{id}.{packed.Version}.nupkg", $"{id}.{packed.Version}.snupkg" })
             .Order(StringComparer.Ordinal);
         Assert.Equal(expected, packages);
-        Assert.Equal(8, Repository.ShippedProjects.Count);
+        Assert.Contains("StreamingLoader", Repository.ShippedProjects);
+        Assert.Contains("StreamingLoader.TorchSharp", Repository.ShippedProjects);
     }
 
     [Fact]

@@ -209,8 +209,8 @@ public class TorchEpochsTests
         }
     }
 
-    internal static DataLoader RegressionLoader(ulong seed) =>
-        Pipeline.From(RegressionData()).Build(new LoaderOptions { BatchSize = 32, Shuffle = true, Seed = seed, Workers = 2 });
+    internal static DataLoader RegressionLoader(ulong seed, string name = "default") =>
+        Pipeline.From(RegressionData()).Build(new LoaderOptions { BatchSize = 32, Shuffle = true, Seed = seed, Workers = 2, Name = name });
 
     /// <summary>512 samples of the linear map, with their targets.</summary>
     private static TensorDataset<float, float> RegressionData()

@@ -17,7 +17,8 @@ public class TorchMetricsServedTests
     {
         await using var server = await PrometheusMetricsServer.StartAsync(new MetricsServerOptions { Port = 0 });
         string pipeline;
-        await using (var loader = TorchEpochsTests.RegressionLoader(seed: 3))
+        // A name of its own: the gauges are per pipeline and process, and other tests' classifiers train as "default".
+        await using (var loader = TorchEpochsTests.RegressionLoader(seed: 3, name: "regression-served"))
         {
             pipeline = loader.Options.Name;
             using var model = TorchEpochsTests.Model();

@@ -34,7 +34,13 @@ internal static class ImageDecoder
             _ => SkiaDecoder.ReadHeader(workspace.File, length, path, format),
         };
 
-        if (header.Width <= 0 || header.Height <= 0 || (long)header.Width * header.Height > maxPixels)
+        // A header that ends before the frame's size (libjpeg-turbo reads it as 0 × 0) is corrupt, as Skia says.
+        if (header.Width <= 0 || header.Height <= 0)
+        {
+            throw SkiaDecoder.NotAnImage(path);
+        }
+
+        if ((long)header.Width * header.Height > maxPixels)
         {
             throw new InvalidDataException(
                 $"'{path}' declares {header.Width} × {header.Height} = {(long)header.Width * header.Height:N0} pixels, above the limit of {maxPixels:N0} (ImageFolderOptions.MaxPixels): refused as a possible decompression bomb.");

@@ -87,6 +87,10 @@ internal static class SkiaDecoder
             codec = SKCodec.Create(skData);
         }
 
-        return codec ?? throw new InvalidDataException($"'{path}' is not an image in a supported format ({Formats}), or its header is corrupt.");
+        return codec ?? throw NotAnImage(path);
     }
+
+    /// <summary>The error for a file no decoder can read a header of, whichever decoder tried.</summary>
+    internal static InvalidDataException NotAnImage(string path) =>
+        new($"'{path}' is not an image in a supported format ({Formats}), or its header is corrupt.");
 }

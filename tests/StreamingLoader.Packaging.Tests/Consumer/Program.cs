@@ -1,6 +1,7 @@
 // A console application of its own, outside the StreamingLoader repository, built from the packed packages and
 // TorchSharp-cpu alone: it trains one TorchSharp step on a batch from the loader.
 using StreamingLoader;
+using StreamingLoader.Datasets;
 using StreamingLoader.TorchSharp;
 using TorchSharp;
 using static TorchSharp.torch;
