@@ -23,6 +23,8 @@ internal static partial class BenchCommand
         var scaling = new Option<DecodeScaling>("--scaling") { Description = "DCT-scaled decoding of large JPEGs: Off (the default, torchvision's output), Balanced or Fast.", DefaultValueFactory = _ => DecodeScaling.Off };
         var metrics = new MetricsOptions();
         var command = new Command("images", "Image folder DIR/images: RandomResizedCrop(224), RandomHorizontalFlip, ToTensor, Normalize; shuffled.") { data, batch, workers, json, decodeOnly, skia, scaling };
+        var run = new BenchRun();
+        run.AddTo(command);
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
@@ -48,9 +50,8 @@ internal static partial class BenchCommand
             await using var server = await metrics.StartAsync(result, Console.Error, "streamingloader-bench", ct);
             var transform = ImageTransform.Compose(
                 ImageTransform.RandomResizedCrop(224), ImageTransform.RandomHorizontalFlip(), ImageTransform.ToTensor(), ImageTransform.Normalize(s_imageNetMean, s_imageNetStd));
-            var options = new LoaderOptions { BatchSize = result.GetValue(batch), Shuffle = true, Workers = result.GetValue(workers), Seed = 1, Name = "bench-images" };
-            var figures = await RunAsync("images", () => folder.CreateLoader(transform, options), ct);
-            Report(figures, result.GetValue(json));
+            var options = run.Apply(result, new LoaderOptions { BatchSize = result.GetValue(batch), Shuffle = true, Workers = result.GetValue(workers), Seed = 1, Name = "bench-images" });
+            await run.RunAsync(result, "images", result.GetValue(json), () => folder.CreateLoader(transform, options), ct);
             return 0;
         });
         return command;

@@ -22,6 +22,7 @@ internal static partial class BenchCommand
         bench.Subcommands.Add(CreateTensor());
         bench.Subcommands.Add(CreateJsonl());
         bench.Subcommands.Add(CreateImages());
+        bench.Subcommands.Add(CreateLatency());
         bench.Subcommands.Add(CreateParquet());
         bench.Subcommands.Add(CreateText());
         bench.Subcommands.Add(LiveBenchCommand.CreateTail());
@@ -30,7 +31,7 @@ internal static partial class BenchCommand
         return bench;
     }
 
-    internal static Option<int> WorkersOption() => new("--workers") { Description = "Worker threads (default: processor count).", DefaultValueFactory = _ => Environment.ProcessorCount };
+    internal static Option<int> WorkersOption() => BenchRun.WorkersOption();
 
     internal static Option<int> BatchOption() => new("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
 
@@ -47,6 +48,8 @@ internal static partial class BenchCommand
         var from = new Option<FileInfo?>("--from") { Description = "Load the rows from this tensor.bin (written by bench parquet --generate) instead of random ones." };
         var overhead = new Option<bool>("--metrics-overhead") { Description = "Measure throughput with the metrics endpoint on and off, alternating in one process." };
         var command = new Command("tensor", "In-memory tensor dataset, shuffled.") { samples, features, batch, workers, json, overhead, from };
+        var run = new BenchRun();
+        run.AddTo(command);
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
@@ -62,9 +65,8 @@ internal static partial class BenchCommand
             var n = result.GetValue(samples);
             var f = result.GetValue(features);
             var dataset = result.GetValue(from) is { } file ? LoadTensor(file.FullName) : SyntheticTensor(n, f);
-            var options = new LoaderOptions { BatchSize = result.GetValue(batch), Shuffle = true, Workers = result.GetValue(workers), Seed = 1, Name = "bench-tensor" };
-            var figures = await RunAsync("tensor", () => Pipeline.From(dataset).Build(options), ct).ConfigureAwait(false);
-            Report(figures, result.GetValue(json));
+            var options = run.Apply(result, new LoaderOptions { BatchSize = result.GetValue(batch), Shuffle = true, Workers = result.GetValue(workers), Seed = 1, Name = "bench-tensor" });
+            await run.RunAsync(result, "tensor", result.GetValue(json), () => Pipeline.From(dataset).Build(options), ct);
             return 0;
         });
         return command;
@@ -78,6 +80,8 @@ internal static partial class BenchCommand
         var json = JsonOption();
         var metrics = new MetricsOptions();
         var command = new Command("jsonl", "JSON Lines file DIR/samples.jsonl of {\"x\":[32 floats],\"y\":int}.") { data, batch, workers, json };
+        var run = new BenchRun();
+        run.AddTo(command);
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
@@ -89,9 +93,8 @@ internal static partial class BenchCommand
                 return 2;
             }
 
-            var options = new LoaderOptions { BatchSize = result.GetValue(batch), Workers = result.GetValue(workers), Name = "bench-jsonl" };
-            var figures = await RunAsync("jsonl", () => Pipeline.From(JsonLines.Read(path)).Build(Collate.Json("x", 32, "y"), options), ct).ConfigureAwait(false);
-            Report(figures, result.GetValue(json));
+            var options = run.Apply(result, new LoaderOptions { BatchSize = result.GetValue(batch), Workers = result.GetValue(workers), Name = "bench-jsonl" });
+            await run.RunAsync(result, "jsonl", result.GetValue(json), () => Pipeline.From(JsonLines.Read(path)).Build(Collate.Json("x", 32, "y"), options), ct);
             return 0;
         });
         return command;
@@ -200,20 +203,38 @@ internal static partial class BenchCommand
         }
     }
 
-    internal static async Task<BenchFigures> RunAsync(string workload, Func<DataLoader> build, CancellationToken cancellationToken)
+    internal static async Task<BenchFigures> RunAsync(string workload, Func<DataLoader> build, CancellationToken cancellationToken, double stepMs = 0)
     {
         int workersOf;
+        DataLoader? tuned = null;
         // Warm-up on a loader of its own: page cache, and long enough (≥ 3 epochs and ≥ 1 s) for tiered compilation
         // to replace the first, unoptimized code with optimized code, as in any training run after its first seconds.
-        await using (var warm = build())
+        // An autotuned loader is kept for the timed epochs: it tunes while it runs, and a new one would start over.
+        var warm = build();
+        try
         {
             workersOf = warm.Options.Workers;
             var warmStart = Stopwatch.GetTimestamp();
             for (var epoch = 0; epoch < 3 || Stopwatch.GetElapsedTime(warmStart) < TimeSpan.FromSeconds(1); epoch++)
             {
-                await ConsumeEpochAsync(warm, cancellationToken).ConfigureAwait(false);
+                await ConsumeEpochAsync(warm, cancellationToken, stepMs).ConfigureAwait(false);
+            }
+
+            if (warm.Options.Workers == LoaderOptions.Auto || warm.Options.Prefetch == LoaderOptions.Auto)
+            {
+                (tuned, warm) = (warm, null!);
+                await Console.Error.WriteLineAsync($"after warm-up: {tuned.Autotune}").ConfigureAwait(false);
             }
         }
+        finally
+        {
+            if (warm is not null)
+            {
+                await warm.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        await using var keep = tuned;
 
         // Timed: five epochs, each the first of a new loader (so each includes the loader's start and its first
         // batch); the median is reported, since one 20 ms epoch on a shared 2-core machine is at the mercy of the
@@ -222,12 +243,28 @@ internal static partial class BenchCommand
         PipelineProfile? profile = null;
         for (var run = 0; run < TimedRuns; run++)
         {
-            await using var loader = build();
-            using var profiler = PipelineProfiler.Start(loader.Options.Name);
-            var start = Stopwatch.GetTimestamp();
-            var (count, first, sum) = await ConsumeEpochAsync(loader, cancellationToken).ConfigureAwait(false);
-            runs.Add((count, Stopwatch.GetElapsedTime(start).TotalSeconds, first, sum));
-            profile ??= profiler.Snapshot();
+            var loader = tuned ?? build();
+            try
+            {
+                using var profiler = PipelineProfiler.Start(loader.Options.Name);
+                var start = Stopwatch.GetTimestamp();
+                var (count, first, sum) = await ConsumeEpochAsync(loader, cancellationToken, stepMs).ConfigureAwait(false);
+                runs.Add((count, Stopwatch.GetElapsedTime(start).TotalSeconds, first, sum));
+                profile ??= profiler.Snapshot();
+            }
+            finally
+            {
+                if (tuned is null)
+                {
+                    await loader.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+
+        if (tuned?.Autotune is { } status)
+        {
+            workersOf = status.Workers;
+            await Console.Error.WriteLineAsync(status.ToString()).ConfigureAwait(false);
         }
 
         await Console.Error.WriteLineAsync($"epochs (s): {string.Join(", ", runs.Select(r => r.Seconds.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)))}").ConfigureAwait(false);
@@ -242,7 +279,7 @@ internal static partial class BenchCommand
     }
 
     /// <summary>Reads every value of every batch (a checksum), so the benchmark cannot skip work.</summary>
-    private static async Task<(long Samples, TimeSpan FirstBatch, double Checksum)> ConsumeEpochAsync(DataLoader loader, CancellationToken cancellationToken)
+    private static async Task<(long Samples, TimeSpan FirstBatch, double Checksum)> ConsumeEpochAsync(DataLoader loader, CancellationToken cancellationToken, double stepMs = 0)
     {
         long samples = 0;
         double checksum = 0;
@@ -259,6 +296,10 @@ internal static partial class BenchCommand
 
                 checksum += Checksum(batch);
                 samples += batch.Count;
+                if (stepMs > 0)
+                {
+                    Thread.Sleep(TimeSpan.FromMilliseconds(stepMs));
+                }
             }
         }
 
@@ -267,7 +308,7 @@ internal static partial class BenchCommand
 
     /// <summary>The sum of every Float32 and Int64 tensor of the batch (features and labels, or input ids, mask and labels).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static double Checksum(Batch batch)
+    internal static double Checksum(Batch batch)
     {
         double sum = 0;
         foreach (var tensor in batch.Tensors)

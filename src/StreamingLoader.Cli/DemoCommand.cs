@@ -22,7 +22,7 @@ internal static class DemoCommand
         var samples = new Option<int>("--samples") { Description = "Training samples (a fifth more are held out for testing).", DefaultValueFactory = _ => 400_000 };
         var features = new Option<int>("--features") { Description = "Features per sample.", DefaultValueFactory = _ => 32 };
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 };
-        var workers = new Option<int>("--workers") { Description = "Worker threads (default: processor count).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var workers = BenchRun.WorkersOption();
         var seed = new Option<ulong>("--seed") { Description = "Seed of every random decision.", DefaultValueFactory = _ => 42 };
         var delay = new Option<double>("--transform-delay")
         {
@@ -53,7 +53,7 @@ internal static class DemoCommand
     private static async Task<int> RunAsync(int epochs, int samples, int features, int batchSize, int workers, ulong seed, TimeSpan transformDelay, CancellationToken cancellationToken)
     {
         var (train, test) = SyntheticClassification(samples, samples / 5, features, seed);
-        var options = new LoaderOptions { BatchSize = batchSize, Shuffle = true, Workers = workers, Seed = seed, Name = "demo" };
+        var options = new LoaderOptions { BatchSize = batchSize, Shuffle = true, Workers = workers, Prefetch = workers == LoaderOptions.Auto ? LoaderOptions.Auto : 4, Seed = seed, Name = "demo" };
         using var profiler = PipelineProfiler.Start(options.Name);
 
         // Augmentation on the workers: Gaussian jitter keyed on (seed, epoch, index), the same whatever the thread.
@@ -78,7 +78,7 @@ internal static class DemoCommand
         await using var testLoader = Pipeline.From(test).Build(new LoaderOptions { BatchSize = 1024, Workers = workers, Name = "demo-test" });
         var model = CpuModels.SoftmaxRegression(features, Classes, learningRate: 0.02f, seed);
 
-        AnsiConsole.MarkupLine($"[bold]StreamingLoader demo[/]: {samples:N0} samples × {features} features, {Classes} classes; batch {batchSize}, {workers} workers, shuffled, augmented");
+        AnsiConsole.MarkupLine($"[bold]StreamingLoader demo[/]: {samples:N0} samples × {features} features, {Classes} classes; batch {batchSize}, {(workers == LoaderOptions.Auto ? "autotuned" : workers.ToString(System.Globalization.CultureInfo.InvariantCulture))} workers, shuffled, augmented");
         var table = new Table().AddColumns("epoch", "loss", "test accuracy", "samples/s", "epoch time");
         var untrained = await model.EvaluateAsync(testLoader, cancellationToken);
         table.AddRow("0 (untrained)", $"{untrained.MeanLoss:F4}", $"{untrained.Accuracy:P2}", "", "");
@@ -107,6 +107,11 @@ internal static class DemoCommand
         {
             var plain = await model.TrainEpochAsync(loader, cancellationToken);
             Console.WriteLine($"epoch {epoch}/{epochs}: loss {plain.MeanLoss:F4}, {plain.SamplesPerSecond:N0} samples/s");
+            if (loader.Autotune is { } tuned)
+            {
+                Console.WriteLine($"  {tuned}");
+            }
+
             return plain;
         }
 
@@ -124,7 +129,8 @@ internal static class DemoCommand
                     (batch, loss) =>
                     {
                         seen += batch.Count;
-                        task.Description = $"epoch {epoch}/{epochs}  loss {loss:F4}  {seen / Math.Max(watch.Elapsed.TotalSeconds, 1e-9):N0} samples/s";
+                        var tuned = loader.Autotune is { } status ? $"  {status.Workers} workers, prefetch {status.Prefetch} ({status.Reason})" : "";
+                        task.Description = Markup.Escape($"epoch {epoch}/{epochs}  loss {loss:F4}  {seen / Math.Max(watch.Elapsed.TotalSeconds, 1e-9):N0} samples/s{tuned}");
                         task.Increment(1);
                     },
                     cancellationToken);

@@ -23,6 +23,12 @@ public abstract class DataLoader : IAsyncDisposable, IDisposable
     /// <summary>Gets a copy of the options the loader was built with.</summary>
     public abstract LoaderOptions Options { get; }
 
+    /// <summary>
+    /// Gets what the autotuner has set now and why, when <see cref="LoaderOptions.Workers"/> or
+    /// <see cref="LoaderOptions.Prefetch"/> is <see cref="LoaderOptions.Auto"/> and the loader has started; null otherwise.
+    /// </summary>
+    public abstract Telemetry.AutotuneStatus? Autotune { get; }
+
     /// <summary>Gets the number of batches in a whole epoch, or null for an iterable source.</summary>
     public abstract int? BatchesPerEpoch { get; }
 

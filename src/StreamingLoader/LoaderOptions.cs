@@ -7,19 +7,28 @@ namespace StreamingLoader;
 /// <remarks>
 /// Defaults: <see cref="BatchSize"/> 1, <see cref="Shuffle"/> false, <see cref="DropLast"/> false,
 /// <see cref="Workers"/> = processor count, <see cref="Ordered"/> true, <see cref="Prefetch"/> 4 batches,
-/// <see cref="PoolSize"/> derived (prefetch + 2 × workers + 2), <see cref="Seed"/> 0,
+/// <see cref="PoolSize"/> derived (prefetch + 2 × workers + 2), <see cref="MemoryBudget"/> a quarter of the memory
+/// available to the process (used when <see cref="Workers"/> or <see cref="Prefetch"/> is <see cref="Auto"/>), <see cref="Seed"/> 0,
 /// <see cref="ShuffleBufferSize"/> 0 (off), <see cref="ErrorPolicy"/> Fail in every stage, no <see cref="Retry"/>, <see cref="Name"/> "default",
 /// <see cref="TimeProvider"/> the system clock.
 /// </remarks>
 public sealed class LoaderOptions
 {
-    /// <summary>A value meaning "derive it from the other options" where a property allows it (<see cref="PoolSize"/>).</summary>
+    /// <summary>
+    /// A value meaning "let the loader decide" where a property allows it: <see cref="Workers"/> and <see cref="Prefetch"/>
+    /// are then tuned while the loader runs, <see cref="PoolSize"/> derived from them, <see cref="MemoryBudget"/> a share
+    /// of the machine's memory.
+    /// </summary>
     public const int Auto = -1;
+
+    /// <summary>The share of the memory available to the process that <see cref="MemoryBudget"/> defaults to.</summary>
+    public const double DefaultMemoryShare = 0.25;
 
     private int _batchSize = 1;
     private int _workers = Environment.ProcessorCount;
     private int _prefetch = 4;
     private int _poolSize = Auto;
+    private long _memoryBudget = Auto;
     private TimeSpan _shutdownTimeout = TimeSpan.FromSeconds(1);
     private TimeSpan _batchTimeout = Timeout.InfiniteTimeSpan;
     private TimeSpan _stallTimeout = Timeout.InfiniteTimeSpan;
@@ -48,14 +57,22 @@ public sealed class LoaderOptions
     /// but threads in this process: no fork, no pickling). 0 is PyTorch's <c>num_workers=0</c>: nothing is read ahead,
     /// each batch is read, transformed and collated only when the consumer asks for it (one sample after another, on a
     /// pool thread while the consumer waits) — for debugging, and for sources that must not be read ahead.
+    /// Or <see cref="Auto"/>.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    /// <remarks>
+    /// <see cref="Auto"/> starts with 2 workers and adjusts them while the loader runs (tf.data's <c>AUTOTUNE</c>): from
+    /// the measured time the workers are busy and the time the consumer waits for batches, more workers while they
+    /// are busy and the consumer starves and they bring more samples/s, fewer when the consumer is the bottleneck;
+    /// at most 64 (or 4 per core), within <see cref="MemoryBudget"/>. The order of batches does not depend on the
+    /// number of workers. <see cref="DataLoader.Autotune"/> and the <c>streamingloader.autotune.*</c> metrics show each decision.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative and not <see cref="Auto"/>.</exception>
     public int Workers
     {
         get => _workers;
-        set => _workers = value >= 0
+        set => _workers = value >= 0 || value == Auto
             ? value
-            : throw new ArgumentOutOfRangeException(nameof(Workers), value, $"Workers must be 0 (load each batch when the consumer asks, as PyTorch's num_workers=0) or more; it was {value}.");
+            : throw new ArgumentOutOfRangeException(nameof(Workers), value, $"Workers must be 0 (load each batch when the consumer asks, as PyTorch's num_workers=0), 1 or more, or LoaderOptions.Auto (tuned while the loader runs); it was {value}.");
     }
 
     /// <summary>
@@ -65,14 +82,33 @@ public sealed class LoaderOptions
     /// </summary>
     public bool Ordered { get; set; } = true;
 
-    /// <summary>Gets or sets how many finished batches wait ahead of the consumer. At least 1.</summary>
+    /// <summary>
+    /// Gets or sets how many finished batches wait ahead of the consumer. At least 1, or <see cref="Auto"/>: starts at 2
+    /// and doubles while the consumer starves though the workers are idle and more brings more samples/s (at most 32,
+    /// within <see cref="MemoryBudget"/>).
+    /// </summary>
     public int Prefetch
     {
         get => _prefetch;
         set
         {
-            _prefetch = AtLeast(1, value, nameof(Prefetch), "finished batches waiting ahead of the consumer");
+            _prefetch = value == Auto ? value : AtLeast(1, value, nameof(Prefetch), "finished batches waiting ahead of the consumer, or LoaderOptions.Auto");
         }
+    }
+
+    /// <summary>
+    /// Gets or sets the bytes the batch buffers may take when <see cref="Workers"/> or <see cref="Prefetch"/> is
+    /// <see cref="Auto"/>: the autotuner keeps the pool's buffers × the bytes of the largest buffer so far (batches
+    /// with variable-length fields grow their buffers) within it, and frees buffers when they grow past it.
+    /// <see cref="Auto"/> (the default) is <see cref="DefaultMemoryShare"/> of the memory available to the process
+    /// (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>, which honours a container's limit).
+    /// </summary>
+    public long MemoryBudget
+    {
+        get => _memoryBudget;
+        set => _memoryBudget = value > 0 || value == Auto
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(MemoryBudget), value, $"MemoryBudget (bytes the batch buffers may take while tuned) must be positive, or LoaderOptions.Auto for {DefaultMemoryShare:P0} of the available memory; it was {value}.");
     }
 
     /// <summary>
@@ -203,11 +239,21 @@ public sealed class LoaderOptions
     /// <summary>
     /// Gets the number of batch buffers the loader will have: <see cref="PoolSize"/>, or when that is
     /// <see cref="Auto"/>, <see cref="Prefetch"/> + 2 × <see cref="Workers"/> + 2. Memory is bounded by this many batches.
+    /// With <see cref="Auto"/> workers or prefetch, the number the loader starts with (2 for each): the autotuner
+    /// changes it as it changes them.
     /// </summary>
-    public int EffectivePoolSize => _poolSize == Auto ? _prefetch + (2 * EffectiveWorkers) + 2 : _poolSize;
+    public int EffectivePoolSize => _poolSize != Auto
+        ? _poolSize
+        : (_prefetch == Auto ? Internal.AutotuneLimits.StartPrefetch : _prefetch) + (2 * (_workers == Auto ? Internal.AutotuneLimits.StartWorkers : EffectiveWorkers)) + 2;
 
-    /// <summary>Gets the threads that work: <see cref="Workers"/>, or 1 when it is 0 (then on demand only).</summary>
-    internal int EffectiveWorkers => Math.Max(1, _workers);
+    /// <summary>Gets <see cref="MemoryBudget"/>, with <see cref="Auto"/> resolved to its share of the available memory.</summary>
+    internal long ResolvedMemoryBudget => _memoryBudget != Auto ? _memoryBudget : (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * DefaultMemoryShare);
+
+    /// <summary>
+    /// Gets the most threads that work: <see cref="Workers"/>, 1 when it is 0 (then on demand only), or with
+    /// <see cref="Auto"/> the most the autotuner may set.
+    /// </summary>
+    internal int EffectiveWorkers => _workers == Auto ? Internal.AutotuneLimits.DefaultMaxWorkers : Math.Max(1, _workers);
 
     private static TimeSpan PositiveOrInfinite(TimeSpan value, string name) =>
         value == Timeout.InfiniteTimeSpan || value > TimeSpan.Zero

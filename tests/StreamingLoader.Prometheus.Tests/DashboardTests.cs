@@ -169,6 +169,8 @@ public sealed class DashboardTests
             "dotnet_process_cpu_time_seconds_total", "dotnet_process_memory_working_set_bytes", "dotnet_gc_collections_total",
             "streamingloader_samples_read_total", "streamingloader_samples_skipped_total", "streamingloader_samples_failed_total",
             "streamingloader_samples_dropped_total", "streamingloader_retries_total",
+            "streamingloader_autotune_workers", "streamingloader_autotune_prefetch", "streamingloader_autotune_memory_bytes",
+            "streamingloader_autotune_memory_budget_bytes", "streamingloader_autotune_changes_total", "streamingloader_autotune_last_change",
             "streamingloader_consumer_dispatch_seconds_total", "streamingloader_source_wait_seconds_total",
             "streamingloader_process_cpu_limit", "streamingloader_process_cpu_wait_seconds_total", "streamingloader_pool_held",
             "dotnet_thread_pool_queue_length_total", "target_info", "streamingloader_ingest_lag_seconds_bucket",

@@ -16,8 +16,9 @@ public class OptionsTests
         }
 
         Names("BatchSize", "BatchSize (samples per batch, PyTorch's batch_size) must be at least 1; it was 0", () => options.BatchSize = 0);
-        Names("Workers", "Workers must be 0 (load each batch when the consumer asks, as PyTorch's num_workers=0) or more; it was -1", () => options.Workers = -1);
-        Names("Prefetch", "Prefetch (finished batches waiting ahead of the consumer) must be at least 1; it was 0", () => options.Prefetch = 0);
+        Names("Workers", "Workers must be 0 (load each batch when the consumer asks, as PyTorch's num_workers=0), 1 or more, or LoaderOptions.Auto (tuned while the loader runs); it was -2", () => options.Workers = -2);
+        Names("Prefetch", "Prefetch (finished batches waiting ahead of the consumer, or LoaderOptions.Auto) must be at least 1; it was 0", () => options.Prefetch = 0);
+        Names("MemoryBudget", "MemoryBudget (bytes the batch buffers may take while tuned) must be positive, or LoaderOptions.Auto", () => options.MemoryBudget = 0);
         Names("PoolSize", "must be at least 1; it was 0", () => options.PoolSize = 0);
         Names("ShuffleBufferSize", "must be at least 0; it was -1", () => options.ShuffleBufferSize = -1);
         Names("StallTimeout", "StallTimeout must be positive, or Timeout.InfiniteTimeSpan for none", () => options.StallTimeout = TimeSpan.Zero);
@@ -77,6 +78,48 @@ public class OptionsTests
         Assert.Equal(3 + (2 * 5) + 2, options.EffectivePoolSize);
         options.PoolSize = 7;
         Assert.Equal(7, options.EffectivePoolSize);
+    }
+
+    [Fact]
+    public void Autotune_AutoAcceptedForWorkersPrefetchAndBudget_OtherNonPositiveValuesThrow()
+    {
+        var options = new LoaderOptions { Workers = LoaderOptions.Auto, Prefetch = LoaderOptions.Auto, MemoryBudget = LoaderOptions.Auto };
+        Assert.Equal(LoaderOptions.Auto, options.Workers);
+        Assert.Equal(LoaderOptions.Auto, options.Prefetch);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.Workers = -2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.Prefetch = -2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.MemoryBudget = 0);
+
+        // The pool a tuned loader starts with: prefetch 2 + 2 × 2 workers + 2.
+        Assert.Equal(8, options.EffectivePoolSize);
+        var share = (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * LoaderOptions.DefaultMemoryShare);
+        Assert.Equal(share, options.ResolvedMemoryBudget);
+        options.MemoryBudget = 1 << 20;
+        Assert.Equal(1 << 20, options.ResolvedMemoryBudget);
+    }
+
+    [Fact]
+    public void Build_MemoryBudgetWithNothingTuned_ReportedWithTheFix()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Pipeline.From(TestData.Tensor(10)).Build(new LoaderOptions { Workers = 2, MemoryBudget = 1 << 20 }));
+        Assert.Contains("nothing is tuned: set Workers or Prefetch to LoaderOptions.Auto", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_OnDemandWorkersWithAutoPrefetch_RefusedWithTheFix()
+    {
+        // Workers = 0 reads nothing ahead, so there is no prefetch to tune; Workers = Auto with it is fine.
+        var error = Assert.Throws<ArgumentException>(() => Pipeline.From(TestData.Tensor(10)).Build(new LoaderOptions { Workers = 0, Prefetch = LoaderOptions.Auto }));
+        Assert.Contains("Workers = 0 reads a batch only when the consumer asks for it, so nothing is prefetched to tune", error.Message, StringComparison.Ordinal);
+        Assert.Equal("Workers", Assert.Throws<ArgumentOutOfRangeException>(() => new LoaderOptions().Workers = -2).ParamName);
+    }
+
+    [Fact]
+    public async Task Build_OnDemandWorkersWithAutoMemoryBudget_ReadsOnDemandUntuned()
+    {
+        await using var loader = Pipeline.From(TestData.Tensor(10)).Build(new LoaderOptions { Workers = 0, BatchSize = 5 });
+        Assert.Null(loader.Autotune);
+        Assert.Equal(10, (await TestData.ReadEpochLabelsAsync(loader)).Count);
     }
 
     private sealed class BadSampler : Sampler

@@ -12,7 +12,7 @@ internal sealed class BatchPool : IDisposable
     private readonly Stack<BatchBuffer> _free = new();
     private readonly List<BatchBuffer> _allocations = [];
     private readonly HashSet<Batch> _leased = [];
-    private readonly SemaphoreSlim _available;
+    private readonly ResizableSemaphore _available;
     private readonly int _capacity;
     private readonly int _batchSize;
     private BatchLayout? _layout;
@@ -21,6 +21,7 @@ internal sealed class BatchPool : IDisposable
     private long _returnedAfterHandOut;
     private bool _disposed;
     private long _allocatedBytes;
+    private long _largestBufferBytes;
 
     public BatchPool(int capacity, int batchSize)
     {
@@ -28,10 +29,17 @@ internal sealed class BatchPool : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         _capacity = capacity;
         _batchSize = batchSize;
-        _available = new SemaphoreSlim(capacity, capacity);
+        _available = new ResizableSemaphore(capacity);
     }
 
+    /// <summary>Gets the most buffers the pool may hold (its limit may be lower: <see cref="Limit"/>).</summary>
     public int Capacity => _capacity;
+
+    /// <summary>Gets the buffers the pool may hold now: <see cref="Capacity"/> unless <see cref="Resize"/> lowered it.</summary>
+    public int Limit => _available.Limit;
+
+    /// <summary>Gets the bytes of the largest buffer so far (0 before the first): what each buffer may come to cost.</summary>
+    public long LargestBufferBytes => Interlocked.Read(ref _largestBufferBytes);
 
     /// <summary>Gets the buffers leased and not yet returned.</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);
@@ -100,9 +108,10 @@ internal sealed class BatchPool : IDisposable
         // Grown outside the lock: the buffer is this lease's alone, and the other workers need not wait for the allocation.
         try
         {
-            if (!required.IsEmpty)
+            if (!required.IsEmpty && buffer.EnsureCapacity(required) is var grown && grown != 0)
             {
-                Interlocked.Add(ref _allocatedBytes, buffer.EnsureCapacity(required));
+                Interlocked.Add(ref _allocatedBytes, grown);
+                NoteSize(buffer);
             }
         }
         catch
@@ -152,7 +161,15 @@ internal sealed class BatchPool : IDisposable
                 return;
             }
 
-            _free.Push(batch.Buffer);
+            if (_allocations.Count > Limit)
+            {
+                // The limit was lowered (the autotuner): memory goes back as buffers come back.
+                FreeBuffer(batch.Buffer);
+            }
+            else
+            {
+                _free.Push(batch.Buffer);
+            }
         }
 
         _available.Release();
@@ -164,7 +181,40 @@ internal sealed class BatchPool : IDisposable
         var buffer = new BatchBuffer(layout, _batchSize);
         _allocations.Add(buffer);
         Interlocked.Add(ref _allocatedBytes, buffer.BlockBytes);
+        NoteSize(buffer);
         return buffer;
+    }
+
+    /// <summary>
+    /// Sets the buffers the pool may hold to <paramref name="limit"/> (at most <see cref="Capacity"/>). A lower limit
+    /// takes effect as leased buffers come back; idle buffers beyond it are freed at once.
+    /// </summary>
+    public void Resize(int limit)
+    {
+        _available.Resize(Math.Clamp(limit, 1, _capacity));
+        lock (_lock)
+        {
+            while (!_disposed && _allocations.Count > Limit && _free.TryPop(out var idle))
+            {
+                FreeBuffer(idle);
+            }
+        }
+    }
+
+    private void FreeBuffer(BatchBuffer buffer)
+    {
+        _allocations.Remove(buffer);
+        Interlocked.Add(ref _allocatedBytes, -buffer.BlockBytes);
+        buffer.Free();
+    }
+
+    private void NoteSize(BatchBuffer buffer)
+    {
+        long seen;
+        while (buffer.BlockBytes > (seen = Interlocked.Read(ref _largestBufferBytes))
+            && Interlocked.CompareExchange(ref _largestBufferBytes, buffer.BlockBytes, seen) != seen)
+        {
+        }
     }
 
     /// <summary>

@@ -17,6 +17,8 @@ internal sealed class BlockGraph<TSource, T>
     private readonly BatchPool _pool;
     private readonly HeldChunks<T>? _held;
     private readonly Regrouper<T>? _regroup;
+    private readonly List<WorkerGate> _gates = [];
+    private readonly int _workers;
 
     public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, PipelineStage firstStage, PipelineCounters counters, LoaderLifetime lifetime, Regrouper<T>? regroup, PipelineStage regroupStage, bool disposesSamples)
     {
@@ -30,16 +32,22 @@ internal sealed class BlockGraph<TSource, T>
 
         // A block must not hold more batches than the pool has buffers: in an ordered block, finished later batches
         // keep their buffers until the earlier one is out, and that one may be waiting for a buffer.
+        // Autotuned workers: the blocks are built for the most workers, and a WorkerGate in each sets how many run.
+        var tuned = options.Workers == LoaderOptions.Auto;
         var capacity = Math.Min(Math.Max(2, options.EffectiveWorkers * 2), poolCapacity);
         var workers = Math.Min(options.EffectiveWorkers, capacity);
-        (Workers, Capacity) = (workers, capacity);
+        (_workers, Capacity) = (workers, capacity);
+        var gate = tuned ? Math.Min(AutotuneLimits.StartWorkers, workers) : (int?)null;
         var propagate = new DataflowLinkOptions { PropagateCompletion = true };
-        Prefetch = new BufferBlock<Delivery>(new DataflowBlockOptions { BoundedCapacity = options.Prefetch });
+        Prefetch = new BufferBlock<Delivery>(new DataflowBlockOptions { BoundedCapacity = options.Prefetch == LoaderOptions.Auto ? poolCapacity : options.Prefetch });
         if (regroup is not null)
         {
-            _prepare = processor.Synchronous
-                ? new TransformBlock<Chunk<TSource>, Chunk<T>>(held is null ? processor.Prepare : chunk => Held(held, processor.Prepare(chunk)), Parallel(workers, capacity, true, token))
-                : new TransformBlock<Chunk<TSource>, Chunk<T>>(async chunk => Held(held, await processor.PrepareAsync(chunk).ConfigureAwait(false)), Parallel(workers, capacity, true, token));
+            _prepare = Block<Chunk<TSource>, Chunk<T>>(
+                !processor.Synchronous ? null : held is null ? processor.Prepare : chunk => Held(held, processor.Prepare(chunk)),
+                held is null ? chunk => processor.PrepareAsync(chunk).AsTask() : async chunk => Held(held, await processor.PrepareAsync(chunk).ConfigureAwait(false)),
+                Parallel(workers, capacity, true, token),
+                gate,
+                token);
             _shuffle = new TransformManyBlock<Chunk<T>, Chunk<T>>(
                 chunk =>
                 {
@@ -67,13 +75,16 @@ internal sealed class BlockGraph<TSource, T>
                     return Reserving(output, pool, token);
                 },
                 Parallel(1, capacity, true, token));
-            var collate = new TransformBlock<Chunk<T>, Delivery>(
+            var collate = Block<Chunk<T>, Delivery>(
                 held is null ? processor.Collate : chunk =>
                 {
                     held.Take(chunk);
                     return processor.Collate(chunk);
                 },
-                Parallel(workers, capacity, options.Ordered, token));
+                null,
+                Parallel(workers, capacity, options.Ordered, token),
+                gate,
+                token);
             _prepare.LinkTo(_shuffle, propagate);
             _shuffle.LinkTo(collate, propagate);
             _queues.Add((firstStage, () => _prepare.InputCount));
@@ -83,9 +94,7 @@ internal sealed class BlockGraph<TSource, T>
         }
         else
         {
-            var work = processor.Synchronous
-                ? new TransformBlock<Chunk<TSource>, Delivery>(processor.Process, Parallel(workers, capacity, options.Ordered, token))
-                : new TransformBlock<Chunk<TSource>, Delivery>(processor.ProcessAsync, Parallel(workers, capacity, options.Ordered, token));
+            var work = Block<Chunk<TSource>, Delivery>(processor.Synchronous ? processor.Process : null, processor.ProcessAsync, Parallel(workers, capacity, options.Ordered, token), gate, token);
             _queues.Add((firstStage, () => work.InputCount));
             (Head, _last) = (work, work);
         }
@@ -111,8 +120,11 @@ internal sealed class BlockGraph<TSource, T>
 
     public ITargetBlock<Chunk<TSource>> Head { get; }
 
-    /// <summary>Gets how many messages each parallel block works on at once.</summary>
-    public int Workers { get; }
+    /// <summary>Gets how many messages each parallel block works on at once (now, when autotuned).</summary>
+    public int Workers => _gates.Count > 0 ? _gates[0].Limit : _workers;
+
+    /// <summary>Gets the gates that set the parallel blocks' workers when they are autotuned; empty otherwise.</summary>
+    public IReadOnlyList<WorkerGate> Gates => _gates;
 
     /// <summary>Gets how many messages each parallel block holds (input, in work and finished) at most.</summary>
     public int Capacity { get; }
@@ -206,6 +218,19 @@ internal sealed class BlockGraph<TSource, T>
     {
         held?.Hold(chunk);
         return chunk;
+    }
+
+    /// <summary>A parallel block of <paramref name="synchronous"/> (when not null) or <paramref name="asynchronous"/>, behind a <see cref="WorkerGate"/> of <paramref name="gate"/> workers when autotuned.</summary>
+    private TransformBlock<TIn, TOut> Block<TIn, TOut>(Func<TIn, TOut>? synchronous, Func<TIn, Task<TOut>>? asynchronous, ExecutionDataflowBlockOptions options, int? gate, CancellationToken token)
+    {
+        if (gate is not { } limit)
+        {
+            return synchronous is not null ? new TransformBlock<TIn, TOut>(synchronous, options) : new TransformBlock<TIn, TOut>(asynchronous!, options);
+        }
+
+        var gated = new WorkerGate(limit, token);
+        _gates.Add(gated);
+        return new TransformBlock<TIn, TOut>(synchronous is not null ? gated.Wrap(synchronous) : gated.Wrap(asynchronous!), options);
     }
 
     private static ExecutionDataflowBlockOptions Parallel(int workers, int capacity, bool ordered, CancellationToken token) => new()

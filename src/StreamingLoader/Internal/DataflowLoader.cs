@@ -27,6 +27,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly Queue<Delivery> _ahead = new();
     private readonly Lock _startLock = new();
     private BlockGraph<TSource, T>? _graph;
+    private AutotuneLoop? _autotune;
+    private readonly AutotuneLimits _tuning;
     private PrefetchReader? _reader;
     private readonly EpochPosition _position;
     private LoaderState _state;
@@ -102,7 +104,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         _state = _start;
         _ledger = new EpochLedger(sourceWaits: !options.Ordered);
         _position = new EpochPosition(_start);
-        _pool = new BatchPool(options.EffectivePoolSize, maxBatch);
+        _tuning = AutotuneLimits.From(options);
+        _pool = new BatchPool(_tuning.Any ? _tuning.MaxPoolSize : options.EffectivePoolSize, maxBatch);
         _errors = new ErrorHandler(options, _counters.Accounting, _time, _lifetime.Token);
         _demand = options.Workers == 0 ? new Demand() : null;
 
@@ -140,7 +143,12 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
     public long PoolLeases => _pool.Outstanding;
 
-    public long PoolCapacity => _pool.Capacity;
+    public long PoolCapacity => _pool.Limit;
+
+    public override Telemetry.AutotuneStatus? Autotune => _autotune?.Status;
+
+    public Telemetry.AutotuneStatus Tuning => _autotune?.Status
+        ?? new(_graph?.Workers ?? _options.Workers, _options.Prefetch, _pool.Limit, _pool.AllocatedBytes, 0, 0, "fixed", "workers and prefetch set in LoaderOptions");
 
     public long PoolHeld => _pool.HeldByConsumer;
 
@@ -159,7 +167,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     }
 
     public IEnumerable<StageShape> StageShapes() =>
-        _graph is { } graph ? StageShape.Of(this, graph.Workers, graph.Capacity, _options.Prefetch) : [];
+        _graph is { } graph ? StageShape.Of(this, graph.Workers, graph.Capacity, _autotune?.Status.Prefetch ?? _options.Prefetch) : [];
 
     public override IAsyncEnumerable<Batch> ReadEpochAsync(CancellationToken cancellationToken = default) => ReadAsync(count: null, cancellationToken);
 
@@ -417,6 +425,14 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             producer.Demand = _demand;
             // Every block, not only the last: a stop waits for the workers before the samples they hold are disposed.
             _lifetime.Own(Task.WhenAll(graph.Ended, graph.AllEnded), () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
+            if (_tuning.Any)
+            {
+                // Sets the gates and the pool to the starting values before the source reserves its first buffer.
+                var autotune = new AutotuneLoop(new Autotuner(_tuning, AutotuneSettings.Default, _time), graph.Gates, _pool, _counters, _time, AutotuneSettings.Default.Tick);
+                _lifetime.Run(() => autotune.RunAsync(_lifetime.Token), () => ["the autotuner"]);
+                _autotune = autotune;
+            }
+
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
             _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, _time, () => _inFlight.Describe().Append(producer.Describe()));
             _graph = graph;

@@ -14,6 +14,9 @@ internal interface IMetricsSource
 
     PipelineCounters Counters { get; }
 
+    /// <summary>Gets the workers, prefetch, pool and memory now and the autotuner's last reason ("fixed" when nothing is tuned).</summary>
+    Telemetry.AutotuneStatus Tuning { get; }
+
     IEnumerable<(PipelineStage Stage, int Depth)> QueueDepths();
 
     /// <summary>

@@ -73,6 +73,16 @@ internal static class OptionsValidator
             }
         }
 
+        if (options.MemoryBudget != LoaderOptions.Auto && options.Workers != LoaderOptions.Auto && options.Prefetch != LoaderOptions.Auto)
+        {
+            problems.Add($"MemoryBudget {options.MemoryBudget:N0} bounds what the autotuner may use, but nothing is tuned: set Workers or Prefetch to LoaderOptions.Auto, or bound memory with PoolSize.");
+        }
+
+        if (options.Workers == 0 && options.Prefetch == LoaderOptions.Auto)
+        {
+            problems.Add("Workers = 0 reads a batch only when the consumer asks for it, so nothing is prefetched to tune: with Prefetch = LoaderOptions.Auto use Workers = LoaderOptions.Auto or 1 or more.");
+        }
+
         if (options.Workers == 0 && (options.ShuffleBufferSize > 0 || options.Bucketing is not null || packing))
         {
             problems.Add("Workers = 0 reads a batch only when the consumer asks for it, and a shuffle buffer, length buckets or packing must read ahead to fill a batch: use Workers = 1 or more.");

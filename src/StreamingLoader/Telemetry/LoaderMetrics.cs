@@ -22,6 +22,9 @@ public static class LoaderMetrics
     /// <summary>Tag key: the error policy that handled an error (fail or skip).</summary>
     public const string PolicyTag = "policy";
 
+    /// <summary>Tag key: why the autotuner made its last change (<see cref="AutotuneStatus.Reason"/>; "fixed" when nothing is tuned).</summary>
+    public const string ReasonTag = "reason";
+
     /// <summary>
     /// Tag key of <c>streamingloader.source.wait</c>: what the source waited for, <c>consumer</c> (every batch buffer
     /// was taken and finished batches were waiting for the consumer: the loader is ahead) or <c>stages</c> (the buffers
@@ -106,6 +109,12 @@ public static class LoaderMetrics
         Meter.CreateObservableGauge("streamingloader.stage.workers", ObserveWorkers, "{worker}", "Messages a stage works on at once (its degree of parallelism).");
         Meter.CreateObservableUpDownCounter("streamingloader.pool.leases", ObserveLeases, "{batch}", "Batch buffers leased and not yet returned.");
         Meter.CreateObservableUpDownCounter("streamingloader.pool.capacity", ObservePoolCapacity, "{batch}", "Batch buffers the pool may hold.");
+        Meter.CreateObservableGauge("streamingloader.autotune.workers", () => ObserveTuning(s => s.Workers), "{worker}", "Workers of each parallel stage now: as the autotuner set them (LoaderOptions.Workers = Auto), or as the options fixed them.");
+        Meter.CreateObservableGauge("streamingloader.autotune.prefetch", () => ObserveTuning(s => s.Prefetch), "{batch}", "Prefetch depth now: as the autotuner set it, or as the options fixed it.");
+        Meter.CreateObservableGauge("streamingloader.autotune.memory", () => ObserveTuning(s => s.MemoryBytes), "By", "Bytes of the batch buffers allocated now.");
+        Meter.CreateObservableGauge("streamingloader.autotune.memory_budget", ObserveBudgets, "By", "Bytes the autotuner keeps the batch buffers within (LoaderOptions.MemoryBudget); only for autotuned pipelines.");
+        Meter.CreateObservableCounter("streamingloader.autotune.changes", () => ObserveTuning(s => (long)s.Changes), "{change}", "Changes the autotuner made to workers, prefetch or pool.");
+        Meter.CreateObservableGauge("streamingloader.autotune.last_change", ObserveLastChange, "{change}", "1, tagged with the reason of the autotuner's last change (\"fixed\" when nothing is tuned).");
         Meter.CreateObservableUpDownCounter("streamingloader.pool.held", ObservePoolHeld, "{batch}", "Batch buffers handed to the consumer and not yet disposed; all of them held stops the loader.");
     }
 
@@ -137,6 +146,34 @@ public static class LoaderMetrics
         foreach (var source in Live.Keys)
         {
             yield return new Measurement<TValue>(read(source.Counters), PipelineTags(source.Name));
+        }
+    }
+
+    private static IEnumerable<Measurement<TValue>> ObserveTuning<TValue>(Func<AutotuneStatus, TValue> read)
+        where TValue : struct
+    {
+        foreach (var source in Live.Keys)
+        {
+            yield return new Measurement<TValue>(read(source.Tuning), PipelineTags(source.Name));
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveBudgets()
+    {
+        foreach (var source in Live.Keys)
+        {
+            if (source.Tuning is { MemoryBudget: > 0 } tuning)
+            {
+                yield return new Measurement<long>(tuning.MemoryBudget, PipelineTags(source.Name));
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<int>> ObserveLastChange()
+    {
+        foreach (var source in Live.Keys)
+        {
+            yield return new Measurement<int>(1, new TagList { { PipelineTag, source.Name }, { ReasonTag, source.Tuning.Reason } });
         }
     }
 

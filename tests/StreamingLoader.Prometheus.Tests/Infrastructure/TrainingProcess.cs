@@ -39,9 +39,9 @@ internal sealed class TrainingProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The fixture's second process: the demo, epoch after epoch, one worker.</summary>
+    /// <summary>The fixture's second process: the demo, epoch after epoch, its workers autotuned (the dashboard's Autotune row).</summary>
     public static Task<TrainingProcess> StartDemoAsync() =>
-        StartCliAsync(["demo", "--epochs", "100000", "--samples", "20000", "--features", "16", "--workers", "1"]);
+        StartCliAsync(["demo", "--epochs", "100000", "--samples", "20000", "--features", "16", "--workers", "auto"]);
 
     /// <summary>Starts the CLI with <paramref name="arguments"/> and <c>--metrics-port</c> on a free port; returns once it serves metrics.</summary>
     public static Task<TrainingProcess> StartCliAsync(IEnumerable<string> arguments, string? cpus = null) =>
