@@ -4,6 +4,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using StreamingLoader;
+using StreamingLoader.Batching;
 using StreamingLoader.CpuTraining;
 using StreamingLoader.Datasets;
 using StreamingLoader.Parquet;
@@ -43,7 +44,7 @@ try
     for (var s = 0; s < 16; s++)
     {
         var (start, end) = (train.Count * s / 16, train.Count * (s + 1) / 16);
-        ParquetShardWriter.Write(Path.Combine(shards, $"part-{s:D2}.parquet"), images.AsSpan(start * 784, (end - start) * 784), 784, labels.AsSpan(start, end - start), rowGroupRows: 1024, new TensorColumns("image", "label"));
+        ParquetShardWriter.Write(Path.Combine(shards, $"part-{s:D2}.parquet"), images.AsSpan(start * 784, (end - start) * 784), 784, labels.AsSpan(start, end - start), rowGroupRows: 1024, featuresColumn: "image", labelColumn: "label");
     }
 
     await UploadAsync(endpoint, shards);
@@ -85,9 +86,9 @@ static async Task<int> RunRankAsync(Uri endpoint, string output)
         S3SecretKey = "S3RVER",
         CacheDirectory = Path.Combine(Path.GetTempPath(), $"sharded-sample-cache-{world.LocalRank}"),
     });
-    var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("image", "label"));
+    await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("image", "label"));
     var sampler = dataset.CreateSampler(new ShardingOptions { World = world, BatchSize = 64 });
-    await using var loader = Pipeline.From(dataset, sampler).Build(new LoaderOptions { Seed = 7, Workers = 2 });
+    await using var loader = Pipeline.From(dataset, sampler).Build(Collate.Columns(dataset), new LoaderOptions { Seed = 7, Workers = 2 });
 
     // Each rank trains softmax regression on its share (no gradient exchange here: this shows the data split).
     var model = CpuModels.SoftmaxRegression(features: 784, classes: 10, learningRate: 0.05f, seed: 1);

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using StreamingLoader.Batching;
 using StreamingLoader.Parquet;
 using StreamingLoader.Shards;
 
@@ -27,8 +28,12 @@ internal static partial class BenchCommand
         var endpoint = new Option<string?>("--s3-endpoint") { Description = "S3-compatible endpoint for --location s3://..." };
         var upload = new Option<string?>("--upload-to") { Description = "Upload DIR/parquet/*.parquet to this s3://bucket/prefix at --s3-endpoint (creating the bucket), then exit." };
         var window = new Option<int>("--window") { Description = "Row groups shuffled together.", DefaultValueFactory = _ => 4 };
+        var prefetchShards = new Option<int?>("--prefetch-shards") { Description = "Remote shards downloaded ahead (ShardSourceOptions.PrefetchShards)." };
+        var readMode = new Option<RemoteReadMode>("--read-mode") { Description = "How remote shards are read: WholeShards (into the cache) or Ranges (ShardSourceOptions.ReadMode)." };
+        var noChecksums = new Option<bool>("--no-checksums") { Description = "Do not hash downloads against the storage's MD5 (ShardSourceOptions.VerifyChecksums = false)." };
+        var noDecodeAhead = new Option<bool>("--no-decode-ahead") { Description = "Decode each row group in the worker that first needs it, not ahead on a background task." };
         var metrics = new MetricsOptions();
-        var command = new Command("parquet", "Parquet shards DIR/parquet/*.parquet of x: list<float32>[32], y: int64; row groups shuffled, rows shuffled in windows.") { data, batch, workers, json, generate, shards, location, endpoint, window, upload };
+        var command = new Command("parquet", "Parquet shards DIR/parquet/*.parquet of x: list<float32>[32], y: int64; row groups shuffled, rows shuffled in windows.") { data, batch, workers, json, generate, shards, location, endpoint, window, upload, noDecodeAhead, prefetchShards, readMode, noChecksums };
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
@@ -56,12 +61,20 @@ internal static partial class BenchCommand
             await using var server = await metrics.StartAsync(result, Console.Error, "streamingloader-bench", ct);
             var options = new LoaderOptions { Workers = result.GetValue(workers), Seed = 1, Name = "bench-parquet" };
             var sharding = new ShardingOptions { World = World.Single, BatchSize = result.GetValue(batch), WindowUnits = result.GetValue(window) };
-            var opened = new List<ShardSource>();
-            var datasets = new List<ParquetDataset>();
             var caches = new List<string>();
+            ShardSource? source = null;
+            ParquetDataset? dataset = null;
             DataLoader Build()
             {
-                var sourceOptions = new ShardSourceOptions { Suffix = ".parquet", S3ServiceUrl = EndpointOf(result.GetValue(endpoint)), S3AccessKey = "S3RVER", S3SecretKey = "S3RVER" };
+                // The loader of the previous epoch is disposed by now: so is its dataset, which holds its decoded row groups.
+                dataset?.Dispose();
+                source?.Dispose();
+                var sourceOptions = new ShardSourceOptions { Suffix = ".parquet", S3ServiceUrl = EndpointOf(result.GetValue(endpoint)), S3AccessKey = "S3RVER", S3SecretKey = "S3RVER", ReadMode = result.GetValue(readMode), VerifyChecksums = !result.GetValue(noChecksums) };
+                if (result.GetValue(prefetchShards) is { } ahead)
+                {
+                    sourceOptions.PrefetchShards = ahead;
+                }
+
                 if (remote is not null)
                 {
                     // A cold cache for every loader: each timed epoch downloads every shard.
@@ -69,23 +82,27 @@ internal static partial class BenchCommand
                     caches.Add(sourceOptions.CacheDirectory);
                 }
 
-                var source = ShardSource.OpenAsync(remote ?? folder, sourceOptions, ct).GetAwaiter().GetResult();
-                opened.Add(source);
-                var dataset = ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"), new ParquetDatasetOptions { DecodedUnits = 4 * sharding.WindowUnits * Math.Max(2, options.Workers) }, ct).GetAwaiter().GetResult();
-                datasets.Add(dataset);
-                return Pipeline.From(dataset, dataset.CreateSampler(sharding)).Build(options);
+                source = ShardSource.OpenAsync(remote ?? folder, sourceOptions, ct).GetAwaiter().GetResult();
+                var datasetOptions = new ParquetDatasetOptions { DecodedUnits = 4 * sharding.WindowUnits * Math.Max(2, options.Workers), DecodeAhead = !result.GetValue(noDecodeAhead) };
+                dataset = ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"), datasetOptions, ct).GetAwaiter().GetResult();
+                return Pipeline.From(dataset, dataset.CreateSampler(sharding)).Build(Collate.Columns(dataset), options);
             }
 
             try
             {
                 var figures = await RunAsync(remote is null ? "parquet" : "parquet-remote", Build, ct);
-                var last = datasets[^1];
+                var last = dataset!;
                 await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"row groups: {last.RowsPerUnit.Count} in {last.Source.Shards.Count} shards, {last.RowGroupsDecoded} decoded in the last timed epoch; {last.Source.BytesFetched:N0} bytes fetched, {last.Source.Retries} retries"));
                 Report(figures, result.GetValue(json));
             }
             finally
             {
-                foreach (var source in opened)
+                if (dataset is not null)
+                {
+                    await dataset.DisposeAsync();
+                }
+
+                if (source is not null)
                 {
                     await source.DisposeAsync();
                 }

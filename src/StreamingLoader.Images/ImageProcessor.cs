@@ -153,6 +153,23 @@ internal sealed class ImageProcessor
         }
     }
 
+    /// <summary>Reads the header of an image held in memory (a tar member named <paramref name="name"/>) and returns its output size.</summary>
+    public (int Height, int Width) OutputSize(ReadOnlySpan<byte> image, string name, in SampleContext context)
+    {
+        var workspace = Workspaces.Rent();
+        try
+        {
+            var length = workspace.Load(image);
+            var header = ImageDecoder.ReadHeader(workspace, length, name, _options.MaxPixels, JpegDecoder);
+            var plan = Plan(header.Width, header.Height, context);
+            return (plan.Height, plan.Width);
+        }
+        finally
+        {
+            Workspaces.Return(workspace);
+        }
+    }
+
     /// <summary>
     /// Decodes and transforms the file into <paramref name="destination"/> [Channels, height, width]; returns what
     /// was decoded, and by which decoder.
@@ -163,35 +180,56 @@ internal sealed class ImageProcessor
         try
         {
             var header = ReadHeader(workspace, path, out var length);
-            var plan = Plan(header.Width, header.Height, context);
-            if (plan.Width != width || plan.Height != height)
-            {
-                throw new InvalidDataException(
-                    $"'{path}' ({header.Width} × {header.Height}) is {plan.Width} × {plan.Height} after the transforms, but the batch holds {width} × {height} images: end the transforms with a crop or an exact Resize(height, width).");
-            }
-
-            // The decoder may shrink the image as long as the box keeps _scaleMargin times its resized size.
-            var minScaleX = Math.Min(1.0, _scaleMargin * plan.ResizedWidth / plan.BoxWidth);
-            var minScaleY = Math.Min(1.0, _scaleMargin * plan.ResizedHeight / plan.BoxHeight);
-            if (_scaleMargin == 0)
-            {
-                (minScaleX, minScaleY) = (1, 1);
-            }
-
-            var image = ImageDecoder.Decode(workspace, length, path, header, Channels, minScaleX, minScaleY);
-            ImageMetrics.Record(image, header.Format);
-            if (image.Warning is not null)
-            {
-                _options.OnWarning?.Invoke(path, image.Warning);
-            }
-
-            Resampler.Run(workspace, image, plan, _multiply, _add, destination);
-            return image;
+            return Run(workspace, length, path, header, context, destination, height, width);
         }
         finally
         {
             Workspaces.Return(workspace);
         }
+    }
+
+    /// <summary>Decodes and transforms an image held in memory (a tar member named <paramref name="name"/>), as <see cref="Process(string, in SampleContext, Span{float}, int, int)"/>.</summary>
+    public DecodedImage Process(ReadOnlySpan<byte> image, string name, in SampleContext context, Span<float> destination, int height, int width)
+    {
+        var workspace = Workspaces.Rent();
+        try
+        {
+            var length = workspace.Load(image);
+            var header = ImageDecoder.ReadHeader(workspace, length, name, _options.MaxPixels, JpegDecoder);
+            return Run(workspace, length, name, header, context, destination, height, width);
+        }
+        finally
+        {
+            Workspaces.Return(workspace);
+        }
+    }
+
+    private DecodedImage Run(Workspace workspace, int length, string path, ImageHeader header, in SampleContext context, Span<float> destination, int height, int width)
+    {
+        var plan = Plan(header.Width, header.Height, context);
+        if (plan.Width != width || plan.Height != height)
+        {
+            throw new InvalidDataException(
+                $"'{path}' ({header.Width} × {header.Height}) is {plan.Width} × {plan.Height} after the transforms, but the batch holds {width} × {height} images: end the transforms with a crop or an exact Resize(height, width).");
+        }
+
+        // The decoder may shrink the image as long as the box keeps _scaleMargin times its resized size.
+        var minScaleX = Math.Min(1.0, _scaleMargin * plan.ResizedWidth / plan.BoxWidth);
+        var minScaleY = Math.Min(1.0, _scaleMargin * plan.ResizedHeight / plan.BoxHeight);
+        if (_scaleMargin == 0)
+        {
+            (minScaleX, minScaleY) = (1, 1);
+        }
+
+        var image = ImageDecoder.Decode(workspace, length, path, header, Channels, minScaleX, minScaleY);
+        ImageMetrics.Record(image, header.Format);
+        if (image.Warning is not null)
+        {
+            _options.OnWarning?.Invoke(path, image.Warning);
+        }
+
+        Resampler.Run(workspace, image, plan, _multiply, _add, destination);
+        return image;
     }
 
     private ImageHeader ReadHeader(Workspace workspace, string path, out int length)

@@ -1,7 +1,7 @@
 namespace StreamingLoader.Parquet;
 
 /// <summary>How a <see cref="ParquetDataset"/> reads.</summary>
-/// <remarks>Defaults: <see cref="DecodedUnits"/> 16.</remarks>
+/// <remarks>Defaults: <see cref="DecodedUnits"/> 16, <see cref="DecodeAhead"/> true.</remarks>
 public sealed class ParquetDatasetOptions
 {
     private int _decodedUnits = 16;
@@ -20,6 +20,12 @@ public sealed class ParquetDatasetOptions
             _decodedUnits = value;
         }
     }
+
+    /// <summary>
+    /// Gets or sets whether the row groups of the sampler's next window are decoded on a background task while the
+    /// current window is read. Off, each row group is decoded by the first worker that needs it.
+    /// </summary>
+    public bool DecodeAhead { get; set; } = true;
 
     internal ParquetDatasetOptions Clone() => (ParquetDatasetOptions)MemberwiseClone();
 }

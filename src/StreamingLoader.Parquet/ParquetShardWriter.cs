@@ -4,16 +4,16 @@ namespace StreamingLoader.Parquet;
 
 /// <summary>
 /// Writes rows of fixed-length float32 features and an int64 label as a Parquet file (the layout
-/// <see cref="ParquetDataset"/> reads with <see cref="TensorColumns"/>): for making shards of a dataset.
+/// <see cref="ParquetDataset"/> reads with <c>new TensorColumns(features, label)</c>): for making shards of a dataset.
 /// </summary>
 public static class ParquetShardWriter
 {
     /// <summary>
-    /// Writes <paramref name="labels"/>.Length rows to <paramref name="path"/>: column <c>columns.Features</c> a list of
-    /// <paramref name="featureLength"/> float32 per row, column <c>columns.Label</c> an int64, in row groups of
-    /// <paramref name="rowGroupRows"/> rows, Snappy-compressed.
+    /// Writes <paramref name="labels"/>.Length rows to <paramref name="path"/>: column <paramref name="featuresColumn"/> a
+    /// list of <paramref name="featureLength"/> float32 per row, column <paramref name="labelColumn"/> an int64, in row
+    /// groups of <paramref name="rowGroupRows"/> rows, Snappy-compressed.
     /// </summary>
-    public static void Write(string path, ReadOnlySpan<float> features, int featureLength, ReadOnlySpan<long> labels, int rowGroupRows = 16_384, TensorColumns? columns = null)
+    public static void Write(string path, ReadOnlySpan<float> features, int featureLength, ReadOnlySpan<long> labels, int rowGroupRows = 16_384, string featuresColumn = "x", string labelColumn = "y")
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(featureLength);
@@ -23,8 +23,9 @@ public static class ParquetShardWriter
             throw new ArgumentException($"features has {features.Length} values; {labels.Length} rows of {featureLength} need {(long)labels.Length * featureLength}.", nameof(features));
         }
 
-        columns ??= new TensorColumns();
-        using var writer = new ParquetFileWriter(path, [new Column<float[]>(columns.Features), new Column<long>(columns.Label)], Compression.Snappy);
+        ArgumentException.ThrowIfNullOrEmpty(featuresColumn);
+        ArgumentException.ThrowIfNullOrEmpty(labelColumn);
+        using var writer = new ParquetFileWriter(path, [new Column<float[]>(featuresColumn), new Column<long>(labelColumn)], Compression.Snappy);
         for (var start = 0; start < labels.Length; start += rowGroupRows)
         {
             var rows = Math.Min(rowGroupRows, labels.Length - start);

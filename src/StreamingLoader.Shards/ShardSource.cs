@@ -32,10 +32,11 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
         Shards = [.. objects.Select(o => new ShardInfo(o.Key, storage.Describe(o.Key), o.Length))];
         if (!storage.IsLocal && options.ReadMode == RemoteReadMode.WholeShards)
         {
-            _cache = new ShardCache(options.CacheDirectory, options.CacheBytes, TimeProvider.System);
+            _cache = new ShardCache(options.CacheDirectory, options.CacheBytes, TimeProvider.System, options.VerifyChecksums);
             if (options.PrefetchShards > 0)
             {
-                _prefetcher = new ShardPrefetcher(options.PrefetchShards, (shard, ct) => CachedPathAsync(shard, ct));
+                // Shards not yet reached take at most half the cache, so that they do not push out the ones being read.
+                _prefetcher = new ShardPrefetcher(options.PrefetchShards, options.CacheBytes / 2, shard => _objects[shard].Length, (shard, ct) => CachedPathAsync(shard, ct));
             }
         }
     }
@@ -104,11 +105,12 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var stored = _objects[shard];
-        var address = _storage.Describe(stored.Key);
+        var address = Shards[shard].Address;
         _prefetcher?.Reading(shard);
         if (_storage.IsLocal)
         {
-            return new LocalShardFile(shard, address, _storage.LocalPath(stored.Key), null);
+            // The address of a local shard is its path.
+            return new LocalShardFile(shard, address, address, stored.Length, null);
         }
 
         if (_cache is null)
@@ -122,7 +124,7 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
             var pin = _cache.Pin(path);
             try
             {
-                return new LocalShardFile(shard, address, path, pin);
+                return new LocalShardFile(shard, address, path, stored.Length, pin);
             }
             catch (FileNotFoundException)
             {
@@ -146,17 +148,15 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Downloads into the part file; an interrupted transfer resumes at the bytes already written.</summary>
-    private Task<bool> DownloadAsync(string key, string address, FileStream part, CancellationToken cancellationToken) =>
+    private Task<bool> DownloadAsync(string key, string address, PartFile part, CancellationToken cancellationToken) =>
         _retrier.RunAsync(
             async _ =>
             {
-                await part.FlushAsync(cancellationToken).ConfigureAwait(false);
-                var offset = part.Length;
-                part.Position = offset;
+                var offset = await part.ResumeAsync(cancellationToken).ConfigureAwait(false);
                 var body = await _storage.OpenReadAsync(key, offset, cancellationToken).ConfigureAwait(false);
                 await using (body.ConfigureAwait(false))
                 {
-                    await body.CopyToAsync(part, cancellationToken).ConfigureAwait(false);
+                    await part.AppendAsync(body, cancellationToken).ConfigureAwait(false);
                 }
 
                 return true;

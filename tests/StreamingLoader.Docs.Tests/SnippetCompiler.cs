@@ -55,7 +55,7 @@ internal static class SnippetCompiler
         string[] libraries =
         [
             "StreamingLoader", "StreamingLoader.CpuTraining", "StreamingLoader.Datasets", "StreamingLoader.Images", "StreamingLoader.Parquet",
-            "StreamingLoader.Prometheus", "StreamingLoader.RabbitMQ", "StreamingLoader.Shards", "StreamingLoader.Text", "StreamingLoader.TorchSharp",
+            "StreamingLoader.Prometheus", "StreamingLoader.RabbitMQ", "StreamingLoader.Shards", "StreamingLoader.Text", "StreamingLoader.TorchSharp", "StreamingLoader.WebDataset",
             "TorchSharp", "System.Reactive", "OpenTelemetry.Extensions.Hosting", "Microsoft.AspNetCore",
         ];
         foreach (var library in libraries)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using StreamingLoader;
+using StreamingLoader.Batching;
 using StreamingLoader.Parquet;
 using StreamingLoader.Shards;
 
@@ -22,9 +23,9 @@ var options = new ShardSourceOptions
     Retry = new RetryPolicy { MaxAttempts = 40, InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(250) },
 };
 await using var source = await ShardSource.OpenAsync(location, options);
-var dataset = await ParquetDataset.OpenAsync(source);
+await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
 var sampler = dataset.CreateSampler(new ShardingOptions { World = world, BatchSize = 32, WindowUnits = 2 });
-await using var loader = Pipeline.From(dataset, sampler).Build(new LoaderOptions { Workers = workers, Seed = 99 });
+await using var loader = Pipeline.From(dataset, sampler).Build(Collate.Columns(dataset), new LoaderOptions { Workers = workers, Seed = 99 });
 await using var writer = new StreamWriter(output);
 var batches = 0;
 await foreach (var batch in loader.ReadEpochAsync())

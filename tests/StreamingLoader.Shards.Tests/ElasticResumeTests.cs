@@ -17,7 +17,7 @@ public sealed class ElasticResumeTests : IDisposable
         const ulong seed = 21;
         const int batch = 16;
         await using var source = await ShardSource.OpenAsync(_folder, new ShardSourceOptions { Suffix = ".parquet" });
-        var dataset = await ParquetDataset.OpenAsync(source);
+        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
         var read = new List<long>();
 
         // Epoch 0 whole, then 7 batches of epoch 1 on every rank, then a checkpoint.
@@ -25,7 +25,7 @@ public sealed class ElasticResumeTests : IDisposable
         for (var rank = 0; rank < before; rank++)
         {
             var sampler = dataset.CreateSampler(new ShardingOptions { World = new World(rank, before), BatchSize = batch });
-            await using var loader = Pipeline.From(dataset, sampler).Build(new LoaderOptions { Workers = 2, Seed = seed });
+            await using var loader = Pipeline.From(dataset, sampler).Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2, Seed = seed });
             await foreach (var b in loader.ReadEpochAsync())
             {
                 b.Dispose();
@@ -51,7 +51,7 @@ public sealed class ElasticResumeTests : IDisposable
         for (var rank = 0; rank < after; rank++)
         {
             var sampler = dataset.CreateSampler(new ShardingOptions { World = new World(rank, after), BatchSize = batch }, saved);
-            await using var loader = Pipeline.From(dataset, sampler).Build(new LoaderOptions { Workers = 2, Seed = seed }, sampler.StartState);
+            await using var loader = Pipeline.From(dataset, sampler).Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2, Seed = seed }, sampler.StartState);
             await foreach (var b in loader.ReadEpochAsync())
             {
                 using (b)

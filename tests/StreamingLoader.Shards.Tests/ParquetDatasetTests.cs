@@ -28,11 +28,11 @@ public sealed class ParquetDatasetTests : IDisposable
     public async Task Loader_WholeEpoch_EveryRowOnceWithItsValuesAndEachRowGroupDecodedAboutOnce()
     {
         await using var source = await ShardSource.OpenAsync(_folder, new ShardSourceOptions { Suffix = ".parquet" });
-        var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
+        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
         Assert.Equal(1500, dataset.Count);
         Assert.Equal(5 * 5, dataset.RowsPerUnit.Count); // 300 rows in groups of 64: 4 of 64 and one of 44
         var sampler = dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 32, WindowUnits = 2 });
-        await using var loader = Pipeline.From(dataset, sampler).Build(new LoaderOptions { Workers = 2, Seed = 5 });
+        await using var loader = Pipeline.From(dataset, sampler).Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2, Seed = 5 });
 
         var labels = await ReadEpochAsync(loader);
 
@@ -47,9 +47,9 @@ public sealed class ParquetDatasetTests : IDisposable
     public async Task Loader_WithTransform_ReadsCopiesOfTheSameRows()
     {
         await using var source = await ShardSource.OpenAsync(_folder, new ShardSourceOptions { Suffix = ".parquet" });
-        var dataset = await ParquetDataset.OpenAsync(source);
+        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
         var sampler = dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 50 });
-        await using var loader = Pipeline.From(dataset, sampler).Transform((s, _) => s).Build(new LoaderOptions { Workers = 2, Seed = 5 });
+        await using var loader = Pipeline.From(dataset, sampler).Transform((s, _) => s).Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2, Seed = 5 });
 
         Assert.Equal(Enumerable.Range(0, 1500).Select(i => (long)i), (await ReadEpochAsync(loader)).Order());
     }
@@ -80,8 +80,8 @@ public sealed class ParquetDatasetTests : IDisposable
     {
         Corrupt(Path.Combine(_folder, "part-002.parquet"));
         await using var source = await ShardSource.OpenAsync(_folder, new ShardSourceOptions { Suffix = ".parquet" });
-        var dataset = await ParquetDataset.OpenAsync(source);
-        await using var loader = Pipeline.From(dataset, dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 32 })).Build(new LoaderOptions { Workers = 2, Seed = 1 });
+        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
+        await using var loader = Pipeline.From(dataset, dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 32 })).Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2, Seed = 1 });
 
         var error = await Assert.ThrowsAsync<DataLoaderException>(() => ReadEpochAsync(loader));
         Assert.Contains("part-002.parquet, row group 0", error.Message);
@@ -93,9 +93,9 @@ public sealed class ParquetDatasetTests : IDisposable
     {
         Corrupt(Path.Combine(_folder, "part-002.parquet"));
         await using var source = await ShardSource.OpenAsync(_folder, new ShardSourceOptions { Suffix = ".parquet" });
-        var dataset = await ParquetDataset.OpenAsync(source);
+        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
         await using var loader = Pipeline.From(dataset, dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 32 }))
-            .Build(new LoaderOptions { Workers = 2, Seed = 1, ErrorPolicy = ErrorPolicy.Skip });
+            .Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2, Seed = 1, ErrorPolicy = ErrorPolicy.Skip });
 
         var labels = await ReadEpochAsync(loader);
 

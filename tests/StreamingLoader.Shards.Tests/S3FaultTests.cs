@@ -44,8 +44,8 @@ public sealed class S3FaultTests : IAsyncLifetime
         options.PrefetchShards = 0;
         options.Retry = new RetryPolicy { MaxAttempts = 40, InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(250) };
         await using var source = await ShardSource.OpenAsync("s3://data/big", options);
-        var dataset = await ParquetDataset.OpenAsync(source);
-        await using var loader = Pipeline.From(dataset, dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 500 })).Build(new LoaderOptions { Workers = 2 });
+        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
+        await using var loader = Pipeline.From(dataset, dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 500 })).Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2 });
 
         var reading = Task.Run(async () =>
         {
@@ -85,12 +85,12 @@ public sealed class S3FaultTests : IAsyncLifetime
         var options = _server.SourceOptions(Path.Combine(_work.FullName, "cache-ranges"));
         options.ReadMode = RemoteReadMode.Ranges;
         await using var source = await ShardSource.OpenAsync("s3://data/big", options);
-        var dataset = await ParquetDataset.OpenAsync(source);
+        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
 
         var sample = dataset.GetItem(12_345);
 
-        Assert.Equal(12_345, sample.Label);
-        Assert.Equal(Width, sample.Features.Length);
+        Assert.Equal(12_345, sample.Values<long>("y")[0]);
+        Assert.Equal(Width, sample.Values<float>("x").Length);
         Assert.InRange(source.BytesFetched, 1, _length / 8);
         Assert.False(Directory.Exists(Path.Combine(_work.FullName, "cache-ranges")) && Directory.EnumerateFiles(Path.Combine(_work.FullName, "cache-ranges"), "*.shard").Any());
     }

@@ -84,6 +84,20 @@ public sealed class S3Server : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Flips the bytes at <paramref name="offset"/> of a stored object in the server's own folder, as bit rot would:
+    /// its length and listed ETag (the MD5 of what was uploaded) stay as they were.
+    /// </summary>
+    public void CorruptStoredObject(string bucket, string key, long offset, int count)
+    {
+        using var file = new FileStream(Path.Combine(_data.FullName, bucket, key + "._S3rver_object"), FileMode.Open, FileAccess.ReadWrite);
+        var bytes = new byte[count];
+        file.Position = offset;
+        file.ReadExactly(bytes);
+        file.Position = offset;
+        file.Write([.. bytes.Select(b => (byte)~b)]);
+    }
+
     /// <summary>kill -9, then a new server on the same folder and port.</summary>
     public void Kill() => Stop();
 

@@ -122,9 +122,9 @@ public sealed class S3ShardTests : IAsyncLifetime
 
         await _server.UploadAsync("data", "bad/", bad);
         await using var source = await ShardSource.OpenAsync("s3://data/bad", _server.SourceOptions(Path.Combine(_work.FullName, "cache-bad")));
-        var dataset = await ParquetDataset.OpenAsync(source);
+        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
         await using var loader = Pipeline.From(dataset, dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 16 }))
-            .Build(new LoaderOptions { Workers = 2, ErrorPolicy = ErrorPolicy.Skip });
+            .Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2, ErrorPolicy = ErrorPolicy.Skip });
         var read = new List<long>();
         await foreach (var batch in loader.ReadEpochAsync())
         {
@@ -137,5 +137,30 @@ public sealed class S3ShardTests : IAsyncLifetime
         Assert.Equal(Enumerable.Range(0, 100).Concat(Enumerable.Range(150, 50)).Select(i => (long)i), read.Order());
         Assert.Equal(50, loader.DeadLetters.Count);
         Assert.All(loader.DeadLetters, d => Assert.Contains("s3://data/bad/part-001.parquet, row group 0", d.Reason));
+    }
+
+    [Fact]
+    public async Task Download_StoredObjectRotted_FailsNamingTheShardAndBothChecksums()
+    {
+        var rotted = Path.Combine(_work.FullName, "rotted");
+        TestData.WriteShards(shards: 2, rowsPerShard: 100, rowGroup: 50, Directory.CreateDirectory(rotted).FullName);
+        await _server.UploadAsync("data", "rotted/", rotted);
+        _server.CorruptStoredObject("data", "rotted/part-001.parquet", new FileInfo(Path.Combine(rotted, "part-001.parquet")).Length / 2, 4);
+
+        await using var source = await ShardSource.OpenAsync("s3://data/rotted", _server.SourceOptions(Path.Combine(_work.FullName, "cache-rotted")));
+        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
+        await using var loader = Pipeline.From(dataset, dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 16, Shuffle = false }))
+            .Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2 });
+        var error = await Assert.ThrowsAsync<DataLoaderException>(async () =>
+        {
+            await foreach (var batch in loader.ReadEpochAsync())
+            {
+                batch.Dispose();
+            }
+        });
+
+        var message = error.ToString();
+        Assert.Contains("The shard s3://data/rotted/part-001.parquet downloaded with MD5 ", message);
+        Assert.Contains("the storage lists ", message);
     }
 }

@@ -115,6 +115,16 @@ internal sealed class Workspace
         return read;
     }
 
+    /// <summary>Copies an encoded image held in memory (a tar member) into <see cref="File"/> and returns its length.</summary>
+    public int Load(ReadOnlySpan<byte> image)
+    {
+        _fileNeed = Math.Max(_fileNeed, image.Length);
+        var buffer = Ensure(ref File, image.Length);
+        PeakBytes = Math.Max(PeakBytes, RetainedBytes);
+        image.CopyTo(buffer);
+        return image.Length;
+    }
+
     /// <summary>Makes the pixel buffer hold at least <paramref name="length"/> bytes.</summary>
     public void EnsurePixels(long length)
     {

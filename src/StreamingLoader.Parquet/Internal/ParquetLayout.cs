@@ -6,8 +6,17 @@ namespace StreamingLoader.Parquet.Internal;
 /// <summary>A Parquet file's footer as the dataset needs it: rows per row group, and the columns.</summary>
 internal sealed record ParquetLayout(int[] RowGroupRows, IReadOnlyList<ParquetLeaf> Leaves);
 
-/// <summary>A leaf column: its top-level name, physical type, whether it repeats, and its value count per row group.</summary>
-internal sealed record ParquetLeaf(int Index, string Name, PhysicalType Type, bool IsString, bool Repeated, long[] ValuesPerRowGroup);
+/// <summary>
+/// A leaf column: its top-level name, physical type, its levels, and its value count (levels) per row group.
+/// <paramref name="MaxRepetition"/> above 1 is a nested list (not read). For a list, a definition level of at least
+/// <paramref name="ListDefined"/> means the list is not null, and at least <paramref name="ElementDefined"/> that it
+/// has an element at this position (null unless the level is <paramref name="MaxDefinition"/>).
+/// </summary>
+internal sealed record ParquetLeaf(
+    int Index, string Name, PhysicalType Type, bool IsString, int MaxDefinition, int MaxRepetition, int ListDefined, int ElementDefined, long[] ValuesPerRowGroup)
+{
+    public bool Repeated => MaxRepetition > 0;
+}
 
 internal static class ParquetFooter
 {
@@ -42,10 +51,47 @@ internal static class ParquetFooter
             var column = schema.Column(c);
             using var path = column.Path;
             using var logical = column.LogicalType;
-            leaves.Add(new ParquetLeaf(c, path.ToDotVector()[0], column.PhysicalType, logical is StringLogicalType, column.MaxRepetitionLevel > 0, values[c]));
+            var (listDefined, elementDefined) = Levels(column);
+            leaves.Add(new ParquetLeaf(
+                c, path.ToDotVector()[0], column.PhysicalType, logical is StringLogicalType, column.MaxDefinitionLevel, column.MaxRepetitionLevel, listDefined, elementDefined, values[c]));
         }
 
         return new ParquetLayout(rows, leaves);
+    }
+
+    /// <summary>
+    /// The definition levels at which a list column's top-level node is defined (not null) and at which its repeated
+    /// node holds an element: counted from the root, each optional or repeated node adds one.
+    /// </summary>
+    private static (int ListDefined, int ElementDefined) Levels(ColumnDescriptor column)
+    {
+        var path = new List<Repetition>();
+        for (var node = column.SchemaNode; node.Parent is { } parent; node = parent)
+        {
+            path.Add(node.Repetition);
+        }
+
+        path.Reverse();
+        var (level, listDefined, elementDefined) = (0, 0, 0);
+        for (var i = 0; i < path.Count; i++)
+        {
+            if (path[i] != Repetition.Required)
+            {
+                level++;
+            }
+
+            if (i == 0)
+            {
+                listDefined = level;
+            }
+
+            if (path[i] == Repetition.Repeated && elementDefined == 0)
+            {
+                elementDefined = level;
+            }
+        }
+
+        return (listDefined, elementDefined);
     }
 
     /// <summary>What each top-level column maps to (see <see cref="TensorColumns"/>).</summary>
@@ -54,7 +100,7 @@ internal static class ParquetFooter
         var described = new List<ColumnDescription>();
         foreach (var group in layout.Leaves.GroupBy(l => l.Name))
         {
-            if (group.Count() != 1)
+            if (group.Count() != 1 || group.First().MaxRepetition > 1)
             {
                 described.Add(new ColumnDescription(group.Key, ColumnKind.Unsupported, null, null));
                 continue;
@@ -62,7 +108,11 @@ internal static class ParquetFooter
 
             var leaf = group.Single();
             var element = ElementOf(leaf.Type);
-            if (leaf.Type == PhysicalType.ByteArray)
+            if (leaf.Type == PhysicalType.ByteArray && leaf.Repeated)
+            {
+                described.Add(new ColumnDescription(leaf.Name, ColumnKind.Unsupported, null, null));
+            }
+            else if (leaf.Type == PhysicalType.ByteArray)
             {
                 described.Add(new ColumnDescription(leaf.Name, leaf.IsString ? ColumnKind.Text : ColumnKind.Binary, leaf.IsString ? null : ElementType.UInt8, null));
             }

@@ -3,11 +3,11 @@ namespace StreamingLoader.Parquet.Internal;
 /// <summary>
 /// The decoded units (row groups, record batches) a reader works on, at most <c>capacity</c> of them: the sampler's
 /// window keeps the units a batch needs few, so each unit is decoded about once per epoch, never per sample. A unit
-/// is decoded by the first thread that needs it while the others wait for it; a failed decode is kept (until evicted)
-/// so the unit's other samples fail at once with the same error. Units in use are not evicted; evicted units' arrays
-/// go back to the pool.
+/// is decoded by the first thread that needs it (or ahead of need by <see cref="Warm"/>) while the others wait for
+/// it; a failed decode is kept (until evicted) so the unit's other samples fail at once with the same error. Units in
+/// use are not evicted; evicted units go back to the pool.
 /// </summary>
-internal sealed class UnitCache(int capacity, UnitPool pool, Action<int, DecodedUnit> decode)
+internal sealed class UnitCache(int capacity, UnitPool pool, Action<int, ColumnUnit> decode)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<int, Entry> _entries = [];
@@ -17,46 +17,16 @@ internal sealed class UnitCache(int capacity, UnitPool pool, Action<int, Decoded
     /// <summary>Gets how many units were decoded.</summary>
     public long Decodes => Interlocked.Read(ref _decodes);
 
+    /// <summary>Gets the pool the units come from.</summary>
+    public UnitPool Pool => pool;
+
     /// <summary>The decoded unit, held until <see cref="Release"/>.</summary>
-    public DecodedUnit Acquire(int unit)
+    public ColumnUnit Acquire(int unit)
     {
-        Entry entry;
-        var mine = false;
-        lock (_lock)
-        {
-            if (_entries.TryGetValue(unit, out var found))
-            {
-                entry = found;
-                _recent.Remove(entry.Node);
-                _recent.AddFirst(entry.Node);
-            }
-            else
-            {
-                entry = new Entry(new LinkedListNode<int>(unit));
-                _entries.Add(unit, entry);
-                _recent.AddFirst(entry.Node);
-                mine = true;
-            }
-
-            entry.Users++;
-        }
-
+        var entry = Enter(unit, hold: true, out var mine)!;
         if (mine)
         {
-            var buffers = pool.Rent();
-            try
-            {
-                decode(unit, buffers);
-                Interlocked.Increment(ref _decodes);
-                entry.Ready.SetResult(buffers);
-            }
-            catch (Exception ex)
-            {
-                pool.Return(buffers);
-                entry.Ready.SetException(ex);
-            }
-
-            Trim();
+            Fill(entry, unit);
         }
 
         try
@@ -67,6 +37,19 @@ internal sealed class UnitCache(int capacity, UnitPool pool, Action<int, Decoded
         {
             Release(unit);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="unit"/> on this thread unless it is cached or being decoded, and only while there is room
+    /// for it beside the units in use (a unit decoded ahead must not push out one a batch is about to read).
+    /// </summary>
+    public void Warm(int unit)
+    {
+        var entry = Enter(unit, hold: false, out var mine);
+        if (mine)
+        {
+            Fill(entry!, unit);
         }
     }
 
@@ -83,10 +66,73 @@ internal sealed class UnitCache(int capacity, UnitPool pool, Action<int, Decoded
         Trim();
     }
 
+    private Entry? Enter(int unit, bool hold, out bool mine)
+    {
+        mine = false;
+        lock (_lock)
+        {
+            if (_entries.TryGetValue(unit, out var entry))
+            {
+                _recent.Remove(entry.Node);
+                _recent.AddFirst(entry.Node);
+            }
+            else
+            {
+                if (!hold && _entries.Count >= capacity && !HasEvictable())
+                {
+                    return null;
+                }
+
+                entry = new Entry(new LinkedListNode<int>(unit));
+                _entries.Add(unit, entry);
+                _recent.AddFirst(entry.Node);
+                mine = true;
+            }
+
+            if (hold)
+            {
+                entry.Users++;
+            }
+
+            return entry;
+        }
+    }
+
+    private void Fill(Entry entry, int unit)
+    {
+        var buffers = pool.Rent();
+        try
+        {
+            decode(unit, buffers);
+            Interlocked.Increment(ref _decodes);
+            entry.Ready.SetResult(buffers);
+        }
+        catch (Exception ex)
+        {
+            pool.Return(buffers);
+            entry.Ready.SetException(ex);
+        }
+
+        Trim();
+    }
+
+    private bool HasEvictable()
+    {
+        foreach (var entry in _entries.Values)
+        {
+            if (entry.Users == 0 && entry.Ready.Task.IsCompleted)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Evicts the least recently used units nobody holds until at most <c>capacity</c> remain.</summary>
     private void Trim()
     {
-        List<DecodedUnit>? freed = null;
+        List<ColumnUnit>? freed = null;
         lock (_lock)
         {
             for (var node = _recent.Last; node is not null && _entries.Count > capacity;)
@@ -100,6 +146,11 @@ internal sealed class UnitCache(int capacity, UnitPool pool, Action<int, Decoded
                     if (entry.Ready.Task.IsCompletedSuccessfully)
                     {
                         (freed ??= []).Add(entry.Ready.Task.Result);
+                    }
+                    else
+                    {
+                        // Observed: the samples that needed it reported it.
+                        _ = entry.Ready.Task.Exception;
                     }
                 }
 
@@ -117,7 +168,7 @@ internal sealed class UnitCache(int capacity, UnitPool pool, Action<int, Decoded
     {
         public LinkedListNode<int> Node { get; } = node;
 
-        public TaskCompletionSource<DecodedUnit> Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<ColumnUnit> Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public int Users { get; set; }
     }

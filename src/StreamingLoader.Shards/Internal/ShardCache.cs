@@ -23,8 +23,11 @@ internal sealed class ShardCache
     private readonly Dictionary<string, int> _pins = new(StringComparer.Ordinal);
     private long _downloadedBytes;
 
-    public ShardCache(string directory, long limit, TimeProvider time)
+    private readonly bool _verifyChecksums;
+
+    public ShardCache(string directory, long limit, TimeProvider time, bool verifyChecksums = true)
     {
+        _verifyChecksums = verifyChecksums;
         _directory = Path.GetFullPath(directory);
         _limit = limit;
         _time = time;
@@ -57,9 +60,10 @@ internal sealed class ShardCache
 
     /// <summary>
     /// The local path of a shard, downloading it when it is not cached (or is damaged). <paramref name="download"/>
-    /// writes the shard to the stream it is given; it is called again, under the caller's retries, as needed.
+    /// appends the shard to the part file it is given (from <see cref="PartFile.ResumeAsync"/>); it is called again,
+    /// under the caller's retries, as needed.
     /// </summary>
-    public async Task<string> GetAsync(StoredObject shard, string address, Func<FileStream, CancellationToken, Task> download, CancellationToken cancellationToken)
+    public async Task<string> GetAsync(StoredObject shard, string address, Func<PartFile, CancellationToken, Task> download, CancellationToken cancellationToken)
     {
         var path = PathOf(address, shard.Key);
         if (shard.Length > _limit)
@@ -164,40 +168,37 @@ internal sealed class ShardCache
         }
     }
 
-    private async Task FillAsync(FileStream part, string path, StoredObject shard, string address, Func<FileStream, CancellationToken, Task> download, CancellationToken cancellationToken)
+    private async Task FillAsync(FileStream file, string path, StoredObject shard, string address, Func<PartFile, CancellationToken, Task> download, CancellationToken cancellationToken)
     {
-        var partPath = part.Name;
+        var partPath = file.Name;
+        using var part = new PartFile(file, hash: _verifyChecksums && shard.Md5 is not null);
         try
         {
             await download(part, cancellationToken).ConfigureAwait(false);
-            await part.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (part.Length != shard.Length)
+            await file.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (file.Length != shard.Length)
             {
-                throw new InvalidDataException($"The shard {address} downloaded as {part.Length:N0} bytes; the storage lists {shard.Length:N0}.");
+                throw new InvalidDataException($"The shard {address} downloaded as {file.Length:N0} bytes; the storage lists {shard.Length:N0}.");
             }
 
-            if (shard.Md5 is { } expected)
+            if (shard.Md5 is { } expected && part.Md5() is { } actual && actual != expected)
             {
-                part.Position = 0;
-#pragma warning disable CA5351 // Not for security: S3's ETag is the object's MD5, the checksum the storage gives.
-                var actual = Convert.ToHexStringLower(await MD5.HashDataAsync(part, cancellationToken).ConfigureAwait(false));
-#pragma warning restore CA5351
-                if (actual != expected)
-                {
-                    throw new InvalidDataException($"The shard {address} downloaded with MD5 {actual}; the storage lists {expected}.");
-                }
+                throw new InvalidDataException($"The shard {address} downloaded with MD5 {actual}; the storage lists {expected}.");
             }
 
             Interlocked.Add(ref _downloadedBytes, shard.Length);
             await using (await LockAsync(cancellationToken).ConfigureAwait(false))
             {
+                // Closed before the rename, under the cache's lock (so no other process takes the part meanwhile): its
+                // exclusive lock would otherwise stay on the renamed file and refuse readers until it is closed.
+                await file.DisposeAsync().ConfigureAwait(false);
                 File.Move(partPath, path, overwrite: true);
                 File.SetLastWriteTimeUtc(path, _time.GetUtcNow().UtcDateTime);
             }
         }
         finally
         {
-            await part.DisposeAsync().ConfigureAwait(false);
+            await file.DisposeAsync().ConfigureAwait(false);
             TryDelete(partPath);
         }
     }

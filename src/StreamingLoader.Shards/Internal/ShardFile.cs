@@ -31,20 +31,59 @@ internal abstract class ShardFile : IDisposable
     public abstract void Dispose();
 }
 
-/// <summary>A shard on local disk (where it lies, or in the cache), read with positional reads on one handle.</summary>
-internal sealed class LocalShardFile(int shard, string address, string path, IDisposable? pin) : ShardFile(shard, address, new FileInfo(path).Length)
+/// <summary>
+/// A shard on local disk (where it lies, or in the cache), read with positional reads on one handle. A cached shard's
+/// handle is opened at once, so that it stays readable if another process evicts it: its <see cref="LocalPath"/> is
+/// then the handle's own name (<c>/proc/self/fd/N</c> on Linux, which a native reader opens even after the file was
+/// unlinked), or null elsewhere (readers take a stream over the handle). A shard where it lies is opened only when a
+/// stream is asked for (a native reader opens the path itself).
+/// </summary>
+internal sealed class LocalShardFile : ShardFile
 {
-    private readonly SafeFileHandle _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+    private readonly string _path;
+    private readonly IDisposable? _pin;
+    private readonly string? _localPath;
+    private SafeFileHandle? _handle;
 
-    public override string? LocalPath => path;
+    public LocalShardFile(int shard, string address, string path, long length, IDisposable? pin)
+        : base(shard, address, length)
+    {
+        _path = path;
+        _pin = pin;
+        _localPath = path;
+        if (pin is not null)
+        {
+            _handle = Open();
+            var byHandle = $"/proc/self/fd/{_handle.DangerousGetHandle()}";
+            _localPath = OperatingSystem.IsLinux() && File.Exists(byHandle) ? byHandle : null;
+        }
+    }
 
-    public override Stream OpenStream() => new PositionalStream(Length, (offset, buffer) => RandomAccess.Read(_handle, buffer, offset));
+    public override string? LocalPath => _localPath;
+
+    public override Stream OpenStream()
+    {
+        var handle = Volatile.Read(ref _handle);
+        if (handle is null)
+        {
+            var opened = Open();
+            handle = Interlocked.CompareExchange(ref _handle, opened, null) ?? opened;
+            if (!ReferenceEquals(handle, opened))
+            {
+                opened.Dispose();
+            }
+        }
+
+        return new PositionalStream(Length, (offset, buffer) => RandomAccess.Read(handle, buffer, offset));
+    }
 
     public override void Dispose()
     {
-        _handle.Dispose();
-        pin?.Dispose();
+        _handle?.Dispose();
+        _pin?.Dispose();
     }
+
+    private SafeFileHandle Open() => File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
 }
 
 /// <summary>A remote shard read by byte ranges; the tail (where a Parquet footer lies) is fetched once and kept.</summary>

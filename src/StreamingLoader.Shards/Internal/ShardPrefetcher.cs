@@ -1,15 +1,19 @@
 namespace StreamingLoader.Shards.Internal;
 
 /// <summary>
-/// Downloads the shards this rank reads next while it reads the current one: given the epoch's shard order, it keeps
-/// the next <c>ahead</c> shards fetched or fetching. A failed prefetch is left to the read that needs the shard (which
-/// retries and reports it). Every task it starts is awaited when it is disposed.
+/// Downloads the shards this rank reads next while it reads the current ones: given the epoch's shard order, it keeps
+/// <c>inFlight</c> downloads running, in that order, from the shard the reader has reached onwards, and starts the
+/// next one as soon as one ends (a gap between downloads is time the network is idle). It goes no further ahead than
+/// <c>maxBytesAhead</c> of shards not yet reached, so a cache smaller than an epoch is not filled with shards that
+/// push out the ones being read. A failed prefetch is left to the read that needs the shard (which retries and
+/// reports it). Every task it starts is awaited when it is disposed.
 /// </summary>
-internal sealed class ShardPrefetcher(int ahead, Func<int, CancellationToken, Task> fetch) : IAsyncDisposable
+internal sealed class ShardPrefetcher(int inFlight, long maxBytesAhead, Func<int, long> length, Func<int, CancellationToken, Task> fetch) : IAsyncDisposable
 {
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<int, Task> _running = [];
+    private readonly HashSet<int> _done = [];
     private readonly HashSet<Task> _all = [];
     private int[] _order = [];
     private int _position = -1;
@@ -21,6 +25,7 @@ internal sealed class ShardPrefetcher(int ahead, Func<int, CancellationToken, Ta
         {
             _order = [.. order];
             _position = -1;
+            _done.Clear();
             StartAhead();
         }
     }
@@ -46,10 +51,17 @@ internal sealed class ShardPrefetcher(int ahead, Func<int, CancellationToken, Ta
             return;
         }
 
-        for (var k = 1; k <= ahead && _position + k < _order.Length; k++)
+        long ahead = 0;
+        for (var k = _position + 1; k < _order.Length && _running.Count < inFlight; k++)
         {
-            var shard = _order[_position + k];
-            if (_running.ContainsKey(shard))
+            var shard = _order[k];
+            ahead += length(shard);
+            if (ahead > maxBytesAhead && k > _position + 1)
+            {
+                break;
+            }
+
+            if (_running.ContainsKey(shard) || _done.Contains(shard))
             {
                 continue;
             }
@@ -76,7 +88,9 @@ internal sealed class ShardPrefetcher(int ahead, Func<int, CancellationToken, Ta
             lock (_lock)
             {
                 _running.Remove(shard);
+                _done.Add(shard);
                 _all.RemoveWhere(t => t.IsCompleted);
+                StartAhead();
             }
         }
     }

@@ -6,8 +6,10 @@ namespace StreamingLoader.Shards.Internal;
 /// </summary>
 internal sealed class UnitTable
 {
+    private const int BlockShift = 10;
     private readonly int[] _rows;
     private readonly int[] _starts;
+    private readonly int[] _blockUnits;
 
     public UnitTable(IReadOnlyList<int> rowsPerUnit)
     {
@@ -32,6 +34,14 @@ internal sealed class UnitTable
         }
 
         _starts[^1] = (int)total;
+
+        // The unit that holds the first sample of each block of 1,024: a lookup then at most a few steps forward,
+        // instead of a binary search per sample (a gather and an epoch's plan look up every sample).
+        _blockUnits = new int[(int)(total >> BlockShift) + 1];
+        for (var b = 0; b < _blockUnits.Length; b++)
+        {
+            _blockUnits[b] = Search(b << BlockShift);
+        }
     }
 
     public int Count => _rows.Length;
@@ -45,6 +55,23 @@ internal sealed class UnitTable
     /// <summary>The unit that holds sample <paramref name="index"/>.</summary>
     public int UnitOf(int index)
     {
+        var unit = _blockUnits[index >> BlockShift];
+        var starts = _starts;
+        while (unit + 1 < _rows.Length && starts[unit + 1] <= index)
+        {
+            unit++;
+        }
+
+        return unit;
+    }
+
+    private int Search(int index)
+    {
+        if (_rows.Length == 0)
+        {
+            return 0;
+        }
+
         var found = Array.BinarySearch(_starts, 0, _rows.Length, index);
         if (found < 0)
         {

@@ -96,11 +96,9 @@ internal sealed class S3Storage : IShardStorage
 
     public async Task<Stream> OpenReadAsync(string key, long offset, CancellationToken cancellationToken)
     {
-        var request = new GetObjectRequest { BucketName = _bucket, Key = _prefix + key };
-        if (offset > 0)
-        {
-            request.ByteRange = new ByteRange($"bytes={offset}-");
-        }
+        // Always a range, even from 0: the SDK hashes a whole-object response with its managed MD5 (a quarter of the
+        // CPU of a cold-cache epoch, measured), and the cache already checks the MD5 with the platform's.
+        var request = new GetObjectRequest { BucketName = _bucket, Key = _prefix + key, ByteRange = new ByteRange($"bytes={offset}-") };
 
         var response = await Call(() => _client.GetObjectAsync(request, cancellationToken), Describe(key)).ConfigureAwait(false);
         return new NetworkErrorStream(response.ResponseStream, response, Describe(key));

@@ -14,15 +14,19 @@ internal sealed class BlockGraph<TSource, T>
     private readonly TransformManyBlock<Chunk<T>, Chunk<T>>? _shuffle;
     private readonly IReceivableSourceBlock<Delivery> _last;
     private readonly List<(PipelineStage Stage, Func<int> Depth)> _queues = [];
-    private readonly BatchPool _pool;
     private readonly HeldChunks<T>? _held;
     private readonly Regrouper<T>? _regroup;
     private readonly List<WorkerGate> _gates = [];
     private readonly int _workers;
 
-    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, PipelineStage firstStage, PipelineCounters counters, LoaderLifetime lifetime, Regrouper<T>? regroup, PipelineStage regroupStage, bool disposesSamples)
+    /// <summary>
+    /// Builds the blocks. With <paramref name="disposesSamples"/> (the loader disposes the samples:
+    /// <see cref="ChunkProcessor{TSource, T}.DisposesSamples"/>), the chunks queued between blocks are tracked, to be
+    /// discarded after a stop (<see cref="DiscardHeld"/>).
+    /// </summary>
+    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderContext context, PipelineStage firstStage, Regrouper<T>? regroup, PipelineStage regroupStage, bool disposesSamples)
     {
-        _pool = pool;
+        var (options, pool, counters, lifetime) = (context.Options, context.Pool, context.Counters, context.Lifetime);
         _regroup = regroup;
 
         // Samples the loader disposes are tracked while they wait between blocks (only regrouping queues them).
@@ -101,9 +105,12 @@ internal sealed class BlockGraph<TSource, T>
 
         // Not propagated: a fault would drop the finished batches queued before it.
         _last.LinkTo(Prefetch);
-        AllEnded = Task.WhenAll(new[] { _prepare?.Completion, _shuffle?.Completion, _last.Completion }.OfType<Task>());
         _queues.Add((PipelineStage.Prefetch, () => Prefetch.Count));
-        Ended = _last.Completion.ContinueWith(
+
+        // Every block, not only the last: a stopped collate block completes while the blocks before it may still run a
+        // transform or wait to reserve a buffer, and disposal must not finish (and reclaim the pool) before they end.
+        Task[] blocks = _prepare is null ? [_last.Completion] : [_prepare.Completion, _shuffle!.Completion, _last.Completion];
+        Ended = Task.WhenAll(blocks).ContinueWith(
             completed =>
             {
                 if (completed.Exception is { } bug)
@@ -134,14 +141,11 @@ internal sealed class BlockGraph<TSource, T>
     /// <summary>Gets a task that completes once every block has ended and the prefetch queue takes no more.</summary>
     public Task Ended { get; }
 
-    /// <summary>Gets a task that completes once every block has ended: no worker runs a chunk any more.</summary>
-    public Task AllEnded { get; }
-
     public IReadOnlyList<(PipelineStage Stage, Func<int> Depth)> Queues => _queues;
 
     /// <summary>
     /// Disposes the samples the loader still holds for disposal (see <see cref="HeldChunks{T}"/>): those queued between
-    /// blocks and those a regrouper keeps. Call once <see cref="AllEnded"/> has completed.
+    /// blocks and those a regrouper keeps. Call once <see cref="Ended"/> has completed (no worker runs a chunk any more).
     /// </summary>
     public void DiscardHeld()
     {
@@ -170,11 +174,7 @@ internal sealed class BlockGraph<TSource, T>
     {
         while (block is not null && block.TryReceive(out var chunk))
         {
-            if (chunk.HasReservation)
-            {
-                _pool.CancelReservation();
-            }
-
+            // Releases the chunk's buffer reservation, if it holds one (and disposes its samples if the loader does).
             if (_held is not null)
             {
                 _held.Take(chunk);
@@ -197,7 +197,7 @@ internal sealed class BlockGraph<TSource, T>
 
     /// <summary>
     /// Reserves each chunk's buffer as the block hands it on, in the order the collate block keeps (see
-    /// <see cref="BatchPool.ReserveAsync"/>). One at a time: a chunk that makes many small batches (short buckets) would
+    /// <see cref="BufferReservation"/>). One at a time: a chunk that makes many small batches (short buckets) would
     /// otherwise reserve more buffers than the pool has before the first of them could move on and free one.
     /// </summary>
     private static IEnumerable<Chunk<T>> Reserving(List<Chunk<T>> output, BatchPool pool, CancellationToken token)
@@ -206,8 +206,7 @@ internal sealed class BlockGraph<TSource, T>
         {
             if (!chunk.IsMarker)
             {
-                pool.Reserve(token);
-                chunk.HasReservation = true;
+                chunk.Reservation = BufferReservation.Reserve(pool, token);
             }
 
             yield return chunk;
