@@ -141,6 +141,21 @@ public sealed class AutotunerTests
     }
 
     [Fact]
+    public void Observe_SlowBatchesThatWait_WithinTenPercentOfTheBestWithinFiveSeconds()
+    {
+        // bench images under load: batches of 32 at about 4 a second with 2 workers, delivered whole; a consumer that
+        // takes 512 samples/s, so 8 workers (16 batches/s) are the best.
+        var pipeline = new SimulatedPipeline(Limits()) { WorkPerSample = 2.0 / 128, StepPerSample = 1.0 / 512, WholeBatches = true, Noise = 0.05 };
+        var best = pipeline.RateWith(64);
+        double? reached = null;
+        pipeline.Run(10, () => reached ??= pipeline.RateWith(pipeline.Tuner.Workers) >= 0.9 * best ? pipeline.Seconds : null);
+
+        Assert.True(reached <= 5, $"within 10 % of the best after {reached?.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) ?? "more than 10"} s: {pipeline.Tuner.Status}");
+        pipeline.Run(30);
+        Assert.True(pipeline.RateWith(pipeline.Tuner.Workers) >= 0.9 * best, pipeline.Tuner.Status.ToString());
+    }
+
+    [Fact]
     public void Observe_SlowBatches_NoChangeBeforeEnoughBatchesToJudge()
     {
         // One batch of 32 samples every 3.2 s at the start: 2 workers at 100 ms per sample.
