@@ -28,6 +28,12 @@ internal sealed record AutotuneSettings
     /// <summary>Gets the fewest batches a window of <see cref="MaxWindow"/> is judged on; with fewer, nothing is decided.</summary>
     public int MinBatchesLong { get; init; } = 3;
 
+    /// <summary>
+    /// Gets the fewest batches each block of ticks holds when the spread of samples/s is measured: samples arrive a
+    /// batch at a time, so a tick that holds none says nothing about the noise (with fast batches each tick is a block).
+    /// </summary>
+    public int BatchesPerBlock { get; init; } = 2;
+
     /// <summary>Gets the share of time the consumer waits above which the loader is the bottleneck.</summary>
     public double Starved { get; init; } = 0.05;
 
