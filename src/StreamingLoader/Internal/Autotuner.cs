@@ -84,7 +84,8 @@ internal sealed class Autotuner
         _ticks.Add((Seconds(last.At, now), totals.Samples - last.Samples, totals.WaitSeconds - last.Wait));
         var window = Measure(_windowStart.Value.At, _windowStart.Value.Totals, now, totals);
         var enough = (window.Seconds >= _settings.MinWindow.TotalSeconds && window.Batches >= _settings.MinBatches)
-            || (window.Seconds >= _settings.MaxWindow.TotalSeconds && window.Batches >= _settings.MinBatchesLong);
+            || (window.Seconds >= _settings.MaxWindow.TotalSeconds && window.Batches >= _settings.MinBatchesLong)
+            || (_trial is null && ClearlyStarved(window) && window.Seconds >= _settings.MinWindow.TotalSeconds && window.Batches >= _settings.MinBatchesStarved);
         if (!enough)
         {
             if (window.Seconds >= 4 * _settings.MaxWindow.TotalSeconds)
@@ -179,6 +180,14 @@ internal sealed class Autotuner
         // A wait above the threshold only by its noise is neither starved nor fed: nothing to decide on.
         return _limits.TuneWorkers && window.Wait < _settings.Starved && Shrink(window, "consumer_bound", measured, now, totals);
     }
+
+    /// <summary>
+    /// Whether the consumer waits most of the time while the workers are all busy: more workers are the one move to
+    /// try, decided on a few batches (<see cref="AutotuneSettings.MinBatchesStarved"/>); the move is still judged on a
+    /// full window, so a decision made early is undone as any other when it does not pay.
+    /// </summary>
+    private bool ClearlyStarved(AutotuneWindow window) =>
+        _limits.TuneWorkers && window.Wait >= _settings.ClearlyStarved && window.Busy >= _settings.ClearlyBusy;
 
     /// <summary>Fewer workers, down to those busy on average with headroom, at most half at once, not below a floor that failed.</summary>
     private bool Shrink(AutotuneWindow window, string reason, string measured, long now, AutotuneSample totals)
