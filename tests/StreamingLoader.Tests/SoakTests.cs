@@ -4,7 +4,7 @@ using StreamingLoader.Internal;
 namespace StreamingLoader.Tests;
 
 /// <summary>
-/// The short version of the slow-consumer soak (<c>streamingloader soak</c> is the long one): a consumer many times
+/// The short version of the slow-consumer soak (the stress tool's <c>soak</c>, tests/StreamingLoader.Stress, is the long one): a consumer many times
 /// slower than the loader, epoch after epoch; memory stays flat and the pool's leases within its size.
 /// </summary>
 [Collection(UnobservedTaskGroup.Name)]
