@@ -153,7 +153,12 @@ public class BottleneckTests
     {
         var profile = await ProfileAsync("source-stages-test", transformDelay: TimeSpan.FromMilliseconds(5), stepDelay: TimeSpan.Zero, p => p.SourceWaitForConsumerSeconds + p.SourceWaitForStagesSeconds > 1);
 
-        Assert.True(profile.SourceWaitForStagesSeconds > 4 * profile.SourceWaitForConsumerSeconds, profile.ToString());
+        // Where the machine is so loaded that the consumer's thread waits for a CPU after its batch is ready (the CPU
+        // rule's evidence), the full prefetch queue makes the source wait for the consumer too: the split is then only
+        // mostly the stages, and the verdict must say CPU.
+        var shortOfCpu = BottleneckVerdict.IsShortOfCpu(profile.Evidence);
+        Assert.True(profile.SourceWaitForStagesSeconds > (shortOfCpu ? 1 : 4) * profile.SourceWaitForConsumerSeconds, profile.ToString());
+        Assert.True(!shortOfCpu || profile.Verdict.Kind == BottleneckKind.Cpu, profile.ToString());
         Assert.True(profile.Evidence.StageUtilisation[PipelineStage.Transform] > BottleneckVerdict.StageBusyThreshold, profile.ToString());
         Assert.True(profile.Evidence.ConsumerWaitShare > 0.9, profile.ToString());
     }

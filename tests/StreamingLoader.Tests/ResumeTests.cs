@@ -165,7 +165,9 @@ public class ResumeTests
         Assert.DoesNotContain(held, batchesBefore);
         Assert.Equal(held, saved.NextBatch);
         Assert.Equal(batchesBefore.Where(b => b > held), saved.DeliveredAhead!.Order());
-        Assert.Equal(held + ahead, batchesBefore.Count);
+        // At least `ahead` overtook batch 2: more when batch 0 or 1 came late too (they wait in the list until it does).
+        Assert.InRange(saved.DeliveredAhead!.Count, ahead, count / 10);
+        Assert.Equal(held + saved.DeliveredAhead.Count, batchesBefore.Count);
 
         var after = new List<long>();
         await using (var resumed = Make(LoaderState.FromJson(saved.ToJson()), hold: false))

@@ -94,8 +94,8 @@ public static class LoaderMetrics
         Meter.CreateObservableCounter("streamingloader.samples.dropped", () => ObservePipelines(c => c.Accounting.Total(Tally.Dropped)), "{sample}", "Samples read but not wanted: a dropped last partial batch, the rest of an epoch left early.");
         Meter.CreateObservableCounter("streamingloader.retries", () => ObservePipelines(c => c.Accounting.Total(Tally.Retried)), "{retry}", "Attempts after the first at reading or transforming a sample (the retry policy).");
         Meter.CreateObservableCounter("streamingloader.values.nonfinite", () => ObservePipelines(c => c.Accounting.Total(Tally.NonFinite)), "{value}", "NaN and infinite feature values delivered (NonFiniteNumbers.Count).");
-        Meter.CreateObservableCounter("streamingloader.sequence.steps", () => ObservePipelines(c => c.SequenceSteps), "{step}", "Steps (tokens) of variable-length fields delivered as data.");
-        Meter.CreateObservableCounter("streamingloader.sequence.padding", () => ObservePipelines(c => c.PaddingSteps), "{step}", "Steps (tokens) of variable-length fields delivered as padding; padding / (steps + padding) is the padding fraction.");
+        Meter.CreateObservableCounter("streamingloader.sequence.steps", () => ObserveSequences(c => c.SequenceSteps), "{step}", "Steps (tokens) of variable-length fields delivered as data.");
+        Meter.CreateObservableCounter("streamingloader.sequence.padding", () => ObserveSequences(c => c.PaddingSteps), "{step}", "Steps (tokens) of variable-length fields delivered as padding; padding / (steps + padding) is the padding fraction.");
         Meter.CreateObservableCounter("streamingloader.batches", () => ObservePipelines(c => c.Batches), "{batch}", "Batches delivered to the consumer.");
         Meter.CreateObservableCounter("streamingloader.bytes", () => ObservePipelines(c => c.Bytes), "By", "Bytes of batch data delivered to the consumer.");
         Meter.CreateObservableCounter("streamingloader.consumer.wait", () => ObservePipelines(c => TimeSpan.FromTicks(c.WaitTicks).TotalSeconds), "s", "Time the consumer waited for its next batch (starvation).");
@@ -146,6 +146,19 @@ public static class LoaderMetrics
         foreach (var source in Live.Keys)
         {
             yield return new Measurement<TValue>(read(source.Counters), PipelineTags(source.Name));
+        }
+    }
+
+    /// <summary>Only pipelines that delivered variable-length fields: a dashboard says "no padding here" for the others, not 0 %.</summary>
+    private static IEnumerable<Measurement<long>> ObserveSequences(Func<PipelineCounters, long> read)
+    {
+        foreach (var source in Live.Keys)
+        {
+            var counters = source.Counters;
+            if (Interlocked.Read(ref counters.SequenceSteps) + Interlocked.Read(ref counters.PaddingSteps) > 0)
+            {
+                yield return new Measurement<long>(read(counters), PipelineTags(source.Name));
+            }
         }
     }
 
