@@ -191,14 +191,15 @@ public sealed class ArrowDatasetTests : IDisposable
     public async Task Decode_LocalFile_ColumnsPointIntoTheMappedFileWithoutCopies()
     {
         await using var source = await ShardSource.OpenAsync(_files, new ShardSourceOptions { Suffix = ".arrow" });
-        await using var dataset = await ArrowDataset.OpenAsync(source, new TensorColumns().Tensor("id").Tensor("vector").Tensor("tokens").Text("caption").Tensor("flag"));
+        var dataset = await ArrowDataset.OpenAsync(source, new TensorColumns().Tensor("id").Tensor("vector").Tensor("tokens").Text("caption").Tensor("flag"));
+        var path = Path.Combine(_files, "types-01.arrow");
 
         var unit = dataset.AcquireUnit(5); // record batch 1 of types-01.arrow
         try
         {
             // The file is mapped while the unit is held (Linux lists mappings by path), and no column but the
             // bit-packed bool owns a buffer: their values and offsets are views of the mapping.
-            Assert.Contains(File.ReadLines("/proc/self/maps"), line => line.EndsWith(Path.Combine(_files, "types-01.arrow"), StringComparison.Ordinal));
+            Assert.Contains(File.ReadLines("/proc/self/maps"), line => line.EndsWith(path, StringComparison.Ordinal));
             Assert.Equal([0L, 0, 0, 0], unit.Columns[..4].Select(c => c.CapacityBytes));
             Assert.Equal(64, unit.Rows);
             Assert.Equal(Rows + 64, dataset.GetItem(Rows + 64).Values<long>("id")[0]);
@@ -207,6 +208,10 @@ public sealed class ArrowDatasetTests : IDisposable
         {
             dataset.ReleaseUnit(5);
         }
+
+        // Disposing the dataset unmaps what its decoded units held.
+        await dataset.DisposeAsync();
+        Assert.DoesNotContain(File.ReadLines("/proc/self/maps"), line => line.EndsWith(path, StringComparison.Ordinal));
     }
 
     /// <summary>
