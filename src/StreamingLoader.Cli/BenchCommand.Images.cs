@@ -1,8 +1,5 @@
 using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
 using StreamingLoader.Images;
-using StreamingLoader.Images.Decoding;
 
 namespace StreamingLoader.Cli;
 
@@ -18,11 +15,10 @@ internal static partial class BenchCommand
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 64 };
         var workers = WorkersOption();
         var json = JsonOption();
-        var decodeOnly = new Option<bool>("--decode-only") { Description = "Only decode every file at full size on one thread (images/s), for context." };
         var skia = new Option<bool>("--skia") { Description = "Decode JPEGs with Skia instead of libturbojpeg (as on a machine without it)." };
         var scaling = new Option<DecodeScaling>("--scaling") { Description = "DCT-scaled decoding of large JPEGs: Off (the default, torchvision's output), Balanced or Fast.", DefaultValueFactory = _ => DecodeScaling.Off };
         var metrics = new MetricsOptions();
-        var command = new Command("images", "Image folder DIR/images: RandomResizedCrop(224), RandomHorizontalFlip, ToTensor, Normalize; shuffled.") { data, batch, workers, json, decodeOnly, skia, scaling };
+        var command = new Command("images", "Image folder DIR/images: RandomResizedCrop(224), RandomHorizontalFlip, ToTensor, Normalize; shuffled.") { data, batch, workers, json, skia, scaling };
         var run = new BenchRun();
         run.AddTo(command);
         metrics.AddTo(command);
@@ -41,12 +37,6 @@ internal static partial class BenchCommand
                 DecodeScaling = result.GetValue(scaling),
             });
             await Console.Error.WriteLineAsync(folder.ToString());
-            if (result.GetValue(decodeOnly))
-            {
-                Console.WriteLine(DecodeOnly(folder));
-                return 0;
-            }
-
             await using var server = await metrics.StartAsync(result, Console.Error, "streamingloader-bench", ct);
             var transform = ImageTransform.Compose(
                 ImageTransform.RandomResizedCrop(224), ImageTransform.RandomHorizontalFlip(), ImageTransform.ToTensor(), ImageTransform.Normalize(s_imageNetMean, s_imageNetStd));
@@ -55,27 +45,5 @@ internal static partial class BenchCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>Full-size decodes of every file on this thread, after one pass to warm the page cache and the code.</summary>
-    private static string DecodeOnly(ImageFolder folder)
-    {
-        var workspace = new Workspace();
-        void DecodeAll()
-        {
-            foreach (var file in folder.Samples)
-            {
-                var length = workspace.ReadFile(file.Path);
-                var header = ImageDecoder.ReadHeader(workspace, length, file.Path, long.MaxValue, folder.JpegDecoder);
-                ImageDecoder.Decode(workspace, length, file.Path, header, 3, 1, 1);
-            }
-        }
-
-        DecodeAll();
-        var start = Stopwatch.GetTimestamp();
-        DecodeAll();
-        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        var decoder = folder.JpegDecoder == JpegDecoder.TurboJpeg ? "libjpeg-turbo (TurboJPEG)" : "Skia";
-        return string.Create(CultureInfo.InvariantCulture, $"{{\"workload\":\"decode\",\"decoder\":\"{decoder}\",\"images\":{folder.Count},\"seconds\":{seconds:F4},\"images_per_s\":{folder.Count / seconds:F1}}}");
     }
 }

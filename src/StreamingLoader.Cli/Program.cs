@@ -4,6 +4,4 @@ using StreamingLoader.Cli;
 var root = new RootCommand("StreamingLoader: backpressured, observable data loading for .NET training loops.");
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
-root.Subcommands.Add(StressCommand.Create());
-root.Subcommands.Add(SoakCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -1,5 +1,6 @@
 using StreamingLoader.Batching;
 using StreamingLoader.Sources;
+using StreamingLoader.RabbitMQ.Internal;
 
 namespace StreamingLoader.RabbitMQ;
 

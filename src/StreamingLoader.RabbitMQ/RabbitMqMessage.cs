@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using StreamingLoader.RabbitMQ.Internal;
 
 namespace StreamingLoader.RabbitMQ;
 

@@ -1,4 +1,5 @@
 using RabbitMQ.Client;
+using StreamingLoader.RabbitMQ.Internal;
 
 namespace StreamingLoader.RabbitMQ;
 

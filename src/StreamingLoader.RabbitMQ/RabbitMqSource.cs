@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using StreamingLoader.RabbitMQ.Internal;
 
 namespace StreamingLoader.RabbitMQ;
 

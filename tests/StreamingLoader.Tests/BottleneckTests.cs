@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using StreamingLoader.Telemetry;
+using StreamingLoader.Batching;
+using StreamingLoader.Datasets;
 using StreamingLoader.Internal;
 
 namespace StreamingLoader.Tests;
@@ -83,9 +85,10 @@ public class BottleneckTests
     [Fact]
     public async Task Dispatch_BatchFinishedWhileTheConsumerWaits_TimeAfterItCountsAsWaitingForAThread()
     {
-        // The clock moves 5 s as the collate stamps the batch finished (on the worker that armed it), so the consumer's
-        // wait is 5 s and all of it comes after the batch was ready: what a continuation stuck behind busy threads sees.
-        // Each sample is transformed twice, first to agree the batch layout (on the source's thread), then by the worker.
+        // The clock moves 5 s as the collate stamps the batch finished (on the worker that armed it, writing the batch's
+        // last sample: the stamp is that thread's next reading of the loader's clock), so the consumer's wait is 5 s and all
+        // of it comes after the batch was ready: what a continuation stuck behind busy threads sees. Each sample is
+        // transformed twice, first to agree the batch layout (on the source's thread), then by the worker.
         var clock = new HandOffClock(TimeSpan.FromSeconds(5));
         using var gate = new SemaphoreSlim(0);
         var calls = new int[4];
@@ -99,14 +102,9 @@ public class BottleneckTests
                     gate.Wait();
                 }
 
-                if (context.Index == 3 && call == 2)
-                {
-                    HandOffClock.ArmOnThisThread();
-                }
-
                 return sample;
             })
-            .Build(new LoaderOptions { Name = name, BatchSize = 4, Workers = 1, TimeProvider = clock });
+            .Build(new ArmingCollator(Collate.Tensors<float, long>(), armAtSlot: 3), new LoaderOptions { Name = name, BatchSize = 4, Workers = 1, TimeProvider = clock });
         using var profiler = PipelineProfiler.Start(name);
 
         await using var batches = loader.ReadEpochAsync().GetAsyncEnumerator();
@@ -214,6 +212,23 @@ public class BottleneckTests
     /// A clock that moves one tick per reading (so readings are ordered), and <see cref="_jump"/> once, right after the
     /// first reading on a thread that called <see cref="ArmOnThisThread"/>.
     /// </summary>
+    /// <summary>A collator that arms <see cref="HandOffClock"/> on the worker's thread when it first writes the sample in <c>armAtSlot</c>.</summary>
+    private sealed class ArmingCollator(Collator<Sample<float, long>> inner, int armAtSlot) : Collator<Sample<float, long>>
+    {
+        private int _armed;
+
+        public override BatchLayout GetLayout(Sample<float, long> firstSample) => inner.GetLayout(firstSample);
+
+        public override void Write(in Sample<float, long> sample, int slot, Batch batch)
+        {
+            inner.Write(sample, slot, batch);
+            if (slot == armAtSlot && Interlocked.Exchange(ref _armed, 1) == 0)
+            {
+                HandOffClock.ArmOnThisThread();
+            }
+        }
+    }
+
     private sealed class HandOffClock(TimeSpan jump) : TimeProvider
     {
         [ThreadStatic]

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace StreamingLoader.RabbitMQ;
+namespace StreamingLoader.RabbitMQ.Internal;
 
 /// <summary>
 /// Settles deliveries on one task: acknowledges consumed messages (one <c>multiple</c> acknowledgement per run of

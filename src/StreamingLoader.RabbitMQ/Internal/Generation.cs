@@ -1,6 +1,6 @@
 using RabbitMQ.Client;
 
-namespace StreamingLoader.RabbitMQ;
+namespace StreamingLoader.RabbitMQ.Internal;
 
 /// <summary>
 /// One connection's channels. Delivery tags count from 1 on each channel, so a tag means something only with its
@@ -58,6 +58,3 @@ internal sealed class Generation(IChannel channel, IChannel deadLetterChannel)
         return true;
     }
 }
-
-/// <summary>A message's delivery: the tag and the generation it belongs to.</summary>
-internal readonly record struct Delivery(Generation Generation, ulong Tag);

@@ -3,7 +3,7 @@ using RabbitMQ.Client;
 using StreamingLoader.Batching;
 using StreamingLoader.Sources;
 
-namespace StreamingLoader.RabbitMQ;
+namespace StreamingLoader.RabbitMQ.Internal;
 
 /// <summary>
 /// Writes message bodies through a line collator and keeps, per batch, the messages it holds, to settle them when

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Reflection;
 using StreamingLoader.Telemetry;
 
-namespace StreamingLoader.RabbitMQ;
+namespace StreamingLoader.RabbitMQ.Internal;
 
 /// <summary>
 /// The <c>streamingloader.source.queue_ready</c> gauge: messages waiting in each consumed queue, a trainer's backlog.

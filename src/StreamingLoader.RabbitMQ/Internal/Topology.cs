@@ -1,6 +1,6 @@
 using RabbitMQ.Client;
 
-namespace StreamingLoader.RabbitMQ;
+namespace StreamingLoader.RabbitMQ.Internal;
 
 /// <summary>The queues and exchange a source and a publisher agree on: declared the same way by both.</summary>
 internal static class Topology

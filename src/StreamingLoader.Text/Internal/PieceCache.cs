@@ -102,7 +102,3 @@ internal sealed class PieceCache
         }
     }
 }
-
-/// <summary>A cached piece's ids: one id inline (most pieces are one token), or an array.</summary>
-[StructLayout(LayoutKind.Auto)]
-internal readonly record struct PieceIds(int Single, int[]? Many);

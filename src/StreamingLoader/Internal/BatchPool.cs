@@ -12,6 +12,7 @@ internal sealed class BatchPool : IDisposable
     private readonly Stack<BatchBuffer> _free = new();
     private readonly List<BatchBuffer> _allocations = [];
     private readonly HashSet<Batch> _leased = [];
+    private readonly HashSet<BufferReservation> _reservations = [];
     private readonly ResizableSemaphore _available;
     private readonly int _capacity;
     private readonly int _batchSize;
@@ -64,22 +65,53 @@ internal sealed class BatchPool : IDisposable
         }
     }
 
-    /// <summary>
-    /// Reserves a buffer for a chunk before any worker touches it. Reserving in the sampler's order is what keeps an
-    /// ordered pipeline from deadlocking: the earliest unfinished batch always has its buffer, so finished later
-    /// batches waiting behind it never hold the buffer it needs.
-    /// </summary>
-    public ValueTask ReserveAsync(CancellationToken cancellationToken) =>
+    /// <summary>Gets the buffers reserved for chunks (<see cref="BufferReservation"/>) and not yet taken or released.</summary>
+    public int Reserved
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _reservations.Count;
+            }
+        }
+    }
+
+    /// <summary>Gets the buffers neither leased nor reserved.</summary>
+    public int Available => _available.Free;
+
+    // The reservation protocol's side: only BufferReservation calls these. The pool knows every reservation that holds
+    // a buffer, so a stopped loader gets back those whose chunks the stopped blocks dropped (ReclaimAllUndelivered).
+
+    /// <summary>Waits for a free buffer for a reservation; a canceled wait takes none.</summary>
+    internal ValueTask WaitToReserveAsync(CancellationToken cancellationToken) =>
         _available.Wait(0, CancellationToken.None) ? ValueTask.CompletedTask : new ValueTask(_available.WaitAsync(cancellationToken));
 
-    /// <summary>As <see cref="ReserveAsync"/>, blocking (the shuffle block's own thread).</summary>
-    public void Reserve(CancellationToken cancellationToken) => _available.Wait(cancellationToken);
+    /// <summary>As <see cref="WaitToReserveAsync"/>, blocking.</summary>
+    internal void WaitToReserve(CancellationToken cancellationToken) => _available.Wait(cancellationToken);
 
-    /// <summary>Takes the buffer a chunk reserved, with room for <paramref name="required"/> bytes per tensor (empty: a full fixed-shape batch).</summary>
-    public Batch TakeReserved(ReadOnlySpan<long> required = default) => Take(required);
+    /// <summary>Records a reservation that holds the buffer its wait took.</summary>
+    internal void Register(BufferReservation reservation)
+    {
+        lock (_lock)
+        {
+            _reservations.Add(reservation);
+        }
+    }
 
-    /// <summary>Gives back a reservation whose chunk made no batch (all samples skipped, an error, a stop).</summary>
-    public void CancelReservation() => _available.Release();
+    /// <summary>Leases the buffer <paramref name="reservation"/> held, with room for <paramref name="required"/> bytes per tensor (empty: a full fixed-shape batch).</summary>
+    internal Batch TakeReserved(BufferReservation reservation, ReadOnlySpan<long> required) => Take(required, reservation);
+
+    /// <summary>Frees the buffer <paramref name="reservation"/> held: its chunk made no batch.</summary>
+    internal void ReleaseReserved(BufferReservation reservation)
+    {
+        lock (_lock)
+        {
+            _reservations.Remove(reservation);
+        }
+
+        _available.Release();
+    }
 
     /// <summary>Takes a free buffer if one is free now.</summary>
     public bool TryRent([NotNullWhen(true)] out Batch? batch, ReadOnlySpan<long> required = default)
@@ -95,12 +127,22 @@ internal sealed class BatchPool : IDisposable
         return Take(required);
     }
 
-    private Batch Take(ReadOnlySpan<long> required)
+    private Batch Take(ReadOnlySpan<long> required, BufferReservation? reservation = null)
     {
         BatchBuffer buffer;
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (reservation is not null)
+            {
+                _reservations.Remove(reservation);
+            }
+
+            if (_disposed)
+            {
+                _available.Release();
+                ObjectDisposedException.ThrowIf(_disposed, this);
+            }
+
             buffer = _free.Count > 0 ? _free.Pop() : Allocate();
             _outstanding++;
         }
@@ -158,10 +200,8 @@ internal sealed class BatchPool : IDisposable
             if (_disposed)
             {
                 FreeIfIdle();
-                return;
             }
-
-            if (_allocations.Count > Limit)
+            else if (_allocations.Count > Limit)
             {
                 // The limit was lowered (the autotuner): memory goes back as buffers come back.
                 FreeBuffer(batch.Buffer);
@@ -172,6 +212,7 @@ internal sealed class BatchPool : IDisposable
             }
         }
 
+        // Released after disposal too: the count of free buffers stays true (nothing can lease one any more).
         _available.Release();
     }
 
@@ -235,15 +276,23 @@ internal sealed class BatchPool : IDisposable
     }
 
     /// <summary>
-    /// Returns every leased buffer the consumer never received: once the stages have stopped, nothing else will.
+    /// Returns every leased buffer the consumer never received and frees every reservation still held: once the stages
+    /// have stopped, nothing else will (a stopped block drops the chunks in its queue, reservations and all).
     /// Call only when no stage and no queue holds a batch any more.
     /// </summary>
     public void ReclaimAllUndelivered()
     {
         Batch[] leased;
+        BufferReservation[] reserved;
         lock (_lock)
         {
             leased = [.. _leased];
+            reserved = [.. _reservations];
+        }
+
+        foreach (var reservation in reserved)
+        {
+            reservation.Release();
         }
 
         foreach (var batch in leased)

@@ -14,13 +14,12 @@ internal sealed class BlockGraph<TSource, T>
     private readonly TransformManyBlock<Chunk<T>, Chunk<T>>? _shuffle;
     private readonly IReceivableSourceBlock<Delivery> _last;
     private readonly List<(PipelineStage Stage, Func<int> Depth)> _queues = [];
-    private readonly BatchPool _pool;
     private readonly List<WorkerGate> _gates = [];
     private readonly int _workers;
 
-    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderOptions options, BatchPool pool, PipelineStage firstStage, PipelineCounters counters, LoaderLifetime lifetime, Regrouper<T>? regroup, PipelineStage regroupStage)
+    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderContext context, PipelineStage firstStage, Regrouper<T>? regroup, PipelineStage regroupStage)
     {
-        _pool = pool;
+        var (options, pool, counters, lifetime) = (context.Options, context.Pool, context.Counters, context.Lifetime);
         var poolCapacity = pool.Capacity;
         var token = lifetime.Token;
 
@@ -76,7 +75,11 @@ internal sealed class BlockGraph<TSource, T>
         // Not propagated: a fault would drop the finished batches queued before it.
         _last.LinkTo(Prefetch);
         _queues.Add((PipelineStage.Prefetch, () => Prefetch.Count));
-        Ended = _last.Completion.ContinueWith(
+
+        // Every block, not only the last: a stopped collate block completes while the blocks before it may still run a
+        // transform or wait to reserve a buffer, and disposal must not finish (and reclaim the pool) before they end.
+        Task[] blocks = _prepare is null ? [_last.Completion] : [_prepare.Completion, _shuffle!.Completion, _last.Completion];
+        Ended = Task.WhenAll(blocks).ContinueWith(
             completed =>
             {
                 if (completed.Exception is { } bug)
@@ -121,15 +124,11 @@ internal sealed class BlockGraph<TSource, T>
         Recycle(Prefetch);
     }
 
-    private void Recycle(IReceivableSourceBlock<Chunk<T>>? block)
+    private static void Recycle(IReceivableSourceBlock<Chunk<T>>? block)
     {
         while (block is not null && block.TryReceive(out var chunk))
         {
-            if (chunk.HasReservation)
-            {
-                _pool.CancelReservation();
-            }
-
+            // Releases the chunk's buffer reservation, if it holds one.
             chunk.Return();
         }
     }
@@ -144,7 +143,7 @@ internal sealed class BlockGraph<TSource, T>
 
     /// <summary>
     /// Reserves each chunk's buffer as the block hands it on, in the order the collate block keeps (see
-    /// <see cref="BatchPool.ReserveAsync"/>). One at a time: a chunk that makes many small batches (short buckets) would
+    /// <see cref="BufferReservation"/>). One at a time: a chunk that makes many small batches (short buckets) would
     /// otherwise reserve more buffers than the pool has before the first of them could move on and free one.
     /// </summary>
     private static IEnumerable<Chunk<T>> Reserving(List<Chunk<T>> output, BatchPool pool, CancellationToken token)
@@ -153,8 +152,7 @@ internal sealed class BlockGraph<TSource, T>
         {
             if (!chunk.IsMarker)
             {
-                pool.Reserve(token);
-                chunk.HasReservation = true;
+                chunk.Reservation = BufferReservation.Reserve(pool, token);
             }
 
             yield return chunk;

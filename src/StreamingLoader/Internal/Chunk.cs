@@ -45,8 +45,11 @@ internal sealed class Chunk<T>
     /// <summary>Gets or sets the last line of a chunk of <see cref="TextLine"/>s cut from the source in stream order, for <see cref="FileTail.PositionAfter"/>.</summary>
     public TextLine? LastLine { get; set; }
 
-    /// <summary>Gets or sets whether a pool buffer is reserved for this chunk's batch (see <c>BatchPool.ReserveAsync</c>).</summary>
-    public bool HasReservation { get; set; }
+    /// <summary>
+    /// Gets or sets the pool buffer reserved for this chunk's batch, if any: it moves to the stage's output chunk
+    /// (<see cref="Continue"/>), is taken by the collator, and is released if the chunk is returned without making a batch.
+    /// </summary>
+    public BufferReservation? Reservation { get; set; }
 
     /// <summary>Gets the samples of this chunk dropped under the skip policy: published when the chunk is delivered.</summary>
     public List<DeadLetter>? DeadLetters { get; private set; }
@@ -85,7 +88,7 @@ internal sealed class Chunk<T>
         var indices = ArrayPool<long>.Shared.Rent(capacity);
         ItemSpan.CopyTo(items);
         IndexSpan.CopyTo(indices);
-        Return();
+        ReturnArrays();
         (Items, Indices) = (items, indices);
     }
 
@@ -97,7 +100,7 @@ internal sealed class Chunk<T>
         Sequence = from.Sequence;
         ReadAt = from.ReadAt;
         LastLine = from.LastLine;
-        (HasReservation, from.HasReservation) = (from.HasReservation, false);
+        (Reservation, from.Reservation) = (from.Reservation, null);
         if (from.DeadLetters is { } deadLetters)
         {
             (DeadLetters ??= []).AddRange(deadLetters);
@@ -114,7 +117,14 @@ internal sealed class Chunk<T>
         Count--;
     }
 
+    /// <summary>Returns the chunk's arrays to their pools and releases its buffer reservation if it still holds one: the chunk is done with.</summary>
     public void Return()
+    {
+        Reservation?.Release();
+        ReturnArrays();
+    }
+
+    private void ReturnArrays()
     {
         ReturnItems();
         if (Indices.Length > 0)

@@ -1,54 +1,47 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace StreamingLoader.Internal;
 
 /// <summary>
-/// What a worker does to a chunk: read its samples (map-style), transform them and collate them into a pooled
-/// batch, as a PyTorch worker fetches, transforms and collates its batch. A sample error becomes an error marker
-/// that travels on in order, so the consumer first gets the batches before it, and the source stops reading.
+/// What a worker does to a chunk: read its samples (map-style, <see cref="DatasetReader{TSource}"/>), transform them
+/// and collate them into a pooled batch (<see cref="ChunkCollator{TSource, T}"/>), as a PyTorch worker fetches,
+/// transforms and collates its batch. A sample error becomes an error marker that travels on in order, so the consumer
+/// first gets the batches before it, and the source stops reading.
 /// </summary>
 internal sealed class ChunkProcessor<TSource, T>
 {
     private readonly IDataset<TSource>? _dataset;
-    private readonly IGatherDataset? _gather;
+    private readonly DatasetReader<TSource>? _reader;
     private readonly Func<TSource, SampleContext, CancellationToken, ValueTask<T>>? _transform;
+    private readonly ChunkCollator<TSource, T> _chunkCollator;
     private readonly Collator<T> _collator;
+    private readonly LoaderContext _context;
     private readonly BatchPool _pool;
     private readonly ulong _seed;
-    private readonly string _name;
-    private readonly PipelineCounters _counters;
-    private readonly TimeProvider _time;
     private readonly ErrorHandler _errors;
     private readonly LoaderLifetime _lifetime;
     private readonly EpochLedger? _ledger;
     private readonly InFlightWork _inFlight;
-    private readonly BatchWriter<T> _writer;
 
-    public ChunkProcessor(
-        SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, BatchPool pool, LoaderOptions options,
-        PipelineCounters counters, ErrorHandler errors, LoaderLifetime lifetime, EpochLedger? ledger, InFlightWork inFlight)
+    public ChunkProcessor(SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, LoaderContext context)
     {
         _dataset = (source as MapSource<TSource>)?.Dataset;
         _transform = chain.Transform;
         Synchronous = !chain.IsAsynchronous;
         _collator = collator;
-        _pool = pool;
-        _seed = options.Seed;
-        _name = options.Name;
-        _time = options.TimeProvider;
-        _counters = counters;
-        _errors = errors;
-        _lifetime = lifetime;
-        _ledger = ledger;
-        _inFlight = inFlight;
-        _writer = new BatchWriter<T>(collator, pool, errors);
+        _context = context;
+        _pool = context.Pool;
+        _seed = context.Options.Seed;
+        _errors = context.Errors;
+        _lifetime = context.Lifetime;
+        _ledger = context.SourceLedger;
+        _inFlight = context.InFlight;
 
-        // Fast path: untransformed samples, copied as they are, from a dataset that can gather its own rows.
-        if (chain.IsIdentity && collator is ICopyCollator && _dataset is IGatherDataset gather)
-        {
-            _gather = gather;
-        }
+        // Fast path: untransformed samples, copied as they are, from a dataset that can gather its own rows (collation
+        // reads them, so there is no read step).
+        var gather = chain.IsIdentity && collator is ICopyCollator ? _dataset as IGatherDataset : null;
+        _reader = _dataset is not null && gather is null ? new DatasetReader<TSource>(_dataset, context) : null;
+        _chunkCollator = new ChunkCollator<TSource, T>(_dataset, gather, collator, context);
     }
 
     /// <summary>
@@ -120,13 +113,12 @@ internal sealed class ChunkProcessor<TSource, T>
         var slot = _inFlight.Enter(chunk.Epoch);
         try
         {
-            Read(chunk, slot);
+            _reader?.Read(chunk, slot);
             return _transform is null ? (Chunk<T>)(object)chunk : await TransformAsync(chunk, _transform, slot).ConfigureAwait(false);
         }
         catch (DataLoaderException error)
         {
             _lifetime.StopSource();
-            CancelReservation(chunk);
             chunk.Return();
             return Chunk<T>.Failed(error);
         }
@@ -148,12 +140,11 @@ internal sealed class ChunkProcessor<TSource, T>
         var slot = _inFlight.Enter(chunk.Epoch);
         try
         {
-            delivery = CollateCore(chunk, slot);
+            delivery = _chunkCollator.Collate(chunk, slot);
         }
         catch (DataLoaderException error)
         {
             _lifetime.StopSource();
-            CancelReservation(chunk);
             chunk.Return();
             delivery = new Delivery(null, error.Epoch, DeliveryKind.Error, error);
         }
@@ -169,262 +160,50 @@ internal sealed class ChunkProcessor<TSource, T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private async ValueTask<Chunk<T>> TransformAsync(Chunk<TSource> chunk, Func<TSource, SampleContext, CancellationToken, ValueTask<T>> transform, InFlightWork.Slot slot)
     {
-        var timer = StartStage(PipelineStage.Transform, chunk.Count);
+        var timer = _context.StartStage(PipelineStage.Transform, chunk.Count);
         var output = Chunk<T>.Rent(chunk.Count, chunk.Epoch).Continue(chunk);
         var token = _lifetime.Token;
-        for (var i = 0; i < chunk.Count; i++)
+        try
         {
-            var index = chunk.Indices[i];
-            for (var attempt = 1; ; attempt++)
+            for (var i = 0; i < chunk.Count; i++)
             {
+                var index = chunk.Indices[i];
+                bool succeeded;
+                T item;
                 try
                 {
                     slot.At(PipelineStage.Transform, index);
                     var pending = transform(chunk.Items[i], new SampleContext(_seed, chunk.Epoch, index), token);
-                    output.Items[output.Count] = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
-                    output.Indices[output.Count++] = index;
-                    break;
+                    (succeeded, item) = (true, pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false));
                 }
                 catch (Exception ex) when (_errors.IsSampleError(ex))
                 {
-                    if (!_errors.ShouldRetry(ex, attempt, chunk.Epoch, index, out var backoff))
-                    {
-                        _errors.Reject(output, PipelineStage.Transform, index, ex, attempt);
-                        break;
-                    }
+                    (succeeded, item) = await _errors.RetryAsync(
+                        ex,
+                        static s => s.Transform(s.Item, new SampleContext(s.Seed, s.Epoch, s.Index), s.Token),
+                        (Transform: transform, Item: chunk.Items[i], Seed: _seed, chunk.Epoch, Index: index, Token: token),
+                        PipelineStage.Transform,
+                        index,
+                        output,
+                        slot).ConfigureAwait(false);
+                }
 
-                    await _errors.BackoffAsync(backoff).ConfigureAwait(false);
+                if (succeeded)
+                {
+                    output.Items[output.Count] = item;
+                    output.Indices[output.Count++] = index;
                 }
             }
+        }
+        catch
+        {
+            // The output holds the chunk's buffer reservation now: it goes back with it.
+            output.Return();
+            throw;
         }
 
         chunk.Return();
         timer.Stop(output.Count);
         return output;
     }
-
-    /// <summary>Fills a map-style chunk's samples from the dataset; iterable chunks arrive filled.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Read(Chunk<TSource> chunk, InFlightWork.Slot slot)
-    {
-        if (_dataset is not { } dataset || _gather is not null)
-        {
-            return;
-        }
-
-        var timer = StartStage(PipelineStage.Read, chunk.Count);
-        slot.At(PipelineStage.Read, chunk.Indices[0]);
-        if (dataset is not IBatchedDataset<TSource> batched || !TryReadMany(batched, chunk))
-        {
-            for (var i = 0; i < chunk.Count; i++)
-            {
-                for (var attempt = 1; ; attempt++)
-                {
-                    try
-                    {
-                        slot.At(PipelineStage.Read, chunk.Indices[i]);
-                        chunk.Items[i] = dataset.GetItem((int)chunk.Indices[i]);
-                        break;
-                    }
-                    catch (Exception ex) when (_errors.IsSampleError(ex))
-                    {
-                        if (!_errors.ShouldRetry(ex, attempt, chunk.Epoch, chunk.Indices[i], out var backoff))
-                        {
-                            _errors.Reject(chunk, PipelineStage.Read, chunk.Indices[i], ex, attempt);
-                            chunk.RemoveAt(i--);
-                            break;
-                        }
-
-                        // A read is synchronous user code on this worker: the backoff blocks it, as a PyTorch worker's would.
-                        _errors.BackoffAsync(backoff).GetAwaiter().GetResult();
-                    }
-                }
-            }
-        }
-
-        timer.Stop(chunk.Count);
-    }
-
-    /// <summary>Reads the chunk in one call; on an error, falls back to reading one by one to find the sample.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool TryReadMany(IBatchedDataset<TSource> dataset, Chunk<TSource> chunk)
-    {
-        var indices = ArrayPool<int>.Shared.Rent(chunk.Count);
-        try
-        {
-            for (var i = 0; i < chunk.Count; i++)
-            {
-                indices[i] = (int)chunk.Indices[i];
-            }
-
-            dataset.GetItems(indices.AsSpan(0, chunk.Count), chunk.ItemSpan);
-            return true;
-        }
-#pragma warning disable CA1031 // The per-sample path reports the error with its sample index.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-            return false;
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(indices);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private Delivery CollateCore(Chunk<T> chunk, InFlightWork.Slot slot)
-    {
-        if (chunk.Error is { } error)
-        {
-            return new Delivery(null, chunk.Epoch, DeliveryKind.Error, error);
-        }
-
-        if (chunk.IsEpochEnd)
-        {
-            return new Delivery(null, chunk.Epoch, DeliveryKind.EpochEnd, Chunks: chunk.Count);
-        }
-
-        if (chunk.Count == 0)
-        {
-            CancelReservation(chunk);
-            chunk.Return();
-            return new Delivery(null, chunk.Epoch, DeliveryKind.Empty, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters);
-        }
-
-        // Agreed before the first chunk; only when every sample consulted failed does the first one collated decide.
-        if (_pool.Layout is null)
-        {
-            try
-            {
-                var first = _gather is null ? chunk.Items[0] : (T)(object)_dataset!.GetItem((int)chunk.Indices[0])!;
-                _pool.EnsureLayout(_collator.GetLayout(first));
-            }
-            catch (Exception ex)
-            {
-                throw _errors.Fail(PipelineStage.Collate, chunk.Epoch, chunk.Indices[0], ex);
-            }
-        }
-
-        var measured = _writer.Measure(chunk, slot);
-        if (chunk.Count == 0)
-        {
-            // Every sample was rejected while measuring.
-            measured?.Return();
-            CancelReservation(chunk);
-            chunk.Return();
-            return new Delivery(null, chunk.Epoch, DeliveryKind.Empty, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters);
-        }
-
-        try
-        {
-            var required = measured is null ? default : measured.Required.AsSpan();
-            Batch? batch;
-            if (chunk.HasReservation)
-            {
-                chunk.HasReservation = false;
-                batch = _pool.TakeReserved(required);
-            }
-            else if (!_pool.TryRent(out batch, required))
-            {
-                var blocked = _counters.Stage(PipelineStage.Collate).StartBlocked(_time);
-                try
-                {
-                    batch = _pool.Rent(_lifetime.Token, required);
-                }
-                finally
-                {
-                    blocked.Stop();
-                }
-            }
-
-            return Fill(chunk, batch, measured, slot);
-        }
-        finally
-        {
-            measured?.Return();
-        }
-    }
-
-    private Delivery Fill(Chunk<T> chunk, Batch batch, BatchWriter<T>.Measured? measured, InFlightWork.Slot slot)
-    {
-        var timer = StartStage(PipelineStage.Collate, chunk.Count);
-        try
-        {
-            int filled;
-            if (_gather is not null)
-            {
-                batch.Reset(chunk.Epoch, chunk.Count);
-                filled = GatherOrReadEach(chunk, batch, slot);
-                batch.SetCount(filled);
-            }
-            else
-            {
-                filled = _writer.Write(chunk, batch, measured, slot);
-            }
-
-            batch.LastLine = chunk.LastLine;
-            chunk.Return();
-            timer.Stop(filled);
-            if (filled == 0)
-            {
-                batch.Dispose();
-                return new Delivery(null, chunk.Epoch, DeliveryKind.Empty, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters);
-            }
-
-            return new Delivery(batch, chunk.Epoch, DeliveryKind.Batch, Sequence: chunk.Sequence, DeadLetters: chunk.DeadLetters, ReadAt: chunk.ReadAt, ReadyAt: _time.GetTimestamp());
-        }
-        catch
-        {
-            batch.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Gathers the chunk's rows straight into the batch; when the gather throws (a shard that fails to decode), reads
-    /// the samples one by one instead, so the failing ones meet the Read stage's policy with their indices.
-    /// </summary>
-    private int GatherOrReadEach(Chunk<T> chunk, Batch batch, InFlightWork.Slot slot)
-    {
-        try
-        {
-            _gather!.Gather(chunk.IndexSpan, batch);
-            chunk.IndexSpan.CopyTo(batch.IndexBuffer);
-            return chunk.Count;
-        }
-        catch (Exception ex) when (_errors.IsSampleError(ex))
-        {
-        }
-
-        var filled = 0;
-        for (var i = 0; i < chunk.Count; i++)
-        {
-            var index = chunk.Indices[i];
-            try
-            {
-                slot.At(PipelineStage.Read, index);
-                var item = (T)(object)_dataset!.GetItem((int)index)!;
-                _collator.Write(in item, filled, batch);
-                batch.IndexBuffer[filled++] = index;
-            }
-            catch (Exception ex) when (_errors.IsSampleError(ex))
-            {
-                _errors.Reject(chunk, PipelineStage.Read, index, ex);
-            }
-        }
-
-        return filled;
-    }
-
-    private void CancelReservation<TItem>(Chunk<TItem> chunk)
-    {
-        if (chunk.HasReservation)
-        {
-            chunk.HasReservation = false;
-            _pool.CancelReservation();
-        }
-    }
-
-    private StageTimer StartStage(PipelineStage stage, int items) => StageTimer.Start(_name, stage, _counters.Stage(stage), items);
 }

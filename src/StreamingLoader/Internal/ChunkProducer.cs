@@ -7,32 +7,34 @@ namespace StreamingLoader.Internal;
 /// marker that counts its chunks. Waiting for room in the first block is the source's blocked time.
 /// </summary>
 /// <remarks>
-/// With a <c>pool</c>, each chunk reserves its batch buffer here, in the source's order, before any worker sees it:
-/// see <see cref="BatchPool.ReserveAsync"/>. (With a shuffle buffer the shuffle block reserves instead.)
+/// When it <c>reservesBuffers</c>, each chunk reserves its batch buffer here, in the source's order, before any worker sees it:
+/// see <see cref="BufferReservation"/>. (With a regroup stage that stage reserves instead.)
 /// </remarks>
-internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime, BatchPool? pool)
+internal abstract class ChunkProducer<TSource>(LoaderContext context, bool reservesBuffers)
 {
     private bool _layoutAgreed;
 
-    /// <summary>Gets or sets the consumer's requests when nothing is read ahead (Workers = 0); null to read ahead.</summary>
-    public Demand? Demand { get; set; }
-
-    /// <summary>Waits, when nothing is read ahead, until the consumer asks for the next batch.</summary>
+    /// <summary>Waits, when nothing is read ahead (Workers = 0), until the consumer asks for the next batch.</summary>
     protected ValueTask WaitForDemandAsync(CancellationToken cancellationToken) =>
-        Demand is { } demand ? new ValueTask(demand.WaitAsync(cancellationToken)) : ValueTask.CompletedTask;
+        context.Demand is { } demand ? new ValueTask(demand.WaitAsync(cancellationToken)) : ValueTask.CompletedTask;
 
     /// <summary>Gets or sets what agrees the batch layout from the first samples before the first chunk is sent.</summary>
     public Func<ReadOnlyMemory<long>, ReadOnlyMemory<TSource>, long, ValueTask>? AgreeLayout { get; set; }
 
-    protected PipelineCounters Counters => counters;
+    protected PipelineCounters Counters => context.Counters;
+
+    protected LoaderOptions Options => context.Options;
+
+    /// <summary>Gets the ledger to wait on at an epoch's end before the next, or null (see <see cref="LoaderContext.SourceLedger"/>).</summary>
+    protected EpochLedger? Ledger => context.SourceLedger;
 
     /// <summary>Gets whether the layout is still to be agreed (so the samples to agree it from are worth gathering).</summary>
     protected bool NeedsLayout => !_layoutAgreed && AgreeLayout is not null;
 
-    protected LoaderLifetime Lifetime => lifetime;
+    protected LoaderLifetime Lifetime => context.Lifetime;
 
     /// <summary>Gets the clock, for when samples were read.</summary>
-    protected TimeProvider Time => time;
+    protected TimeProvider Time => context.Time;
 
     /// <summary>Gets where the source is now, for an error or an abandoned read.</summary>
     public abstract string Describe();
@@ -45,30 +47,16 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
     {
         if (!chunk.IsMarker)
         {
-            Interlocked.Add(ref counters.Stage(PipelineStage.Source).ItemsOut, chunk.Count);
-            if (pool is not null)
+            Interlocked.Add(ref Counters.Stage(PipelineStage.Source).ItemsOut, chunk.Count);
+            if (reservesBuffers)
             {
-                var reserving = pool.ReserveAsync(cancellationToken);
-                if (!reserving.IsCompletedSuccessfully)
-                {
-                    var waiting = counters.StartSourceWait(time);
-                    try
-                    {
-                        await reserving.ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        waiting.Stop();
-                    }
-                }
-
-                chunk.HasReservation = true;
+                chunk.Reservation = await ReserveAsync(cancellationToken).ConfigureAwait(false);
             }
         }
 
         if (!chunk.IsMarker)
         {
-            counters.Accounting.Add(chunk.Epoch, Tally.Read, chunk.Count);
+            Counters.Accounting.Add(chunk.Epoch, Tally.Read, chunk.Count);
         }
 
         if (target.Post(chunk))
@@ -76,8 +64,8 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
             return;
         }
 
-        bool accepted;
-        var blocked = counters.StartSourceWait(time);
+        bool accepted = false;
+        var blocked = Counters.StartSourceWait(Time);
         try
         {
             accepted = await target.SendAsync(chunk, cancellationToken).ConfigureAwait(false);
@@ -85,12 +73,37 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
         finally
         {
             blocked.Stop();
+            if (!accepted)
+            {
+                // The pipeline did not take the chunk: its buffer goes back (the chunk itself may yet be sent as a partial).
+                chunk.Reservation?.Release();
+            }
         }
 
         if (!accepted)
         {
             cancellationToken.ThrowIfCancellationRequested();
             throw new OperationCanceledException("The pipeline stopped accepting input.");
+        }
+    }
+
+    /// <summary>Reserves the chunk's buffer, adding the time spent waiting for one to the source's blocked time.</summary>
+    private async ValueTask<BufferReservation> ReserveAsync(CancellationToken cancellationToken)
+    {
+        var reserving = BufferReservation.ReserveAsync(context.Pool, cancellationToken);
+        if (reserving.IsCompletedSuccessfully)
+        {
+            return reserving.Result;
+        }
+
+        var waiting = Counters.StartSourceWait(Time);
+        try
+        {
+            return await reserving.ConfigureAwait(false);
+        }
+        finally
+        {
+            waiting.Stop();
         }
     }
 
@@ -111,11 +124,11 @@ internal abstract class ChunkProducer<TSource>(PipelineCounters counters, TimePr
         {
             if (partial is { Count: > 0 })
             {
-                counters.Accounting.Add(partial.Epoch, Tally.Read, partial.Count);
-                await target.SendAsync(partial, lifetime.Token).ConfigureAwait(false);
+                Counters.Accounting.Add(partial.Epoch, Tally.Read, partial.Count);
+                await target.SendAsync(partial, Lifetime.Token).ConfigureAwait(false);
             }
 
-            await target.SendAsync(Chunk<TSource>.Failed(error), lifetime.Token).ConfigureAwait(false);
+            await target.SendAsync(Chunk<TSource>.Failed(error), Lifetime.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

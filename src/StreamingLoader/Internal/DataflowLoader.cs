@@ -21,17 +21,15 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
     private readonly EpochLedger _ledger;
     private readonly ErrorHandler _errors;
     private readonly InFlightWork _inFlight;
+    private readonly LoaderContext _context;
     private readonly TimeProvider _time;
     private readonly LoaderState _start;
     private readonly PipelineCounters _counters = new();
-    private readonly Queue<Delivery> _ahead = new();
     private readonly Lock _startLock = new();
     private BlockGraph<TSource, T>? _graph;
+    private readonly ConsumerCursor _cursor;
     private AutotuneLoop? _autotune;
     private readonly AutotuneLimits _tuning;
-    private PrefetchReader? _reader;
-    private readonly EpochPosition _position;
-    private LoaderState _state;
     private IReadOnlyList<string> _abandoned = [];
     private bool _leftEarly;
     private readonly SemaphoreSlim _readGate = new(1, 1);
@@ -69,41 +67,14 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             maxBatch = options.BatchSize;
         }
 
-        var ordering = Ordering(source, options, _batchSampler, collator);
+        var ordering = LoaderOrdering.Describe(options, _batchSampler, collator);
         if (resumeFrom is not null)
         {
-            if (resumeFrom.Ordering is { } saved && saved != ordering)
-            {
-                throw new ArgumentException(
-                    $"The state was saved by a loader that orders its batches differently, so resuming would skip or repeat samples. Saved: {saved}. This loader: {ordering}.",
-                    nameof(resumeFrom));
-            }
-
-            if (resumeFrom.Seed != options.Seed || resumeFrom.BatchesPerEpoch != batchesPerEpoch || resumeFrom.SamplesPerEpoch != samplesPerEpoch
-                || (resumeFrom.BatchSize != 0 && resumeFrom.BatchSize != maxBatch))
-            {
-                throw new ArgumentException(
-                    $"The state (seed {resumeFrom.Seed}, {resumeFrom.BatchesPerEpoch} batches of {resumeFrom.SamplesPerEpoch} samples per epoch, batch size {resumeFrom.BatchSize}) was saved by a loader configured differently from this one (seed {options.Seed}, {batchesPerEpoch} batches of {samplesPerEpoch} samples, batch size {maxBatch}).",
-                    nameof(resumeFrom));
-            }
-
-            // An iterable source has no epoch size (-1), and neither have regrouped batches: the position is bounded only below.
-            var mapStyle = batchesPerEpoch >= 0 && !_regrouped;
-            if (resumeFrom.Epoch < 0 || resumeFrom.NextBatch < 0 || (mapStyle && resumeFrom.NextBatch > batchesPerEpoch))
-            {
-                throw new ArgumentOutOfRangeException(nameof(resumeFrom), $"The state's position (epoch {resumeFrom.Epoch}, batch {resumeFrom.NextBatch}) is outside an epoch of {batchesPerEpoch} batches.");
-            }
-
-            if (resumeFrom.DeliveredAhead?.Any(b => b <= resumeFrom.NextBatch || (mapStyle && b >= batchesPerEpoch)) == true)
-            {
-                throw new ArgumentOutOfRangeException(nameof(resumeFrom), $"The state's batches delivered ahead ({string.Join(", ", resumeFrom.DeliveredAhead)}) are not between batch {resumeFrom.NextBatch} and the end of an epoch of {batchesPerEpoch} batches.");
-            }
+            OptionsValidator.ValidateResume(resumeFrom, options, ordering, batchesPerEpoch, samplesPerEpoch, maxBatch, mapStyle: batchesPerEpoch >= 0 && !_regrouped);
         }
 
         _start = (resumeFrom ?? new LoaderState(0, 0, options.Seed, batchesPerEpoch, samplesPerEpoch, BatchSize: maxBatch)) with { Ordering = ordering };
-        _state = _start;
         _ledger = new EpochLedger(sourceWaits: !options.Ordered);
-        _position = new EpochPosition(_start);
         _tuning = AutotuneLimits.From(options);
         _pool = new BatchPool(_tuning.Any ? _tuning.MaxPoolSize : options.EffectivePoolSize, maxBatch);
         _errors = new ErrorHandler(options, _counters.Accounting, _time, _lifetime.Token);
@@ -111,13 +82,15 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         // Each of the (at most two) parallel blocks runs Workers chunks at once, the shuffle block one.
         _inFlight = new InFlightWork((2 * options.EffectiveWorkers) + 1, _time);
+        _context = new LoaderContext(options, _pool, _counters, _errors, _lifetime, _ledger, _inFlight, _demand);
+        _cursor = new ConsumerCursor(_start, _context);
     }
 
     public override LoaderOptions Options => _options.Clone();
 
     public override int? BatchesPerEpoch => _regrouped ? null : _batchSampler?.BatchesPerEpoch;
 
-    public override LoaderState State => Volatile.Read(ref _state);
+    public override LoaderState State => _cursor.State;
 
     public override IReadOnlyList<DeadLetter> DeadLetters => _errors.DeadLetters;
 
@@ -202,7 +175,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             if (_leftEarly)
             {
                 // The previous epoch read stopped early: the rest of its epoch is not wanted.
-                while (await NextAsync(Volatile.Read(ref _state).Epoch, cancellationToken).ConfigureAwait(false) is { Kind: DeliveryKind.Batch } rest)
+                while (await _cursor.NextAsync(cancellationToken).ConfigureAwait(false) is { Kind: DeliveryKind.Batch } rest)
                 {
                     _counters.Accounting.Add(rest.Epoch, Tally.Dropped, rest.Batch!.Count);
                     rest.Batch.Dispose();
@@ -216,7 +189,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             for (var delivered = 0; count is null || delivered < count;)
             {
                 var waitStart = _time.GetTimestamp();
-                var delivery = await NextAsync(Volatile.Read(ref _state).Epoch, cancellationToken).ConfigureAwait(false);
+                var delivery = await _cursor.NextAsync(cancellationToken).ConfigureAwait(false);
                 var waitEnd = _time.GetTimestamp();
                 Interlocked.Add(ref counters.WaitTicks, _time.GetElapsedTime(waitStart, waitEnd).Ticks);
                 if (delivery.ReadyAt > waitStart)
@@ -236,7 +209,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                     yield break;
                 }
 
-                var batch = Hand(delivery);
+                var batch = _cursor.Hand(delivery);
                 delivered++;
                 var stepStart = _time.GetTimestamp();
                 yield return batch;
@@ -247,33 +220,6 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         {
             _readGate.Release();
         }
-    }
-
-    /// <summary>Hands a delivered batch to the consumer: its index, ingest lag, lease and counters.</summary>
-    private Batch Hand(in Delivery delivery)
-    {
-        var batch = delivery.Batch!;
-        batch.SetIndex(delivery.Sequence);
-        if (delivery.ReadAt != 0)
-        {
-            LoaderMetrics.IngestLag.Record(_time.GetElapsedTime(delivery.ReadAt).TotalSeconds, new KeyValuePair<string, object?>(LoaderMetrics.PipelineTag, _options.Name));
-        }
-
-        if (!_options.Ordered)
-        {
-            // Batches overtake each other: no position is "after" one of them.
-            batch.LastLine = null;
-        }
-
-        _pool.MarkHandedOut(batch);
-        _counters.Accounting.Add(delivery.Epoch, Tally.Delivered, batch.Count);
-        _counters.Accounting.Add(delivery.Epoch, Tally.NonFinite, batch.NonFiniteValues);
-        Interlocked.Add(ref _counters.Samples, batch.Count);
-        Interlocked.Increment(ref _counters.Batches);
-        Interlocked.Add(ref _counters.Bytes, batch.ByteLength);
-        Interlocked.Add(ref _counters.SequenceSteps, batch.SequenceSteps);
-        Interlocked.Add(ref _counters.PaddingSteps, batch.PaddingSteps);
-        return batch;
     }
 
     private protected override void Fault(Exception error)
@@ -298,10 +244,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         }
 
         var abandoned = await _lifetime.StopAsync(() => graph?.Drain(), _options.ShutdownTimeout, _time).ConfigureAwait(false);
-        while (_ahead.TryDequeue(out var early))
-        {
-            early.Batch?.Dispose();
-        }
+        _cursor.DisposeAhead();
 
         if (abandoned.Count == 0)
         {
@@ -333,62 +276,6 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
         LoaderMetrics.Unregister(this);
     }
 
-    /// <summary>
-    /// The next batch of <paramref name="epoch"/>, or its end (then the state moves to the next epoch), or the end
-    /// of the source. Unordered batches of a later epoch that overtake this one wait aside until their epoch is read.
-    /// </summary>
-    private async ValueTask<Delivery> NextAsync(long epoch, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (_ledger.IsReceived(epoch))
-            {
-                _position.NextEpoch();
-                Volatile.Write(ref _state, _position.Apply(Volatile.Read(ref _state) with { Epoch = epoch + 1 }));
-                return new Delivery(null, epoch, DeliveryKind.EpochEnd);
-            }
-
-            Delivery delivery;
-            if (_ahead.Count > 0 && _ahead.Peek().Epoch == epoch)
-            {
-                delivery = _ahead.Dequeue();
-            }
-            else
-            {
-                _demand?.Request();
-                delivery = await _reader!.ReceiveAsync(cancellationToken).ConfigureAwait(false);
-                if (delivery.Kind == DeliveryKind.Completed)
-                {
-                    return delivery;
-                }
-
-                if (delivery.Kind is DeliveryKind.Batch or DeliveryKind.Empty)
-                {
-                    _demand?.Received();
-                }
-
-                if (delivery.Epoch != epoch && delivery.Kind != DeliveryKind.EpochEnd)
-                {
-                    _ahead.Enqueue(delivery);
-                    continue;
-                }
-            }
-
-            _ledger.RecordReceived(delivery);
-            if (delivery.Kind is DeliveryKind.Batch or DeliveryKind.Empty)
-            {
-                // The consumer passes this chunk: its dead letters become public and the position moves past it.
-                _errors.Publish(delivery.Epoch, delivery.DeadLetters);
-                _position.Deliver(delivery.Sequence);
-                Volatile.Write(ref _state, _position.Apply(Volatile.Read(ref _state)));
-                if (delivery.Kind == DeliveryKind.Batch)
-                {
-                    return delivery;
-                }
-            }
-        }
-    }
-
     private void EnsureStarted()
     {
         lock (_startLock)
@@ -399,22 +286,8 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             }
 
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-            var ledger = _options.Ordered ? null : _ledger;
-            var processor = new ChunkProcessor<TSource, T>(_source, _chain, _collator, _pool, _options, _counters, _errors, _lifetime, ledger, _inFlight);
-            var firstStage = _source is MapSource<TSource> ? PipelineStage.Read : _chain.IsIdentity ? PipelineStage.Collate : PipelineStage.Transform;
-            var regroup = Regroupers(out var regroupStage);
-            var graph = new BlockGraph<TSource, T>(processor, _options, _pool, firstStage, _counters, _lifetime, regroup, regroupStage);
+            var (graph, producer) = PipelineAssembly.Build(_source, _chain, _collator, _batchSampler, _start, _context);
             _counters.ReadyBatches = () => graph.Prefetch.Count;
-            var reserveAtSource = regroup is null ? _pool : null;
-
-            // Regrouped batches depend on the whole epoch so far: a resumed source reads its epoch from the start and the
-            // last regrouper passes over the batches the state says were delivered (Regrouper).
-            var sourceStart = regroup is not null ? _start with { NextBatch = 0, DeliveredAhead = null } : _start;
-            ChunkProducer<TSource> producer = _source is MapSource<TSource> map
-                ? new MapChunkProducer<TSource>(map.Dataset.Count, _batchSampler!, sourceStart, _options.Seed, ledger, _counters, _time, _lifetime, reserveAtSource)
-                : new IterableChunkProducer<TSource>((IterableSource<TSource>)_source, _options.BatchSize, _options.DropLast, _options.BatchTimeout, sourceStart, ledger, _counters, _time, _lifetime, reserveAtSource);
-            producer.AgreeLayout = processor.AgreeLayoutAsync;
-            producer.Demand = _demand;
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             if (_tuning.Any)
             {
@@ -425,64 +298,9 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             }
 
             _lifetime.Run(() => producer.ProduceAsync(graph.Head, _lifetime.SourceToken), () => [producer.Describe()]);
-            _reader = new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, _time, () => _inFlight.Describe().Append(producer.Describe()));
+            _cursor.Start(new PrefetchReader(graph.Prefetch, _pool, _lifetime, _options.StallTimeout, _time, () => _inFlight.Describe().Append(producer.Describe())));
             _graph = graph;
             LoaderMetrics.Register(this);
         }
-    }
-
-    /// <summary>The chain of regroupers the options ask for (shuffle buffer, then buckets or packing), or null for none.</summary>
-    private Regrouper<T>? Regroupers(out PipelineStage stage)
-    {
-        var chain = new List<Regrouper<T>>();
-        if (_options.ShuffleBufferSize > 0)
-        {
-            chain.Add(new ShuffleBuffer<T>(_options.ShuffleBufferSize, _options.BatchSize, _options.Seed, _start, _counters.Accounting));
-        }
-
-        if (_options.Bucketing is { } bucketing)
-        {
-            chain.Add(new LengthBucketer<T>(bucketing, _collator, _pool, _options, _errors, _start, _counters.Accounting));
-        }
-
-        if (_collator is PackingCollator<T> packing)
-        {
-            chain.Add(new SequencePacker<T>(packing, _options, _start, _counters.Accounting));
-        }
-
-        for (var i = 1; i < chain.Count; i++)
-        {
-            chain[i - 1].Next = chain[i];
-        }
-
-        stage = _regrouped ? PipelineStage.Group : PipelineStage.Shuffle;
-        return chain.Count > 0 ? chain[0] : null;
-    }
-
-    /// <summary>What decides the order of the batches (<see cref="LoaderState.Ordering"/>).</summary>
-    private static string Ordering(SourceSpec source, LoaderOptions options, BatchSampler? batchSampler, Collator<T> collator)
-    {
-        var parts = new List<string>
-        {
-            batchSampler is not null
-                ? $"dataset, {batchSampler.Describe()}"
-                : $"stream, batches of {options.BatchSize}{(options.DropLast ? ", drop last" : "")}",
-        };
-        if (options.ShuffleBufferSize > 0)
-        {
-            parts.Add($"shuffle buffer {options.ShuffleBufferSize}");
-        }
-
-        if (options.Bucketing is { } b)
-        {
-            parts.Add($"buckets [{string.Join(", ", b.Boundaries)}] of [{string.Join(", ", b.BatchSizes ?? [])}], max tokens {b.MaxTokens}, field {b.Field ?? "first"}");
-        }
-
-        if (collator is PackingCollator<T> packing)
-        {
-            parts.Add($"packed rows of {packing.Packing.Length}");
-        }
-
-        return string.Join("; ", parts);
     }
 }

@@ -53,6 +53,38 @@ internal sealed class ErrorHandler(LoaderOptions options, SampleAccounting accou
     /// <summary>Waits a retry's backoff; the loader stopping ends the wait with an <see cref="OperationCanceledException"/>.</summary>
     public Task BackoffAsync(TimeSpan backoff) => backoff <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(backoff, time, stopping);
 
+    /// <summary>
+    /// The retry loop of a sample whose user call (a read or a transform) just threw <paramref name="error"/>, a sample
+    /// error: the call is made again while <see cref="LoaderOptions.Retry"/> allows, after its backoff; then the sample is
+    /// rejected (<see cref="Reject"/>): under Skip it becomes a dead letter on <paramref name="deadLetters"/> and no value
+    /// comes back, under Fail a <see cref="DataLoaderException"/> is thrown. The first attempt is the caller's own, so a
+    /// sample that does not fail costs nothing here.
+    /// </summary>
+    /// <returns>Whether a retry succeeded, and its value.</returns>
+    public async ValueTask<(bool Succeeded, TResult Value)> RetryAsync<TState, TResult, TItem>(
+        Exception error, Func<TState, ValueTask<TResult>> call, TState state, PipelineStage stage, long index, Chunk<TItem> deadLetters, InFlightWork.Slot slot)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            if (!ShouldRetry(error, attempt, deadLetters.Epoch, index, out var backoff))
+            {
+                Reject(deadLetters, stage, index, error, attempt);
+                return (false, default!);
+            }
+
+            await BackoffAsync(backoff).ConfigureAwait(false);
+            try
+            {
+                slot.At(stage, index);
+                return (true, await call(state).ConfigureAwait(false));
+            }
+            catch (Exception ex) when (IsSampleError(ex))
+            {
+                error = ex;
+            }
+        }
+    }
+
     /// <summary>Handles a sample that failed for good, after <paramref name="attempts"/> attempts.</summary>
     public void Reject<T>(Chunk<T> chunk, PipelineStage stage, long index, Exception error, int attempts = 1)
     {

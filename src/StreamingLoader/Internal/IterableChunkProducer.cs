@@ -10,9 +10,8 @@ namespace StreamingLoader.Internal;
 /// chunk smaller than a batch is dropped, as PyTorch drops it for an iterable dataset. Resumed from a state, it reads
 /// the state's epoch anew and passes over the chunks the state says were delivered (their items are not sent again).
 /// </summary>
-internal sealed class IterableChunkProducer<TSource>(
-    IterableSource<TSource> source, int chunkSize, bool dropLast, TimeSpan batchTimeout, LoaderState start, EpochLedger? ledger,
-    PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime, BatchPool? pool) : ChunkProducer<TSource>(counters, time, lifetime, pool)
+internal sealed class IterableChunkProducer<TSource>(IterableSource<TSource> source, LoaderState start, LoaderContext context, bool reservesBuffers)
+    : ChunkProducer<TSource>(context, reservesBuffers)
 {
     /// <summary>Items a chunk has room for at first: it grows to a batch as items come, so a huge batch size reserves nothing up front.</summary>
     private const int InitialChunkCapacity = 4096;
@@ -46,6 +45,7 @@ internal sealed class IterableChunkProducer<TSource>(
 
     public override async Task ProduceAsync(ITargetBlock<Chunk<TSource>> target, CancellationToken cancellationToken)
     {
+        var (chunkSize, dropLast, batchTimeout) = (Options.BatchSize, Options.DropLast, Options.BatchTimeout);
         Chunk<TSource>? chunk = null;
         try
         {
@@ -136,7 +136,7 @@ internal sealed class IterableChunkProducer<TSource>(
                     break;
                 }
 
-                if (ledger is not null)
+                if (Ledger is { } ledger)
                 {
                     await ledger.WaitUntilMadeAsync(epoch, cancellationToken).ConfigureAwait(false);
                 }

@@ -4,9 +4,8 @@ using System.Threading.Tasks.Dataflow;
 namespace StreamingLoader.Internal;
 
 /// <summary>A map-style dataset read in its batch sampler's order: one chunk per sampler batch.</summary>
-internal sealed class MapChunkProducer<TSource>(
-    int count, BatchSampler sampler, LoaderState start, ulong seed, EpochLedger? ledger,
-    PipelineCounters counters, TimeProvider time, LoaderLifetime lifetime, BatchPool? pool) : ChunkProducer<TSource>(counters, time, lifetime, pool)
+internal sealed class MapChunkProducer<TSource>(int count, BatchSampler sampler, LoaderState start, LoaderContext context, bool reservesBuffers)
+    : ChunkProducer<TSource>(context, reservesBuffers)
 {
     private long _epoch = start.Epoch;
     private int _batch = start.NextBatch;
@@ -22,7 +21,7 @@ internal sealed class MapChunkProducer<TSource>(
             for (var epoch = start.Epoch; ; epoch++)
             {
                 Volatile.Write(ref _epoch, epoch);
-                var batches = sampler.GetBatches(seed, epoch, ref storage);
+                var batches = sampler.GetBatches(Options.Seed, epoch, ref storage);
                 var sent = 0;
                 var resumed = epoch == start.Epoch;
                 for (var b = resumed ? start.NextBatch : 0; b < batches.Count; b++)
@@ -49,7 +48,7 @@ internal sealed class MapChunkProducer<TSource>(
                 }
 
                 await SendAsync(target, Chunk<TSource>.EpochEnd(epoch, sent), cancellationToken).ConfigureAwait(false);
-                if (ledger is not null)
+                if (Ledger is { } ledger)
                 {
                     await ledger.WaitUntilMadeAsync(epoch, cancellationToken).ConfigureAwait(false);
                 }

@@ -99,4 +99,37 @@ internal static class OptionsValidator
                 $"The loader's options do not fit together:{Environment.NewLine}- {string.Join(Environment.NewLine + "- ", problems)}", nameof(options));
         }
     }
+
+    /// <summary>
+    /// Checks that <paramref name="resumeFrom"/> was saved by a loader configured like this one and that its position
+    /// lies in an epoch. <paramref name="mapStyle"/>: the epoch has a known number of batches (an iterable source has
+    /// none, and neither have regrouped batches: the position is then bounded only below).
+    /// </summary>
+    public static void ValidateResume(LoaderState resumeFrom, LoaderOptions options, string ordering, int batchesPerEpoch, int samplesPerEpoch, int maxBatch, bool mapStyle)
+    {
+        if (resumeFrom.Ordering is { } saved && saved != ordering)
+        {
+            throw new ArgumentException(
+                $"The state was saved by a loader that orders its batches differently, so resuming would skip or repeat samples. Saved: {saved}. This loader: {ordering}.",
+                nameof(resumeFrom));
+        }
+
+        if (resumeFrom.Seed != options.Seed || resumeFrom.BatchesPerEpoch != batchesPerEpoch || resumeFrom.SamplesPerEpoch != samplesPerEpoch
+            || (resumeFrom.BatchSize != 0 && resumeFrom.BatchSize != maxBatch))
+        {
+            throw new ArgumentException(
+                $"The state (seed {resumeFrom.Seed}, {resumeFrom.BatchesPerEpoch} batches of {resumeFrom.SamplesPerEpoch} samples per epoch, batch size {resumeFrom.BatchSize}) was saved by a loader configured differently from this one (seed {options.Seed}, {batchesPerEpoch} batches of {samplesPerEpoch} samples, batch size {maxBatch}).",
+                nameof(resumeFrom));
+        }
+
+        if (resumeFrom.Epoch < 0 || resumeFrom.NextBatch < 0 || (mapStyle && resumeFrom.NextBatch > batchesPerEpoch))
+        {
+            throw new ArgumentOutOfRangeException(nameof(resumeFrom), $"The state's position (epoch {resumeFrom.Epoch}, batch {resumeFrom.NextBatch}) is outside an epoch of {batchesPerEpoch} batches.");
+        }
+
+        if (resumeFrom.DeliveredAhead?.Any(b => b <= resumeFrom.NextBatch || (mapStyle && b >= batchesPerEpoch)) == true)
+        {
+            throw new ArgumentOutOfRangeException(nameof(resumeFrom), $"The state's batches delivered ahead ({string.Join(", ", resumeFrom.DeliveredAhead)}) are not between batch {resumeFrom.NextBatch} and the end of an epoch of {batchesPerEpoch} batches.");
+        }
+    }
 }

@@ -8,7 +8,7 @@ namespace StreamingLoader.Internal;
 /// inside the block's function: at most <see cref="Limit"/> messages run it at once, the others wait asynchronously
 /// (holding no thread), first come first served. The block keeps the order and the bound on what it holds, and a
 /// waiting chunk keeps the pool buffer reserved for it, so the earliest batch still always has its buffer
-/// (<see cref="BatchPool.ReserveAsync"/>). The gate also measures the time its workers are busy.
+/// (<see cref="BufferReservation.ReserveAsync"/>). The gate also measures the time its workers are busy.
 /// </summary>
 internal sealed class WorkerGate
 {

@@ -5,10 +5,10 @@ using System.Globalization;
 using StreamingLoader.Datasets;
 using StreamingLoader.Telemetry;
 
-namespace StreamingLoader.Cli;
+namespace StreamingLoader.Stress;
 
 /// <summary>
-/// <c>streamingloader soak</c>: a consumer ten or more times slower than the loader, for minutes, epoch after epoch.
+/// <c>soak</c>: a consumer ten or more times slower than the loader, for minutes, epoch after epoch.
 /// Prints resident memory and pool leases as it goes, and at the end whether memory stayed flat (within 10 % of its
 /// level after the first minute) and leases stayed within the pool size.
 /// </summary>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.CommandLine;
 using System.Reactive.Linq;
 using System.Diagnostics;
 using System.Globalization;
@@ -7,18 +6,17 @@ using System.Threading.Channels;
 using StreamingLoader.Datasets;
 using StreamingLoader.Batching;
 
-namespace StreamingLoader.Cli;
+namespace StreamingLoader.Stress;
 
 /// <summary>
-/// <c>streamingloader stress</c>: runs each error and shutdown path many times at several worker counts and counts
-/// the runs that did not end within a deadline and those that ended wrong (a missing error, an inexact count). The
-/// hangs it looks for were intermittent (a few runs in a hundred).
+/// The loader's error and shutdown paths, each a run that ends wrong (throws) when the loader's outcome is wrong: a
+/// missing or wrong error, an inexact count, a sample delivered twice or never. <see cref="StressRunner"/> repeats them
+/// and counts the runs that hang. The hangs they look for were intermittent (a few runs in a hundred).
 /// </summary>
-internal static class StressCommand
+internal static class StressPaths
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
-
-    private static readonly (string Name, Func<int, int, Task> Run)[] Paths =
+    /// <summary>Gets every path: its name, and a run of it (run number, worker count).</summary>
+    public static IReadOnlyList<(string Name, Func<int, int, Task> Run)> All { get; } =
     [
         ("read throws (fail policy)", ReadThrowsAsync),
         ("transform throws (fail policy)", TransformThrowsAsync),
@@ -32,64 +30,6 @@ internal static class StressCommand
         ("read canceled mid-epoch, then dispose", CancelMidEpochAsync),
         ("resume from a random save point (exact)", ResumeExactAsync),
     ];
-
-    public static Command Create()
-    {
-        var runs = new Option<int>("--runs") { Description = "Runs of each path at each worker count.", DefaultValueFactory = _ => 1000 };
-        var workers = new Option<int[]>("--workers") { Description = "Worker counts.", DefaultValueFactory = _ => [1, 2, 4, 8], AllowMultipleArgumentsPerToken = true };
-        var only = new Option<string?>("--path") { Description = "Only the paths whose name contains this text." };
-        var command = new Command("stress", "Runs every error and shutdown path many times; counts hangs and wrong outcomes.") { runs, workers, only };
-        command.SetAction(async (result, ct) =>
-        {
-            int hangs = 0, wrong = 0;
-            foreach (var (name, run) in Paths.Where(p => p.Name.Contains(result.GetValue(only) ?? "", StringComparison.OrdinalIgnoreCase)))
-            {
-                foreach (var w in result.GetValue(workers)!)
-                {
-                    var clock = Stopwatch.StartNew();
-                    var (ran, hung, failed) = await RepeatAsync(run, result.GetValue(runs), w, ct).ConfigureAwait(false);
-                    hangs += hung;
-                    wrong += failed;
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-48} workers {w}: {ran} runs, {hung} hangs, {failed} wrong outcomes, {clock.Elapsed.TotalSeconds:F1} s"));
-                }
-            }
-
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{hangs} hangs, {wrong} wrong outcomes"));
-            return hangs == 0 && wrong == 0 ? 0 : 1;
-        });
-        return command;
-    }
-
-    private static async Task<(int Ran, int Hung, int Failed)> RepeatAsync(Func<int, int, Task> run, int runs, int workers, CancellationToken ct)
-    {
-        int ran = 0, hung = 0, failed = 0;
-        for (var i = 0; i < runs && !ct.IsCancellationRequested; i++, ran++)
-        {
-            var task = run(i, workers);
-            if (await Task.WhenAny(task, Task.Delay(Deadline, ct)).ConfigureAwait(false) != task)
-            {
-                hung++;
-                continue;
-            }
-
-            try
-            {
-                await task.ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // Counted and reported: a wrong outcome, not a crash of the stress run.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                failed++;
-                if (failed == 1)
-                {
-                    Console.Error.WriteLine(ex);
-                }
-            }
-        }
-
-        return (ran, hung, failed);
-    }
 
     private static LoaderOptions Options(int workers) => new() { BatchSize = 8, Workers = workers, Prefetch = 2 };
 
@@ -125,6 +65,7 @@ internal static class StressCommand
         finally
         {
             await loader.DisposeAsync().ConfigureAwait(false);
+            CheckStopped(loader);
         }
     }
 
@@ -169,6 +110,7 @@ internal static class StressCommand
 
         await Task.Delay(run % 3).ConfigureAwait(false);
         await loader.DisposeAsync().ConfigureAwait(false);
+        CheckStopped(loader);
     }
 
     private static async Task ConsumerThrowsAsync(int run, int workers)
@@ -192,6 +134,7 @@ internal static class StressCommand
         }
 
         await loader.DisposeAsync().ConfigureAwait(false);
+        CheckStopped(loader);
     }
 
     private static async Task DisposeMidEpochAsync(int run, int workers)
@@ -208,6 +151,7 @@ internal static class StressCommand
         }
 
         await loader.DisposeAsync().ConfigureAwait(false);
+        CheckStopped(loader);
     }
 
     /// <summary>A random 5 % of samples throw under skip; every other sample arrives once and the counts are exact.</summary>
@@ -237,6 +181,8 @@ internal static class StressCommand
             Check(labels.Order().SequenceEqual(Enumerable.Range(0, 600).Where(i => !failing.Contains(i)).Select(i => (long)i)), "delivered samples differ from the good ones");
             Check(loader.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex).Order().SequenceEqual(failing.Order()), "dead letters differ from the failing samples");
         }
+
+        CheckStopped(loader);
     }
 
     /// <summary>Some reads fail once with a transient error; the retry heals each, and exactly those retries are counted.</summary>
@@ -261,6 +207,8 @@ internal static class StressCommand
             var expected = new EpochStatistics(0, 600, 600, 0, 0, 0, flaky.Count, 0);
             Check(samples == 600 && loader.Statistics[0] == expected, $"{samples} samples, statistics {loader.Statistics[0]}, expected {expected}");
         }
+
+        CheckStopped(loader);
     }
 
     private static async Task OnNextThrowsAsync(int run, int workers)
@@ -283,6 +231,8 @@ internal static class StressCommand
             {
             }
         }
+
+        CheckStopped(loader);
     }
 
     private static async Task CancelMidEpochAsync(int run, int workers)
@@ -308,6 +258,7 @@ internal static class StressCommand
         }
 
         await loader.DisposeAsync().ConfigureAwait(false);
+        CheckStopped(loader);
     }
 
     /// <summary>
@@ -359,6 +310,8 @@ internal static class StressCommand
             dead.AddRange(first.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
         }
 
+        CheckStopped(first);
+
         var resumed = Build(saved);
         await using (resumed.ConfigureAwait(false))
         {
@@ -375,9 +328,18 @@ internal static class StressCommand
             dead.AddRange(resumed.DeadLetters.Where(d => d.Epoch == 0).Select(d => d.SampleIndex));
         }
 
+        CheckStopped(resumed);
+
         Check(seen.Order().SequenceEqual(Enumerable.Range(0, Samples).Where(i => !failing.Contains(i)).Select(i => (long)i)), $"resumed after batch {savePoint}: {seen.Count} samples delivered, {seen.Distinct().Count()} distinct, of {Samples - failing.Count}");
         Check(dead.Order().SequenceEqual(failing.Order().Select(i => (long)i)), $"resumed after batch {savePoint}: {dead.Count} dead letters for {failing.Count} bad samples");
     }
+
+    /// <summary>
+    /// Fails the run when disposing <paramref name="loader"/> left work behind: no path runs user code that blocks, so
+    /// anything abandoned is a stage the shutdown did not stop (it waited out <see cref="LoaderOptions.ShutdownTimeout"/>).
+    /// </summary>
+    private static void CheckStopped(DataLoader loader) =>
+        Check(loader.AbandonedWork.Count == 0, $"disposal abandoned work: {string.Join("; ", loader.AbandonedWork)}");
 
     private static void Check(bool condition, string message)
     {
