@@ -13,6 +13,8 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 # StreamingLoader.Images decodes JPEG with Debian's libturbojpeg and checks its transforms against torchvision's.
 dpkg -s libturbojpeg0 >/dev/null 2>&1 || need+=(libturbojpeg0)
 /usr/bin/python3 -c 'import torchvision' >/dev/null 2>&1 || need+=(python3-torchvision)
+# The text tests compare padded batches with torch.nn.utils.rnn.pad_sequence (python3-torch, which torchvision pulls in).
+/usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need+=(python3-torch)
 # The RabbitMQ source's tests start their own broker on loopback.
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 # StreamingLoader.Text compares its GPT-2 ids with npm's tiktoken under Node, on the fortunes corpus; the sharded-dataset

@@ -25,6 +25,7 @@ internal static partial class BenchCommand
         bench.Subcommands.Add(CreateLatency());
         bench.Subcommands.Add(CreateParquet());
         bench.Subcommands.Add(CreateArrow());
+        bench.Subcommands.Add(CreateText());
         bench.Subcommands.Add(LiveBenchCommand.CreateTail());
         bench.Subcommands.Add(LiveBenchCommand.CreateCsv());
         bench.Subcommands.Add(TokenizeBenchCommand.Create());
@@ -272,7 +273,10 @@ internal static partial class BenchCommand
         var median = runs.OrderBy(r => r.Seconds).ElementAt(runs.Count / 2);
         var (samples, seconds, firstBatch, checksum) = median;
         using var process = Process.GetCurrentProcess();
-        return new BenchFigures(workload, samples, seconds, samples / seconds, firstBatch.TotalMilliseconds, process.PeakWorkingSet64 / (1024.0 * 1024.0), workersOf, checksum);
+        return new BenchFigures(workload, samples, seconds, samples / seconds, firstBatch.TotalMilliseconds, process.PeakWorkingSet64 / (1024.0 * 1024.0), workersOf, checksum)
+        {
+            PaddingFraction = profile is { SequenceSteps: > 0 } ? Math.Round(profile.PaddingFraction, 5) : null,
+        };
     }
 
     /// <summary>Reads every value of every batch (a checksum), so the benchmark cannot skip work.</summary>
@@ -303,9 +307,23 @@ internal static partial class BenchCommand
         return (samples, firstBatch, checksum);
     }
 
+    /// <summary>The sum of every Float32 and Int64 tensor of the batch (features and labels, or input ids, mask and labels).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    internal static double Checksum(Batch batch) =>
-        TensorPrimitives.Sum<float>(batch.Features.AsSpan<float>()) + TensorPrimitives.Sum<long>(batch.Labels.AsSpan<long>());
+    internal static double Checksum(Batch batch)
+    {
+        double sum = 0;
+        foreach (var tensor in batch.Tensors)
+        {
+            sum += tensor.ElementType switch
+            {
+                ElementType.Float32 => (double)TensorPrimitives.Sum<float>(tensor.AsSpan<float>()),
+                ElementType.Int64 => (double)TensorPrimitives.Sum<long>(tensor.AsSpan<long>()),
+                _ => 0d,
+            };
+        }
+
+        return sum;
+    }
 
     internal static void Report(BenchFigures figures, bool jsonOnly)
     {
@@ -314,7 +332,7 @@ internal static partial class BenchCommand
         {
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{figures.Workload}: {figures.Samples:N0} samples in {figures.Seconds:F3} s = {figures.SamplesPerS / 1e6:F2}M samples/s; first batch {figures.FirstBatchMs:F2} ms; peak RSS {figures.PeakRssMb:F0} MB; {figures.Workers} workers"));
+                $"{figures.Workload}: {figures.Samples:N0} samples in {figures.Seconds:F3} s = {figures.SamplesPerS / 1e6:F2}M samples/s; first batch {figures.FirstBatchMs:F2} ms; peak RSS {figures.PeakRssMb:F0} MB; {figures.Workers} workers{(figures.PaddingFraction is { } padding ? $"; padding {padding:P1}" : "")}"));
         }
 
         Console.WriteLine(line);
@@ -329,8 +347,14 @@ internal sealed record BenchFigures(
     double FirstBatchMs,
     double PeakRssMb,
     int Workers,
-    double Checksum);
+    double Checksum)
+{
+    /// <summary>Gets the share of variable-length steps delivered as padding; null for workloads without them.</summary>
+    public double? PaddingFraction { get; init; }
+}
 
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(
+    PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(BenchFigures))]
 internal sealed partial class BenchJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -7,7 +7,7 @@ namespace StreamingLoader.Text;
 /// <summary>
 /// Tokenization as pipeline transforms (<see cref="PipelineBuilder{T}.Transform{TOut}"/>): JSON Lines with a text
 /// field, plain text with one document per line, and one document per file. Each gives a
-/// <see cref="TokenizedText"/> whose ids are in a pooled buffer; the collator disposes it after copying them.
+/// <see cref="TokenizedText"/> whose ids are in a pooled buffer; the loader disposes it once collated (or dropped).
 /// </summary>
 /// <remarks>
 /// Bad input fails the sample with an <see cref="InvalidDataException"/> whose message starts with the file and line

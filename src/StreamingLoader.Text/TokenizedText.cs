@@ -5,7 +5,10 @@ namespace StreamingLoader.Text;
 
 /// <summary>
 /// A tokenized document: its token ids in a pooled buffer, its optional label, and where it came from (for error
-/// messages). The collator that copies the ids into a batch disposes it, which returns the buffer to the pool.
+/// messages). Made by a loader's transform (<see cref="Tokenize"/>), it is the loader's: the loader disposes it, which
+/// returns the buffer to the pool, once its ids are written into a batch, or when it is rejected, dropped, or still
+/// held when the loader stops. A collator only reads it:
+/// <c>Collate.Fields&lt;TokenizedText&gt;().Sequence("input_ids", t =&gt; t.Ids, elementType: ElementType.Int64)</c>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -17,12 +20,12 @@ namespace StreamingLoader.Text;
 /// <para>
 /// Disposing is idempotent, also through copies of the struct: the buffer goes back once. Reading
 /// <see cref="Ids"/> after disposal throws <see cref="ObjectDisposedException"/> rather than reading the ids of
-/// whatever sample rented the buffer next. A sample that is never disposed (dropped by an error) costs nothing but
-/// its buffer, which the garbage collector reclaims.
+/// whatever sample rented the buffer next. Texts you tokenize yourself (<see cref="TextTokenizer.Encode(ReadOnlySpan{char})"/>)
+/// are yours to dispose; one never disposed costs nothing but its buffer, which the garbage collector reclaims.
 /// </para>
 /// </remarks>
 [StructLayout(LayoutKind.Auto)]
-public readonly struct TokenizedText : IDisposable
+public readonly struct TokenizedText : IDisposable, ISampleOrigin
 {
     private readonly TokenBuffer? _buffer;
     private readonly int _generation;
@@ -77,6 +80,9 @@ public readonly struct TokenizedText : IDisposable
             TokenBufferPool.Return(_buffer, _generation);
         }
     }
+
+    /// <summary>Gets where the text came from (<c>file:line</c>, or the file for a whole-file document); null when unknown.</summary>
+    public string? Origin => Path is null ? null : Describe();
 
     /// <summary>Names the text: file and line, and the token count.</summary>
     public override string ToString() => $"{Describe()}: {Length} tokens{(Label is { } label ? $", label {label}" : "")}";

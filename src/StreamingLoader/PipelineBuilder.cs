@@ -19,6 +19,12 @@ public sealed class PipelineBuilder<T>
     /// Adds a transform run on <see cref="LoaderOptions.Workers"/> threads. Chained transforms run as one stage.
     /// The context gives the sample's index, epoch and a reproducible random generator for augmentation.
     /// </summary>
+    /// <remarks>
+    /// A transform owns its input; the loader owns the last transform's output. When that output is
+    /// <see cref="IDisposable"/> (a tokenized text holding a pooled buffer), the loader disposes each sample once the
+    /// collator has written it, or when it rejects or drops it, or holds it when it stops. Samples read from a dataset or
+    /// source without a transform are the dataset's and are never disposed.
+    /// </remarks>
     public PipelineBuilder<TOut> Transform<TOut>(Func<T, SampleContext, TOut> transform)
     {
         ArgumentNullException.ThrowIfNull(transform);

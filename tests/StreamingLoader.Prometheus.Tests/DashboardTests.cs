@@ -177,6 +177,7 @@ public sealed class DashboardTests
             "streamingloader_torch_loss", "streamingloader_torch_accuracy", "streamingloader_torch_epoch", "streamingloader_torch_epoch_step",
             "streamingloader_torch_epoch_steps", "streamingloader_torch_epoch_duration_seconds", "streamingloader_torch_learning_rate",
             "streamingloader_torch_steps_total", "streamingloader_torch_input_wait_seconds_total",
+            "streamingloader_sequence_steps_total", "streamingloader_sequence_padding_total",
         })
         {
             Assert.Contains(series, all, StringComparison.Ordinal);

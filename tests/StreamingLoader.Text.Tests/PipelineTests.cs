@@ -6,7 +6,7 @@ namespace StreamingLoader.Text.Tests;
 
 /// <summary>
 /// Tokenization inside a loader, end to end: JSON Lines, plain text lines and a text folder go through
-/// <see cref="Tokenize"/> on two workers into padded batches (<see cref="PadCollator"/>), whose rows must hold
+/// <see cref="Tokenize"/> on two workers into padded batches (<see cref="PaddedRows"/>, the core's field collator), whose rows must hold
 /// tiktoken's ids; bad samples become dead letters under <see cref="ErrorPolicy.Skip"/> and the statistics balance.
 /// </summary>
 public sealed class PipelineTests : IDisposable
@@ -25,8 +25,8 @@ public sealed class PipelineTests : IDisposable
 
         await using var loader = Pipeline.From(JsonLines.Read(path))
             .Transform(Tokenize.JsonField(TextTokenizer.Gpt2(), "text", "label"))
-            .Build(new PadCollator(Length), new LoaderOptions { BatchSize = 64, Workers = 2 });
-        var rows = await PadCollator.ReadEpochAsync(loader);
+            .Build(PaddedRows.Collator(Length), new LoaderOptions { BatchSize = 64, Workers = 2 });
+        var rows = await PaddedRows.ReadEpochAsync(loader);
 
         Assert.Equal(docs.Count, rows.Count);
         for (var i = 0; i < docs.Count; i++)
@@ -48,8 +48,8 @@ public sealed class PipelineTests : IDisposable
 
         await using var loader = Pipeline.From(JsonLines.Read(path))
             .Transform(Tokenize.Line(TextTokenizer.Gpt2()))
-            .Build(new PadCollator(Length), new LoaderOptions { BatchSize = 100, Workers = 2 });
-        var rows = await PadCollator.ReadEpochAsync(loader);
+            .Build(PaddedRows.Collator(Length), new LoaderOptions { BatchSize = 100, Workers = 2 });
+        var rows = await PaddedRows.ReadEpochAsync(loader);
 
         Assert.Equal(expected.Select(e => Padded(e.Ids!)), rows.Select(r => r.Row));
         Assert.All(rows, r => Assert.Equal(-1L, r.Label));
@@ -66,8 +66,8 @@ public sealed class PipelineTests : IDisposable
 
         await using var loader = Pipeline.From(new FileTail(path, new TailOptions { IdleTimeout = TimeSpan.Zero }))
             .Transform((line, context) => tokenize(new TextLine(line.Path, line.LineNumber, line.Utf8), context))
-            .Build(new PadCollator(Length), new LoaderOptions { BatchSize = 32, Workers = 2 });
-        var rows = await PadCollator.ReadEpochAsync(loader);
+            .Build(PaddedRows.Collator(Length), new LoaderOptions { BatchSize = 32, Workers = 2 });
+        var rows = await PaddedRows.ReadEpochAsync(loader);
 
         Assert.Equal(expected.Select(e => Padded(e.Ids!)), rows.Select(r => r.Row));
     }
@@ -91,8 +91,8 @@ public sealed class PipelineTests : IDisposable
 
         await using var loader = Pipeline.From(folder)
             .Transform(Tokenize.File(TextTokenizer.Gpt2()))
-            .Build(new PadCollator(Length), new LoaderOptions { BatchSize = 16, Workers = 2 });
-        var rows = await PadCollator.ReadEpochAsync(loader);
+            .Build(PaddedRows.Collator(Length), new LoaderOptions { BatchSize = 16, Workers = 2 });
+        var rows = await PaddedRows.ReadEpochAsync(loader);
 
         Assert.Equal(["food", "pets", "science"], folder.Classes);
         Assert.Equal(written.Select(w => w.Path), folder.Files.Select(f => f.Path));
@@ -134,8 +134,8 @@ public sealed class PipelineTests : IDisposable
 
         await using var loader = Pipeline.From(JsonLines.Read(path))
             .Transform(Tokenize.JsonField(TextTokenizer.Gpt2(), "text", "label"))
-            .Build(new PadCollator(8), new LoaderOptions { BatchSize = 4, Workers = 2, ErrorPolicy = ErrorPolicy.Skip });
-        var rows = await PadCollator.ReadEpochAsync(loader);
+            .Build(PaddedRows.Collator(8), new LoaderOptions { BatchSize = 4, Workers = 2, ErrorPolicy = ErrorPolicy.Skip });
+        var rows = await PaddedRows.ReadEpochAsync(loader);
 
         Assert.Equal([0L, 8], rows.Select(r => r.Label));
         var dead = loader.DeadLetters.OrderBy(d => d.SampleIndex).ToList();
@@ -159,8 +159,8 @@ public sealed class PipelineTests : IDisposable
 
         await using var loader = Pipeline.From(JsonLines.Read(path))
             .Transform(Tokenize.JsonField(TextTokenizer.Gpt2(), "text"))
-            .Build(new PadCollator(8), new LoaderOptions { BatchSize = 2, Workers = 2 });
-        var error = await Assert.ThrowsAsync<DataLoaderException>(() => PadCollator.ReadEpochAsync(loader));
+            .Build(PaddedRows.Collator(8), new LoaderOptions { BatchSize = 2, Workers = 2 });
+        var error = await Assert.ThrowsAsync<DataLoaderException>(() => PaddedRows.ReadEpochAsync(loader));
 
         Assert.Equal(2, error.SampleIndex);
         Assert.Contains($"{path}:3: the object has no \"text\" field.", error.Message, StringComparison.Ordinal);

@@ -124,15 +124,18 @@ public sealed unsafe class BatchTensor
         var length = _shape[1];
         var padding = Spec.EffectivePadding;
         skip = 0;
-        if (steps > length)
+
+        // Samples are cut to the maximum length; the batch may be padded past it (rounded up to a multiple).
+        var kept = Math.Min(length, padding.MaxLength);
+        if (steps > kept)
         {
             if (padding.Truncation == Truncation.Reject)
             {
-                throw new InvalidDataException($"Tensor '{Name}': the sample has {steps} steps; this batch holds {length} (SequencePadding.Truncation is Reject).");
+                throw new InvalidDataException($"Tensor '{Name}': the sample has {steps} steps; this batch holds {kept} (SequencePadding.Truncation is Reject).");
             }
 
-            skip = padding.Truncation == Truncation.Left ? steps - length : 0;
-            steps = length;
+            skip = padding.Truncation == Truncation.Left ? steps - kept : 0;
+            steps = kept;
         }
 
         var pad = PadValue<T>();

@@ -13,6 +13,8 @@ namespace StreamingLoader.Batching;
 /// variable-length fields the loader first asks each sample's lengths (<see cref="MeasureLengths"/>), pads the batch
 /// to them, then asks for each sample to be written: write a variable-length field with
 /// <see cref="BatchTensor.WriteSequence{T}"/>, which truncates and pads as the field's <see cref="SequencePadding"/> says.
+/// A collator only reads its samples: disposable ones that a transform made are disposed by the loader after
+/// <see cref="Write"/> returns (see <see cref="PipelineBuilder{T}.Transform{TOut}"/>).
 /// </remarks>
 public abstract class Collator<T>
 {

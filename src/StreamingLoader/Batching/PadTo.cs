@@ -6,6 +6,6 @@ public enum PadTo
     /// <summary>The longest sample in the batch (rounded up to <see cref="SequencePadding.MultipleOf"/>).</summary>
     Longest,
 
-    /// <summary>Always <see cref="SequencePadding.MaxLength"/>: every batch has the same shape.</summary>
+    /// <summary>Always <see cref="SequencePadding.MaxLength"/> (rounded up to <see cref="SequencePadding.MultipleOf"/>): every batch has the same shape.</summary>
     MaxLength,
 }

@@ -8,7 +8,8 @@ namespace StreamingLoader.Batching;
 /// <remarks>
 /// Defaults: <see cref="PadTo"/> Longest, <see cref="MultipleOf"/> 1, <see cref="MaxLength"/>
 /// <see cref="DefaultMaxLength"/>, <see cref="Truncation"/> Reject, <see cref="Side"/> Right. The maximum length also
-/// bounds the batch buffers: a buffer grows to the largest batch seen, never past batch size × <see cref="MaxLength"/>.
+/// bounds the batch buffers: a buffer grows to the largest batch seen, never past batch size × <see cref="MaxLength"/>
+/// (rounded up to <see cref="MultipleOf"/>).
 /// </remarks>
 public sealed class SequencePadding
 {
@@ -30,7 +31,11 @@ public sealed class SequencePadding
         set => _padTo = Defined(value, nameof(PadTo));
     }
 
-    /// <summary>Gets or sets a multiple the padded length is rounded up to (8 suits tensor cores); at least 1.</summary>
+    /// <summary>
+    /// Gets or sets a multiple the padded length is rounded up to (8 suits tensor cores); at least 1. As in Hugging
+    /// Face's <c>pad_to_multiple_of</c>, the rounding may go past a <see cref="MaxLength"/> that is not a multiple
+    /// (Hugging Face refuses to truncate to such a maximum; here samples are cut to it, then the batch is rounded up).
+    /// </summary>
     public int MultipleOf
     {
         get => _multipleOf;
@@ -66,17 +71,19 @@ public sealed class SequencePadding
         set => _side = Defined(value, nameof(Side));
     }
 
-    /// <summary>The padded length of a batch whose longest (truncated) sample has <paramref name="longest"/> steps.</summary>
-    internal int PaddedLength(int longest)
-    {
-        var length = _padTo == PadTo.MaxLength ? _maxLength : Math.Max(longest, 1);
-        var rounded = (length + _multipleOf - 1L) / _multipleOf * _multipleOf;
+    /// <summary>
+    /// The padded length of a batch whose longest (truncated) sample has <paramref name="longest"/> steps: the longest
+    /// (or <see cref="MaxLength"/>) rounded up to <see cref="MultipleOf"/>, as Hugging Face's <c>_pad</c> rounds its
+    /// <c>max_length</c>, so a maximum that is not a multiple is padded past.
+    /// </summary>
+    internal int PaddedLength(int longest) => RoundUp(_padTo == PadTo.MaxLength ? _maxLength : Math.Max(longest, 1));
 
-        // Rounding never takes a batch past the bound its buffers were sized by.
-        return (int)Math.Min(rounded, Math.Max(_maxLength, length));
-    }
+    /// <summary>The longest any batch is padded to, which bounds the buffers: <see cref="MaxLength"/> rounded up to <see cref="MultipleOf"/>.</summary>
+    internal int MaxPaddedLength => RoundUp(_maxLength);
 
     internal SequencePadding Clone() => (SequencePadding)MemberwiseClone();
+
+    private int RoundUp(int length) => (int)Math.Min((length + _multipleOf - 1L) / _multipleOf * _multipleOf, int.MaxValue);
 
     internal bool SameAs(SequencePadding other) =>
         (_padTo, _multipleOf, _maxLength, _truncation, _side) == (other._padTo, other._multipleOf, other._maxLength, other._truncation, other._side);

@@ -97,8 +97,8 @@ public sealed class TensorSpec
     /// <summary>Gets the padding rules in force: <see cref="Padding"/> or the defaults.</summary>
     internal SequencePadding EffectivePadding => _padding ?? SequencePadding.Default;
 
-    /// <summary>Gets the most elements one sample can put in this tensor: at the padding's maximum length when variable.</summary>
-    internal long MaxElementsPerSample => IsVariableLength ? (long)EffectivePadding.MaxLength * ElementsPerStep : ElementsPerStep;
+    /// <summary>Gets the most elements one sample can put in this tensor: at the padding's longest padded length when variable.</summary>
+    internal long MaxElementsPerSample => IsVariableLength ? (long)EffectivePadding.MaxPaddedLength * ElementsPerStep : ElementsPerStep;
 
     /// <inheritdoc/>
     public override string ToString()

@@ -28,6 +28,25 @@ internal sealed record AutotuneSettings
     /// <summary>Gets the fewest batches a window of <see cref="MaxWindow"/> is judged on; with fewer, nothing is decided.</summary>
     public int MinBatchesLong { get; init; } = 3;
 
+    /// <summary>
+    /// Gets the fewest batches each block of ticks holds when the spread of samples/s is measured: samples arrive a
+    /// batch at a time, so a tick that holds none says nothing about the noise (with fast batches each tick is a block).
+    /// </summary>
+    public int BatchesPerBlock { get; init; } = 2;
+
+    /// <summary>
+    /// Gets the fewest batches a window is decided on when the consumer is clearly starved (waits at least
+    /// <see cref="ClearlyStarved"/> of the time, workers at least <see cref="ClearlyBusy"/> busy) and no change is
+    /// being judged: slow batches (a few a second) would otherwise wait <see cref="MaxWindow"/> for the first move.
+    /// </summary>
+    public int MinBatchesStarved { get; init; } = 3;
+
+    /// <summary>Gets the consumer's share of time waiting from which it is clearly starved.</summary>
+    public double ClearlyStarved { get; init; } = 0.5;
+
+    /// <summary>Gets the workers' share of time busy from which they are all busy.</summary>
+    public double ClearlyBusy { get; init; } = 0.9;
+
     /// <summary>Gets the share of time the consumer waits above which the loader is the bottleneck.</summary>
     public double Starved { get; init; } = 0.05;
 

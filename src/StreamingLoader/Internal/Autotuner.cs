@@ -21,8 +21,7 @@ internal sealed class Autotuner
     private readonly AutotuneBound _workerCeiling;
     private readonly AutotuneBound _workerFloor;
     private readonly AutotuneBound _prefetchCeiling;
-    private readonly List<double> _tickRates = [];
-    private readonly List<double> _tickWaits = [];
+    private readonly List<(double Seconds, long Samples, double Wait)> _ticks = [];
     private (long At, AutotuneSample Totals)? _windowStart;
     private (long At, long Samples, double Wait) _lastTick;
     private (long At, long Batches)? _settling;
@@ -82,11 +81,11 @@ internal sealed class Autotuner
             return false;
         }
 
-        _tickRates.Add((totals.Samples - last.Samples) / Seconds(last.At, now));
-        _tickWaits.Add(Math.Clamp((totals.WaitSeconds - last.Wait) / Seconds(last.At, now), 0, 1));
+        _ticks.Add((Seconds(last.At, now), totals.Samples - last.Samples, totals.WaitSeconds - last.Wait));
         var window = Measure(_windowStart.Value.At, _windowStart.Value.Totals, now, totals);
         var enough = (window.Seconds >= _settings.MinWindow.TotalSeconds && window.Batches >= _settings.MinBatches)
-            || (window.Seconds >= _settings.MaxWindow.TotalSeconds && window.Batches >= _settings.MinBatchesLong);
+            || (window.Seconds >= _settings.MaxWindow.TotalSeconds && window.Batches >= _settings.MinBatchesLong)
+            || (_trial is null && ClearlyStarved(window) && window.Seconds >= _settings.MinWindow.TotalSeconds && window.Batches >= _settings.MinBatchesStarved);
         if (!enough)
         {
             if (window.Seconds >= 4 * _settings.MaxWindow.TotalSeconds)
@@ -182,6 +181,14 @@ internal sealed class Autotuner
         return _limits.TuneWorkers && window.Wait < _settings.Starved && Shrink(window, "consumer_bound", measured, now, totals);
     }
 
+    /// <summary>
+    /// Whether the consumer waits most of the time while the workers are all busy: more workers are the one move to
+    /// try, decided on a few batches (<see cref="AutotuneSettings.MinBatchesStarved"/>); the move is still judged on a
+    /// full window, so a decision made early is undone as any other when it does not pay.
+    /// </summary>
+    private bool ClearlyStarved(AutotuneWindow window) =>
+        _limits.TuneWorkers && window.Wait >= _settings.ClearlyStarved && window.Busy >= _settings.ClearlyBusy;
+
     /// <summary>Fewer workers, down to those busy on average with headroom, at most half at once, not below a floor that failed.</summary>
     private bool Shrink(AutotuneWindow window, string reason, string measured, long now, AutotuneSample totals)
     {
@@ -276,8 +283,7 @@ internal sealed class Autotuner
     private void StartWindow(long now, AutotuneSample totals)
     {
         _windowStart = (now, totals);
-        _tickRates.Clear();
-        _tickWaits.Clear();
+        _ticks.Clear();
     }
 
     private AutotuneStatus Describe(int changes, string reason, string explanation) =>
@@ -289,6 +295,7 @@ internal sealed class Autotuner
         var samples = Math.Max(1, end.Samples - start.Samples);
         var busy = end.BusySeconds - start.BusySeconds;
         var step = end.StepSeconds - start.StepSeconds;
+        var (rateError, waitError) = Errors(end.Batches - start.Batches == 0 ? 0 : (end.Samples - start.Samples) / (double)(end.Batches - start.Batches));
         return new AutotuneWindow(
             seconds,
             end.Batches - start.Batches,
@@ -297,8 +304,38 @@ internal sealed class Autotuner
             Math.Clamp(busy / (Workers * seconds), 0, 1),
             busy / samples,
             step / samples,
-            StandardError(_tickRates),
-            StandardError(_tickWaits));
+            rateError,
+            waitError);
+    }
+
+    /// <summary>
+    /// The standard errors of the window's samples/s and wait share, from the spread of its ticks. Samples arrive a
+    /// batch at a time: with slow batches most ticks hold none and a few one, a spread that is the batches' size, not
+    /// noise. So ticks are taken in blocks that each hold at least <see cref="AutotuneSettings.BatchesPerBlock"/>
+    /// batches (of <paramref name="samplesPerBatch"/> samples), the last block taking the rest; with fast batches
+    /// each tick is a block.
+    /// </summary>
+    private (double Rate, double Wait) Errors(double samplesPerBatch)
+    {
+        var blocks = new List<(double Seconds, long Samples, double Wait)>(_ticks.Count);
+        var open = (Seconds: 0.0, Samples: 0L, Wait: 0.0);
+        foreach (var tick in _ticks)
+        {
+            open = (open.Seconds + tick.Seconds, open.Samples + tick.Samples, open.Wait + tick.Wait);
+            if (open.Samples >= _settings.BatchesPerBlock * samplesPerBatch)
+            {
+                blocks.Add(open);
+                open = (0.0, 0L, 0.0);
+            }
+        }
+
+        if (open.Seconds > 0 && blocks.Count > 0)
+        {
+            var last = blocks[^1];
+            blocks[^1] = (last.Seconds + open.Seconds, last.Samples + open.Samples, last.Wait + open.Wait);
+        }
+
+        return (StandardError(blocks.ConvertAll(b => b.Samples / b.Seconds)), StandardError(blocks.ConvertAll(b => Math.Clamp(b.Wait / b.Seconds, 0, 1))));
     }
 
     /// <summary>The standard error of the mean of <paramref name="values"/> (0 with fewer than two).</summary>

@@ -7,8 +7,10 @@ namespace StreamingLoader.Internal;
 /// Collates a chunk into a pooled batch: measures the variable-length fields of its samples, pads the batch to them
 /// (growing the buffer where it must), has the collator write each sample into its slot, then writes the masks and
 /// lengths the layout asks for. A sample that fails to measure or write is rejected on its own, by the error policy.
+/// With <c>disposesSamples</c> (disposable samples made by the loader's transforms: <see cref="SampleDisposal{T}"/>), each
+/// sample is disposed once written or rejected.
 /// </summary>
-internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, ErrorHandler errors)
+internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, ErrorHandler errors, bool disposesSamples)
 {
     /// <summary>How many samples ahead collation asks the CPU to fetch: random reads hide their latency.</summary>
     private const int PrefetchDistance = 16;
@@ -48,8 +50,15 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
             }
             catch (Exception ex) when (errors.IsSampleError(ex))
             {
-                errors.Reject(chunk, PipelineStage.Collate, chunk.Indices[i], ex);
+                var index = chunk.Indices[i];
+                var error = Named(in items[i], ex);
+                if (disposesSamples)
+                {
+                    SampleDisposal<T>.Dispose(ref items[i]);
+                }
+
                 chunk.RemoveAt(i);
+                errors.Reject(chunk, PipelineStage.Collate, index, error);
             }
         }
 
@@ -79,7 +88,17 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
     {
         if (collator is PackingCollator<T> packing)
         {
-            return packing.WriteChunk(chunk, batch);
+            try
+            {
+                return packing.WriteChunk(chunk, batch);
+            }
+            finally
+            {
+                if (disposesSamples)
+                {
+                    chunk.DisposeItems();
+                }
+            }
         }
 
         var layout = batch.Layout;
@@ -128,7 +147,16 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
             }
             catch (Exception ex) when (errors.IsSampleError(ex))
             {
-                errors.Reject(chunk, PipelineStage.Collate, chunk.Indices[i], ex);
+                errors.Reject(chunk, PipelineStage.Collate, chunk.Indices[i], Named(in items[i], ex));
+            }
+            finally
+            {
+                if (disposesSamples)
+                {
+                    // Written or rejected, the sample is done with (a tokenized text's pooled buffer goes back).
+                    SampleDisposal<T>.Dispose(ref items[i]);
+                    chunk.DisposedUpTo = i + 1;
+                }
             }
         }
 
@@ -140,6 +168,12 @@ internal sealed class BatchWriter<T>(Collator<T> collator, BatchPool pool, Error
 
         return filled;
     }
+
+    /// <summary>The error, its message starting with the sample's origin (file and line) when the sample knows it and the message does not say it.</summary>
+    private static Exception Named(in T item, Exception error) =>
+        item is ISampleOrigin { Origin: { } origin } && !error.Message.StartsWith(origin, StringComparison.Ordinal)
+            ? new InvalidDataException($"{origin}: {error.Message}", error)
+            : error;
 
     /// <summary>A sample's length in a field once cut to its maximum; a length it may not be cut to rejects the sample.</summary>
     private static int Truncated(TensorSpec spec, int length)

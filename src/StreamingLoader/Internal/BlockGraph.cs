@@ -14,12 +14,23 @@ internal sealed class BlockGraph<TSource, T>
     private readonly TransformManyBlock<Chunk<T>, Chunk<T>>? _shuffle;
     private readonly IReceivableSourceBlock<Delivery> _last;
     private readonly List<(PipelineStage Stage, Func<int> Depth)> _queues = [];
+    private readonly HeldChunks<T>? _held;
+    private readonly Regrouper<T>? _regroup;
     private readonly List<WorkerGate> _gates = [];
     private readonly int _workers;
 
-    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderContext context, PipelineStage firstStage, Regrouper<T>? regroup, PipelineStage regroupStage)
+    /// <summary>
+    /// Builds the blocks. With <paramref name="disposesSamples"/> (the loader disposes the samples:
+    /// <see cref="ChunkProcessor{TSource, T}.DisposesSamples"/>), the chunks queued between blocks are tracked, to be
+    /// discarded after a stop (<see cref="DiscardHeld"/>).
+    /// </summary>
+    public BlockGraph(ChunkProcessor<TSource, T> processor, LoaderContext context, PipelineStage firstStage, Regrouper<T>? regroup, PipelineStage regroupStage, bool disposesSamples)
     {
         var (options, pool, counters, lifetime) = (context.Options, context.Pool, context.Counters, context.Lifetime);
+        _regroup = regroup;
+
+        // Samples the loader disposes are tracked while they wait between blocks (only regrouping queues them).
+        var held = _held = regroup is not null && disposesSamples ? new HeldChunks<T>() : null;
         var poolCapacity = pool.Capacity;
         var token = lifetime.Token;
 
@@ -35,10 +46,16 @@ internal sealed class BlockGraph<TSource, T>
         Prefetch = new BufferBlock<Delivery>(new DataflowBlockOptions { BoundedCapacity = options.Prefetch == LoaderOptions.Auto ? poolCapacity : options.Prefetch });
         if (regroup is not null)
         {
-            _prepare = Block<Chunk<TSource>, Chunk<T>>(processor.Synchronous ? processor.Prepare : null, chunk => processor.PrepareAsync(chunk).AsTask(), Parallel(workers, capacity, true, token), gate, token);
+            _prepare = Block<Chunk<TSource>, Chunk<T>>(
+                !processor.Synchronous ? null : held is null ? processor.Prepare : chunk => Held(held, processor.Prepare(chunk)),
+                held is null ? chunk => processor.PrepareAsync(chunk).AsTask() : async chunk => Held(held, await processor.PrepareAsync(chunk).ConfigureAwait(false)),
+                Parallel(workers, capacity, true, token),
+                gate,
+                token);
             _shuffle = new TransformManyBlock<Chunk<T>, Chunk<T>>(
                 chunk =>
                 {
+                    held?.Take(chunk);
                     var timer = StageTimer.Start(options.Name, regroupStage, counters.Stage(regroupStage), chunk.Count);
                     var output = new List<Chunk<T>>();
                     try
@@ -53,11 +70,25 @@ internal sealed class BlockGraph<TSource, T>
                     }
 
                     timer.Stop(output.Sum(c => c.Count));
+                    if (held is not null)
+                    {
+                        // Held before reserving: a stop while reserving leaves the rest of the list unsent.
+                        output.ForEach(held.Hold);
+                    }
 
                     return Reserving(output, pool, token);
                 },
                 Parallel(1, capacity, true, token));
-            var collate = Block<Chunk<T>, Delivery>(processor.Collate, null, Parallel(workers, capacity, options.Ordered, token), gate, token);
+            var collate = Block<Chunk<T>, Delivery>(
+                held is null ? processor.Collate : chunk =>
+                {
+                    held.Take(chunk);
+                    return processor.Collate(chunk);
+                },
+                null,
+                Parallel(workers, capacity, options.Ordered, token),
+                gate,
+                token);
             _prepare.LinkTo(_shuffle, propagate);
             _shuffle.LinkTo(collate, propagate);
             _queues.Add((firstStage, () => _prepare.InputCount));
@@ -113,6 +144,21 @@ internal sealed class BlockGraph<TSource, T>
     public IReadOnlyList<(PipelineStage Stage, Func<int> Depth)> Queues => _queues;
 
     /// <summary>
+    /// Disposes the samples the loader still holds for disposal (see <see cref="HeldChunks{T}"/>): those queued between
+    /// blocks and those a regrouper keeps. Call once <see cref="Ended"/> has completed (no worker runs a chunk any more).
+    /// </summary>
+    public void DiscardHeld()
+    {
+        if (_held is null)
+        {
+            return;
+        }
+
+        _held.DiscardAll();
+        _regroup?.DiscardHeld();
+    }
+
+    /// <summary>
     /// Takes whatever the blocks hold ready and recycles it. A stopping block whose input already ended keeps its
     /// outputs until they are taken, and once stopped nothing else takes them.
     /// </summary>
@@ -124,12 +170,20 @@ internal sealed class BlockGraph<TSource, T>
         Recycle(Prefetch);
     }
 
-    private static void Recycle(IReceivableSourceBlock<Chunk<T>>? block)
+    private void Recycle(IReceivableSourceBlock<Chunk<T>>? block)
     {
         while (block is not null && block.TryReceive(out var chunk))
         {
-            // Releases the chunk's buffer reservation, if it holds one.
-            chunk.Return();
+            // Releases the chunk's buffer reservation, if it holds one (and disposes its samples if the loader does).
+            if (_held is not null)
+            {
+                _held.Take(chunk);
+                chunk.Discard();
+            }
+            else
+            {
+                chunk.Return();
+            }
         }
     }
 
@@ -157,6 +211,12 @@ internal sealed class BlockGraph<TSource, T>
 
             yield return chunk;
         }
+    }
+
+    private static Chunk<T> Held(HeldChunks<T>? held, Chunk<T> chunk)
+    {
+        held?.Hold(chunk);
+        return chunk;
     }
 
     /// <summary>A parallel block of <paramref name="synchronous"/> (when not null) or <paramref name="asynchronous"/>, behind a <see cref="WorkerGate"/> of <paramref name="gate"/> workers when autotuned.</summary>

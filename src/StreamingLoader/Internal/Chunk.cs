@@ -42,6 +42,15 @@ internal sealed class Chunk<T>
     /// <summary>Gets or sets, for packed sequences, the rows the chunk's stream fills.</summary>
     public int PackedRows { get; set; }
 
+    /// <summary>Gets or sets, for packed sequences, the hold on a first item that an earlier chunk holds too.</summary>
+    public SharedSample? SharedFirst { get; set; }
+
+    /// <summary>Gets or sets, for packed sequences, the hold on a last item that a later chunk holds too.</summary>
+    public SharedSample? SharedLast { get; set; }
+
+    /// <summary>Gets or sets how many leading items were already disposed (written into a batch) when samples are disposed.</summary>
+    public int DisposedUpTo { get; set; }
+
     /// <summary>Gets or sets the last line of a chunk of <see cref="TextLine"/>s cut from the source in stream order, for <see cref="FileTail.PositionAfter"/>.</summary>
     public TextLine? LastLine { get; set; }
 
@@ -115,6 +124,44 @@ internal sealed class Chunk<T>
         Items.AsSpan(position + 1, Count - position - 1).CopyTo(Items.AsSpan(position));
         Indices.AsSpan(position + 1, Count - position - 1).CopyTo(Indices.AsSpan(position));
         Count--;
+    }
+
+    /// <summary>
+    /// Disposes the items still held, from <see cref="DisposedUpTo"/> on (<see cref="SampleDisposal{T}"/>; a shared
+    /// packed document only when this is its last holder), and clears them.
+    /// </summary>
+    public void DisposeItems()
+    {
+        if (!SampleDisposal<T>.Needed || Items.Length == 0)
+        {
+            return;
+        }
+
+        for (var i = DisposedUpTo; i < Count; i++)
+        {
+            var share = i == 0 && SharedFirst is not null ? SharedFirst : i == Count - 1 ? SharedLast : null;
+            if (share is null || share.Release())
+            {
+                SampleDisposal<T>.Dispose(ref Items[i]);
+            }
+            else
+            {
+                Items[i] = default!;
+            }
+        }
+
+        (SharedFirst, SharedLast) = (null, null);
+        DisposedUpTo = Count;
+    }
+
+    /// <summary>
+    /// Drops a chunk whose samples will not be written: disposes them (<see cref="DisposeItems"/>), returns the arrays
+    /// and releases its buffer reservation (<see cref="Return"/>).
+    /// </summary>
+    public void Discard()
+    {
+        DisposeItems();
+        Return();
     }
 
     /// <summary>Returns the chunk's arrays to their pools and releases its buffer reservation if it still holds one: the chunk is done with.</summary>

@@ -17,11 +17,15 @@ internal sealed class ChunkCollator<TSource, T>
     private readonly ErrorHandler _errors;
     private readonly BatchWriter<T> _writer;
 
-    public ChunkCollator(IDataset<TSource>? dataset, IGatherDataset? gather, Collator<T> collator, LoaderContext context)
+    /// <summary>
+    /// Collates for <paramref name="collator"/>. With <paramref name="disposesSamples"/> (<see cref="ChunkProcessor{TSource, T}.DisposesSamples"/>),
+    /// the writer disposes each sample once written or rejected.
+    /// </summary>
+    public ChunkCollator(IDataset<TSource>? dataset, IGatherDataset? gather, Collator<T> collator, LoaderContext context, bool disposesSamples)
     {
         (_dataset, _gather, _collator, _context) = (dataset, gather, collator, context);
         (_pool, _errors) = (context.Pool, context.Errors);
-        _writer = new BatchWriter<T>(collator, _pool, _errors);
+        _writer = new BatchWriter<T>(collator, _pool, _errors, disposesSamples);
     }
 
     /// <summary>The chunk's delivery: its batch, an empty chunk (every sample rejected), or the marker it carries.</summary>

@@ -22,6 +22,7 @@ internal sealed class ChunkProcessor<TSource, T>
     private readonly LoaderLifetime _lifetime;
     private readonly EpochLedger? _ledger;
     private readonly InFlightWork _inFlight;
+    private readonly bool _disposesSamples;
 
     public ChunkProcessor(SourceSpec source, TransformChain<TSource, T> chain, Collator<T> collator, LoaderContext context)
     {
@@ -36,13 +37,20 @@ internal sealed class ChunkProcessor<TSource, T>
         _lifetime = context.Lifetime;
         _ledger = context.SourceLedger;
         _inFlight = context.InFlight;
+        _disposesSamples = DisposesSamples(chain);
 
         // Fast path: untransformed samples, copied as they are, from a dataset that can gather its own rows (collation
         // reads them, so there is no read step).
         var gather = chain.IsIdentity && collator is ICopyCollator ? _dataset as IGatherDataset : null;
         _reader = _dataset is not null && gather is null ? new DatasetReader<TSource>(_dataset, context) : null;
-        _chunkCollator = new ChunkCollator<TSource, T>(_dataset, gather, collator, context);
+        _chunkCollator = new ChunkCollator<TSource, T>(_dataset, gather, collator, context, _disposesSamples);
     }
+
+    /// <summary>
+    /// Whether the loader disposes the samples it collates: those its transforms made, when their type is disposable
+    /// (<see cref="SampleDisposal{T}"/>).
+    /// </summary>
+    public static bool DisposesSamples(TransformChain<TSource, T> chain) => SampleDisposal<T>.Needed && !chain.IsIdentity;
 
     /// <summary>
     /// Fixes the batch layout from the first samples of the epoch (<see cref="LayoutAgreement"/>), before the source
@@ -64,7 +72,18 @@ internal sealed class ChunkProcessor<TSource, T>
             {
                 var source = items.IsEmpty ? _dataset!.GetItem((int)index) : items.Span[i];
                 var item = _transform is null ? (T)(object)source! : await _transform(source, new SampleContext(_seed, epoch, index), _lifetime.Token).ConfigureAwait(false);
-                layouts.Add(_collator.GetLayout(item));
+                try
+                {
+                    layouts.Add(_collator.GetLayout(item));
+                }
+                finally
+                {
+                    if (_disposesSamples)
+                    {
+                        // Made only to consult: the pipeline transforms the sample again when its chunk comes.
+                        SampleDisposal<T>.Dispose(ref item);
+                    }
+                }
             }
 #pragma warning disable CA1031 // The sample's own processing reports its error, with the policy.
             catch (Exception ex) when (_errors.IsSampleError(ex))
@@ -145,8 +164,19 @@ internal sealed class ChunkProcessor<TSource, T>
         catch (DataLoaderException error)
         {
             _lifetime.StopSource();
+            if (_disposesSamples)
+            {
+                chunk.DisposeItems();
+            }
+
             chunk.Return();
             delivery = new Delivery(null, error.Epoch, DeliveryKind.Error, error);
+        }
+        catch when (_disposesSamples)
+        {
+            // Stopped while waiting for a buffer, or a bug: the samples not written yet will not be.
+            chunk.DisposeItems();
+            throw;
         }
         finally
         {
@@ -197,8 +227,18 @@ internal sealed class ChunkProcessor<TSource, T>
         }
         catch
         {
-            // The output holds the chunk's buffer reservation now: it goes back with it.
-            output.Return();
+            // A sample failed under the fail policy, or a stop: the samples transformed before it will not be collated
+            // (disposed when the loader disposes samples), and the output holds the chunk's buffer reservation now: it
+            // goes back with it.
+            if (_disposesSamples)
+            {
+                output.Discard();
+            }
+            else
+            {
+                output.Return();
+            }
+
             throw;
         }
 

@@ -248,6 +248,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
 
         if (abandoned.Count == 0)
         {
+            graph?.DiscardHeld();
             _pool.ReclaimAllUndelivered();
             _pool.Dispose();
             _demand?.Dispose();
@@ -264,6 +265,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
                 _ =>
                 {
                     graph?.Drain();
+                    graph?.DiscardHeld();
                     pool.ReclaimAllUndelivered();
                     pool.Dispose();
                     accounting.SettleStopped();
@@ -288,6 +290,7 @@ internal sealed class DataflowLoader<TSource, T> : DataLoader, IMetricsSource
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             var (graph, producer) = PipelineAssembly.Build(_source, _chain, _collator, _batchSampler, _start, _context);
             _counters.ReadyBatches = () => graph.Prefetch.Count;
+            // Every block (Ended waits for all): a stop waits for the workers before the samples they hold are disposed.
             _lifetime.Own(graph.Ended, () => _inFlight.Describe().DefaultIfEmpty("the pipeline's blocks"));
             if (_tuning.Any)
             {

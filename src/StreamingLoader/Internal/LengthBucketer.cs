@@ -33,8 +33,20 @@ internal sealed class LengthBucketer<T> : Regrouper<T>
 
     protected override void StartEpoch(long epoch)
     {
-        Array.Clear(_buckets);
+        DiscardHeldCore();
         Array.Clear(_longest);
+    }
+
+    protected override void DiscardHeldCore()
+    {
+        for (var bucket = 0; bucket < _buckets.Length; bucket++)
+        {
+            if (_buckets[bucket] is { } held)
+            {
+                Drop(held);
+                _buckets[bucket] = null;
+            }
+        }
     }
 
     protected override void Add(Chunk<T> input, int position, List<Chunk<T>> output)
@@ -49,6 +61,7 @@ internal sealed class LengthBucketer<T> : Regrouper<T>
         catch (Exception ex) when (ex is not DataLoaderException && _errors.IsSampleError(ex))
         {
             // Under Skip a dead letter on the input chunk, reported with the next batch; under Fail the stage's error.
+            Drop(ref input.Items[position]);
             _errors.Reject(input, PipelineStage.Collate, input.Indices[position], ex);
             return;
         }
@@ -93,7 +106,7 @@ internal sealed class LengthBucketer<T> : Regrouper<T>
             {
                 // The partial batches of drop-last were read from the source: they are accounted for as dropped.
                 Accounting.Add(Epoch, Tally.Dropped, held.Count);
-                held.Return();
+                Drop(held);
             }
             else
             {

@@ -13,7 +13,16 @@ internal static class PipelineAssembly
         var processor = new ChunkProcessor<TSource, T>(source, chain, collator, context);
         var firstStage = source is MapSource<TSource> ? PipelineStage.Read : chain.IsIdentity ? PipelineStage.Collate : PipelineStage.Transform;
         var regroup = Regroupers(collator, start, context, out var regroupStage);
-        var graph = new BlockGraph<TSource, T>(processor, context, firstStage, regroup, regroupStage);
+
+        // The loader disposes the disposable samples its transforms made: the regroupers drop theirs, the graph tracks
+        // the chunks queued between its blocks.
+        var disposes = ChunkProcessor<TSource, T>.DisposesSamples(chain);
+        for (var stage = regroup; stage is not null; stage = stage.Next)
+        {
+            stage.DisposesSamples = disposes;
+        }
+
+        var graph = new BlockGraph<TSource, T>(processor, context, firstStage, regroup, regroupStage, disposes);
 
         // The source reserves each chunk's buffer, unless a regroup stage makes the batches (then it reserves them).
         var reserveAtSource = regroup is null;

@@ -21,6 +21,12 @@ internal abstract class Regrouper<T>(LoaderState start, SampleAccounting account
     /// <summary>Gets or sets the regrouper its chunks go to; null for the last.</summary>
     public Regrouper<T>? Next { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether the samples are the loader's to dispose (<see cref="SampleDisposal{T}"/>): then those this
+    /// stage drops, and those it holds when the loader stops, are disposed.
+    /// </summary>
+    public bool DisposesSamples { get; set; }
+
     /// <summary>Gets the epoch of the samples in hand.</summary>
     protected long Epoch { get; private set; } = -1;
 
@@ -79,7 +85,16 @@ internal abstract class Regrouper<T>(LoaderState start, SampleAccounting account
 
         for (var i = 0; i < input.Count; i++)
         {
-            Add(input, i, output);
+            try
+            {
+                Add(input, i, output);
+            }
+            catch (DataLoaderException) when (DisposesSamples)
+            {
+                // A sample failed under the fail policy: the rest of the chunk will not be written.
+                SampleDisposal<T>.DisposeAll(input.Items.AsSpan(i + 1, input.Count - i - 1));
+                throw;
+            }
         }
 
         if (input.DeadLetters is { } deadLetters)
@@ -88,6 +103,36 @@ internal abstract class Regrouper<T>(LoaderState start, SampleAccounting account
         }
 
         input.Return();
+    }
+
+    /// <summary>Drops the samples this stage and the ones after it hold (the loader stopped), disposing them.</summary>
+    public void DiscardHeld()
+    {
+        DiscardHeldCore();
+        Next?.DiscardHeld();
+    }
+
+    /// <summary>Drops the samples this stage holds, disposing them when they are the loader's.</summary>
+    protected abstract void DiscardHeldCore();
+
+    /// <summary>Drops a chunk whose samples will not be written: disposed when they are the loader's, and its arrays returned.</summary>
+    protected void Drop(Chunk<T> chunk)
+    {
+        if (DisposesSamples)
+        {
+            chunk.DisposeItems();
+        }
+
+        chunk.Return();
+    }
+
+    /// <summary>Drops one sample that will not be written (rejected): disposed when it is the loader's.</summary>
+    protected void Drop(ref T item)
+    {
+        if (DisposesSamples)
+        {
+            SampleDisposal<T>.Dispose(ref item);
+        }
     }
 
     /// <summary>Resets the per-epoch state (random draws are keyed on the epoch).</summary>
@@ -136,7 +181,7 @@ internal abstract class Regrouper<T>(LoaderState start, SampleAccounting account
         if (Epoch == start.Epoch && start.Delivered(chunk.Sequence))
         {
             accounting.Add(Epoch, Tally.Read, -(Samples(chunk) + (chunk.DeadLetters?.Count ?? 0)));
-            chunk.Return();
+            Drop(chunk);
             return;
         }
 

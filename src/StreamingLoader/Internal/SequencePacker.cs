@@ -19,6 +19,16 @@ internal sealed class SequencePacker<T>(PackingCollator<T> collator, LoaderOptio
 
     protected override void StartEpoch(long epoch)
     {
+        DiscardHeldCore();
+    }
+
+    protected override void DiscardHeldCore()
+    {
+        if (_pending is { } pending)
+        {
+            Drop(pending);
+        }
+
         _pending = null;
         _steps = 0;
     }
@@ -28,6 +38,10 @@ internal sealed class SequencePacker<T>(PackingCollator<T> collator, LoaderOptio
         var document = input.Items[position];
         var length = collator.StreamLength(in document);
         var offset = 0;
+
+        // A document that crosses a batch boundary is in several chunks, collated in parallel: the last to let go of
+        // it disposes it (only counted when the samples are the loader's to dispose).
+        SharedSample? share = null;
         while (true)
         {
             _pending ??= NewChunk(64);
@@ -39,6 +53,7 @@ internal sealed class SequencePacker<T>(PackingCollator<T> collator, LoaderOptio
             if (_pending.Count == 0)
             {
                 _pending.PackOffset = offset;
+                _pending.SharedFirst = share;
             }
 
             _pending.Items[_pending.Count] = document;
@@ -49,6 +64,18 @@ internal sealed class SequencePacker<T>(PackingCollator<T> collator, LoaderOptio
             if (_steps < _batchSteps)
             {
                 return;
+            }
+
+            if (offset < length && DisposesSamples)
+            {
+                // The document goes on in the next chunk: one more holder.
+                if (share is null)
+                {
+                    share = new SharedSample();
+                }
+
+                share.AddHolder();
+                _pending.SharedLast = share;
             }
 
             SendPending(output);
@@ -69,7 +96,7 @@ internal sealed class SequencePacker<T>(PackingCollator<T> collator, LoaderOptio
         if (options.DropLast)
         {
             Accounting.Add(Epoch, Tally.Dropped, Starting(pending));
-            pending.Return();
+            Drop(pending);
             _pending = null;
             _steps = 0;
             return;

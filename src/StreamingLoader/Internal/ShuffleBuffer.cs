@@ -17,7 +17,23 @@ internal sealed class ShuffleBuffer<T>(int size, int batchSize, ulong seed, Load
     protected override void StartEpoch(long epoch)
     {
         _random = new CounterRandom(seed, epoch, 0, CounterRandom.StreamShuffleBuffer);
+        DiscardHeldCore();
+    }
+
+    protected override void DiscardHeldCore()
+    {
+        for (var i = 0; i < _filled; i++)
+        {
+            Drop(ref _items[i]);
+            _items[i] = default!;
+        }
+
         _filled = 0;
+        if (_pending is { } pending)
+        {
+            Drop(pending);
+        }
+
         _pending = null;
     }
 

@@ -8,7 +8,7 @@ namespace StreamingLoader.Sources;
 /// message body) with the public constructor.
 /// </summary>
 [StructLayout(LayoutKind.Auto)]
-public readonly struct TextLine
+public readonly struct TextLine : ISampleOrigin
 {
     private readonly object _source; // the path, or the tailed file the line came from
     private readonly long _endOffset; // a tailed line's end; for an overlong line, the limit it broke (negated)
@@ -42,6 +42,9 @@ public readonly struct TextLine
 
     /// <summary>Gets the line's number, from 1 (a CSV header is line 1).</summary>
     public long LineNumber { get; }
+
+    /// <summary>Gets <c>file:line</c>, which errors about the line start with; null for a default instance.</summary>
+    public string? Origin => _source is null ? null : $"{Path}:{LineNumber}";
 
     /// <summary>Gets the line's bytes, without the line break (empty when <see cref="ExceedsMaxLength"/>).</summary>
     public ReadOnlyMemory<byte> Utf8 { get; }

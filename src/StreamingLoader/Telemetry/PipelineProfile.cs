@@ -36,6 +36,15 @@ public sealed record PipelineProfile(string Pipeline, IReadOnlyList<StageProfile
     /// <summary>Gets the stage that worked longest per worker (the most loaded), or null before any work.</summary>
     public StageProfile? SlowestStage => Stages.Count > 0 ? Stages[0] : null;
 
+    /// <summary>Gets the steps (tokens) of variable-length fields delivered as data.</summary>
+    public long SequenceSteps { get; init; }
+
+    /// <summary>Gets the steps (tokens) of variable-length fields delivered as padding.</summary>
+    public long PaddingSteps { get; init; }
+
+    /// <summary>Gets the share of variable-length fields' steps that was padding, from 0 to 1; 0 without such fields.</summary>
+    public double PaddingFraction => SequenceSteps + PaddingSteps > 0 ? PaddingSteps / (double)(SequenceSteps + PaddingSteps) : 0;
+
     /// <summary>Gets the share of the consumer's time spent waiting for data (GPU starvation), from 0 to 1.</summary>
     public double ConsumerWaitShare => ConsumerWaitSeconds + ConsumerStepSeconds > 0 ? ConsumerWaitSeconds / (ConsumerWaitSeconds + ConsumerStepSeconds) : 0;
 
@@ -66,13 +75,16 @@ public sealed record PipelineProfile(string Pipeline, IReadOnlyList<StageProfile
     /// <summary>Gets what limits the consumer, by the rule the dashboard's verdict panel uses too.</summary>
     public BottleneckVerdict Verdict => BottleneckVerdict.Decide(Evidence);
 
-    /// <summary>The verdict, then the slowest stage's cost per sample and where the source's waits went.</summary>
+    /// <summary>The verdict, then the slowest stage's cost per sample, where the source's waits went and the padding fraction.</summary>
     public override string ToString()
     {
         var slowest = SlowestStage;
         var stage = slowest is null
             ? "no stage worked yet"
             : string.Create(CultureInfo.InvariantCulture, $"slowest stage: {slowest.Stage.Tag()} ({slowest.BusySeconds:F2} s busy over {Math.Max(1, slowest.Workers)} worker(s), {slowest.MicrosecondsPerItem:F2} µs/sample)");
-        return string.Create(CultureInfo.InvariantCulture, $"{Verdict} In figures: {stage}; the source waited {SourceWaitForConsumerSeconds:F2} s for the consumer and {SourceWaitForStagesSeconds:F2} s for the stages, over {ElapsedSeconds:F1} s.");
+        var padding = SequenceSteps + PaddingSteps > 0
+            ? string.Create(CultureInfo.InvariantCulture, $" Padding: {PaddingFraction:P1} of {SequenceSteps + PaddingSteps:N0} sequence steps.")
+            : "";
+        return string.Create(CultureInfo.InvariantCulture, $"{Verdict} In figures: {stage}; the source waited {SourceWaitForConsumerSeconds:F2} s for the consumer and {SourceWaitForStagesSeconds:F2} s for the stages, over {ElapsedSeconds:F1} s.{padding}");
     }
 }

@@ -8,7 +8,7 @@ namespace StreamingLoader.Telemetry;
 /// <summary>
 /// Sums a pipeline's own metrics while it runs, with the process's CPU use, its threads' wait for a CPU and the
 /// thread pool's queue, to answer "what limits the consumer?" at the end of a run (<see cref="PipelineProfile.Verdict"/>,
-/// by the rule the dashboard uses on the same measurements).
+/// by the rule the dashboard uses on the same measurements), and how much of the batches was padding.
 /// </summary>
 public sealed class PipelineProfiler : IDisposable
 {
@@ -25,6 +25,8 @@ public sealed class PipelineProfiler : IDisposable
     private long _queueSamples;
     private double _consumerWait;
     private double _consumerStep;
+    private long _sequenceSteps;
+    private long _paddingSteps;
     private double _consumerDispatch;
     private double _sourceWaitForConsumer;
     private double _sourceWaitForStages;
@@ -73,6 +75,8 @@ public sealed class PipelineProfiler : IDisposable
             ThreadPoolQueue = samples == 0 ? 0 : (double)Interlocked.Read(ref _queueSum) / samples,
             SourceWaitForConsumerSeconds = Volatile.Read(ref _sourceWaitForConsumer),
             SourceWaitForStagesSeconds = Volatile.Read(ref _sourceWaitForStages),
+            SequenceSteps = Interlocked.Read(ref _sequenceSteps),
+            PaddingSteps = Interlocked.Read(ref _paddingSteps),
         };
     }
 
@@ -123,6 +127,12 @@ public sealed class PipelineProfiler : IDisposable
                 break;
             case "streamingloader.consumer.step":
                 Volatile.Write(ref _consumerStep, amount);
+                break;
+            case "streamingloader.sequence.steps":
+                Interlocked.Exchange(ref _sequenceSteps, (long)amount);
+                break;
+            case "streamingloader.sequence.padding":
+                Interlocked.Exchange(ref _paddingSteps, (long)amount);
                 break;
             case "streamingloader.consumer.dispatch":
                 Volatile.Write(ref _consumerDispatch, amount);

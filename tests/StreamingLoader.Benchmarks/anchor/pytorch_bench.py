@@ -4,6 +4,7 @@
   pytorch_bench.py tensor --samples 200000 --features 64 --batch 256
   pytorch_bench.py jsonl  --data DIR --batch 256
   pytorch_bench.py npy    --data DIR --batch 256   (DIR/npy/*.x.npy, *.y.npy: the rows of bench parquet)
+  pytorch_bench.py text   --data DIR --batch 64    (DIR/tokens.jsonl: {"ids":[...],"y":int}, padded per batch)
 
 Each worker setting runs in a fresh subprocess (so peak RSS is per setting): one warm-up epoch,
 then one timed epoch whose consumer reads every value of every batch. Prints one JSON line for
@@ -20,6 +21,7 @@ import glob
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset, get_worker_info
 
 
@@ -36,6 +38,30 @@ class JsonlDataset(Dataset):
     def __getitem__(self, i):
         d = json.loads(self.lines[i])
         return torch.tensor(d["x"], dtype=torch.float32), d["y"]
+
+
+class TokensDataset(Dataset):
+    """Pre-tokenized text the way a typical user writes it: lines in memory, json.loads per item, ids as an int64 tensor."""
+
+    def __init__(self, path):
+        with open(path, encoding="utf-8") as f:
+            self.lines = f.read().splitlines()
+
+    def __len__(self):
+        return len(self.lines)
+
+    def __getitem__(self, i):
+        d = json.loads(self.lines[i])
+        return torch.tensor(d["ids"], dtype=torch.int64), d["y"]
+
+
+def pad_collate(batch):
+    """Pads to the batch's longest with pad_sequence (padding_value 0) and builds the attention mask (1 data, 0 padding)."""
+    ids = [item[0] for item in batch]
+    input_ids = pad_sequence(ids, batch_first=True, padding_value=0)
+    lengths = torch.tensor([len(t) for t in ids])
+    attention_mask = (torch.arange(input_ids.shape[1])[None, :] < lengths[:, None]).to(torch.int64)
+    return input_ids, attention_mask, torch.tensor([item[1] for item in batch], dtype=torch.int64)
 
 
 class NpyShards(IterableDataset):
@@ -70,6 +96,8 @@ def make_loader(args, workers):
         x = torch.randn(args.samples, args.features, generator=g)
         y = torch.randint(0, 10, (args.samples,), generator=g)
         return DataLoader(TensorDataset(x, y), batch_size=args.batch, shuffle=True, num_workers=workers)
+    if args.workload == "text":
+        return DataLoader(TokensDataset(f"{args.data}/tokens.jsonl"), batch_size=args.batch, shuffle=True, num_workers=workers, collate_fn=pad_collate)
     ds = JsonlDataset(f"{args.data}/samples.jsonl")
     return DataLoader(ds, batch_size=args.batch, shuffle=False, num_workers=workers)
 
@@ -80,12 +108,18 @@ def epoch(loader):
     t0 = time.perf_counter()
     it = iter(loader)
     first = None
-    for x, y in it:
+    for batch in it:
         if first is None:
             first = time.perf_counter() - t0
-        checksum += x.sum().item() + y.sum().item()
-        total += y.numel()
+        checksum += sum(t.sum().item() for t in batch)
+        total += batch[-1].numel()
+        if len(batch) == 3:
+            epoch.steps += batch[1].sum().item()
+            epoch.padded += batch[1].numel()
     return time.perf_counter() - t0, first, total, checksum
+
+
+epoch.steps = epoch.padded = 0
 
 
 def run_one(args, workers):
@@ -93,6 +127,7 @@ def run_one(args, workers):
     loader = make_loader(args, workers)
     init_s = time.perf_counter() - t0
     epoch(loader)  # warm-up
+    epoch.steps = epoch.padded = 0
     seconds, first, samples, checksum = epoch(loader)
     main_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest reaped worker
@@ -104,20 +139,21 @@ def run_one(args, workers):
         "rss_main_mb": round(main_mb, 1), "rss_worker_max_mb": round(worker_mb, 1) if workers else 0,
         "init_s": round(init_s, 3), "checksum": round(checksum, 3),
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+        **({"padding_fraction": round(1 - epoch.steps / epoch.padded, 5)} if epoch.padded else {}),
     }
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("workload", choices=["tensor", "jsonl", "npy"])
+    ap.add_argument("workload", choices=["tensor", "jsonl", "npy", "text"])
     ap.add_argument("--samples", type=int, default=200_000)
     ap.add_argument("--features", type=int, default=64)
     ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--data", help="directory holding samples.jsonl (jsonl workload)")
+    ap.add_argument("--data", help="directory holding samples.jsonl (jsonl), tokens.jsonl (text) or npy/ (npy)")
     ap.add_argument("--workers", default="0,2", help="comma-separated num_workers settings")
     ap.add_argument("--single", type=int, help=argparse.SUPPRESS)  # internal: run one setting here
     args = ap.parse_args()
-    if args.workload in ("jsonl", "npy") and not args.data:
+    if args.workload in ("jsonl", "npy", "text") and not args.data:
         ap.error(f"{args.workload} needs --data DIR")
 
     if args.single is not None:

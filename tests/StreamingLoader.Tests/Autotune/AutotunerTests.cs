@@ -140,6 +140,33 @@ public sealed class AutotunerTests
         pipeline.Run(20, () => Assert.True(pipeline.Tuner.PoolSize * pipeline.BufferBytes <= budget, pipeline.Tuner.Status.ToString()));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void Observe_SlowBatchesThatWait_WithinTenPercentOfTheBestWithinFiveSeconds(int seed)
+    {
+        // bench images under load: batches of 32 at about 4 a second with 2 workers, delivered whole; a consumer that
+        // takes 512 samples/s, so 8 workers (16 batches/s) are the best.
+        var pipeline = new SimulatedPipeline(Limits(), seed) { WorkPerSample = 2.0 / 128, StepPerSample = 1.0 / 512, WholeBatches = true, Noise = 0.05 };
+        var best = pipeline.RateWith(64);
+        double? reached = null;
+        double? firstChange = null;
+        pipeline.Run(10, () =>
+        {
+            reached ??= pipeline.RateWith(pipeline.Tuner.Workers) >= 0.9 * best ? pipeline.Seconds : null;
+            firstChange ??= pipeline.Tuner.Status.Changes > 0 ? pipeline.Seconds : null;
+        });
+
+        // Clearly starved (the consumer waits 75 %, the workers are all busy): the first move comes after the 2 batches
+        // of settling and 3 of a window (1.25 s), not after a window of MaxWindow.
+        Assert.True(firstChange <= 1.5, $"first change at {firstChange} s");
+        Assert.True(reached <= 5, $"within 10 % of the best after {reached?.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) ?? "more than 10"} s: {pipeline.Tuner.Status}");
+        pipeline.Run(30);
+        Assert.True(pipeline.RateWith(pipeline.Tuner.Workers) >= 0.9 * best, pipeline.Tuner.Status.ToString());
+    }
+
     [Fact]
     public void Observe_SlowBatches_NoChangeBeforeEnoughBatchesToJudge()
     {

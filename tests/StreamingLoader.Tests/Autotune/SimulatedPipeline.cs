@@ -48,6 +48,12 @@ internal sealed class SimulatedPipeline
 
     public int HeldByConsumer { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether samples reach the consumer a whole batch at a time, as in a real loader (false: as a
+    /// smooth flow). With slow batches most ticks then see no batch and a few see one.
+    /// </summary>
+    public bool WholeBatches { get; set; }
+
     public double Seconds { get; private set; }
 
     /// <summary>Gets the samples/s of the last tick.</summary>
@@ -80,7 +86,7 @@ internal sealed class SimulatedPipeline
         Seconds += dt;
         Rate = rate;
         Clock.Advance(Settings.Tick);
-        var samples = (long)_samples;
+        var samples = WholeBatches ? (long)(_samples / BatchSize) * BatchSize : (long)_samples;
         var totals = new AutotuneSample(samples, samples / BatchSize, _wait, _step, _busy, HeldByConsumer, BufferBytes, Tuner.PoolSize * BufferBytes);
         return Tuner.Observe(totals);
     }

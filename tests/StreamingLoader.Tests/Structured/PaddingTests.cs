@@ -57,8 +57,8 @@ public class PaddingTests
             {
                 var kept = batch.SampleIndices.ToArray().Select(i => Math.Min(documents[i].Tokens.Length, 20)).ToArray();
 
-                // Rounded up to a multiple of 8, but never past the maximum the buffers are bounded by.
-                var expected = Math.Min((kept.Max() + 7) / 8 * 8, 20);
+                // Rounded up to a multiple of 8, past the maximum of 20 as Hugging Face's _pad rounds max_length.
+                var expected = (kept.Max() + 7) / 8 * 8;
                 Assert.Equal(expected, batch["input_ids"].Shape[1]);
                 foreach (var (id, row) in Document.Rows(batch))
                 {
@@ -215,5 +215,29 @@ public class PaddingTests
                 Assert.Contains("no tensor 'features'", Assert.Throws<KeyNotFoundException>(() => batch.Features).Message, StringComparison.Ordinal);
             }
         }
+    }
+
+    [Fact]
+    public async Task Profiler_VariableLengthBatches_ReportsThePaddingFractionDelivered()
+    {
+        var documents = Document.Many(300, Document.Spread(1, 50));
+        var options = new LoaderOptions { BatchSize = 16, Workers = 2, Name = "padding-profile-" + Guid.NewGuid().ToString("N") };
+        using var profiler = Telemetry.PipelineProfiler.Start(options.Name);
+        await using var loader = Pipeline.From(Dataset.FromFunc(documents.Length, i => documents[i])).Build(Document.Collator(), options);
+        long data = 0, elements = 0;
+        await foreach (var batch in loader.ReadEpochAsync())
+        {
+            using (batch)
+            {
+                data += batch["lengths"].AsSpan<long>().ToArray().Sum();
+                elements += batch["input_ids"].ElementCount;
+            }
+        }
+
+        var profile = profiler.Snapshot();
+        Assert.Equal(data, profile.SequenceSteps);
+        Assert.Equal(elements - data, profile.PaddingSteps);
+        Assert.Equal((elements - data) / (double)elements, profile.PaddingFraction, 12);
+        Assert.Contains($"Padding: {profile.PaddingFraction.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)} of {elements:N0} sequence steps.", profile.ToString(), StringComparison.Ordinal);
     }
 }
