@@ -24,6 +24,7 @@ internal static partial class BenchCommand
         bench.Subcommands.Add(CreateImages());
         bench.Subcommands.Add(CreateLatency());
         bench.Subcommands.Add(CreateParquet());
+        bench.Subcommands.Add(CreateArrow());
         bench.Subcommands.Add(CreateText());
         bench.Subcommands.Add(LiveBenchCommand.CreateTail());
         bench.Subcommands.Add(LiveBenchCommand.CreateCsv());

@@ -178,6 +178,8 @@ public abstract class ColumnarDataset : IBatchedDataset<ColumnarRow>, IGatherDat
             await prefetcher.DisposeAsync().ConfigureAwait(false);
         }
 
+        // Decoded units may hold mapped files (Arrow): unmap them now rather than at finalization.
+        _cache.Clear();
         GC.SuppressFinalize(this);
     }
 

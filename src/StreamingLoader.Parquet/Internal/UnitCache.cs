@@ -66,6 +66,33 @@ internal sealed class UnitCache(int capacity, UnitPool pool, Action<int, ColumnU
         Trim();
     }
 
+    /// <summary>Returns every decoded unit nobody holds to the pool (releasing what its views depend on, a mapped file).</summary>
+    public void Clear()
+    {
+        List<ColumnUnit> freed = [];
+        lock (_lock)
+        {
+            foreach (var (unit, entry) in _entries.ToList())
+            {
+                if (entry.Users == 0 && entry.Ready.Task.IsCompleted)
+                {
+                    _entries.Remove(unit);
+                    _recent.Remove(entry.Node);
+                    if (entry.Ready.Task.IsCompletedSuccessfully)
+                    {
+                        freed.Add(entry.Ready.Task.Result);
+                    }
+                    else
+                    {
+                        _ = entry.Ready.Task.Exception;
+                    }
+                }
+            }
+        }
+
+        freed.ForEach(pool.Return);
+    }
+
     private Entry? Enter(int unit, bool hold, out bool mine)
     {
         mine = false;

@@ -11,6 +11,7 @@ internal sealed class UnitPool(int columns)
 
     public void Return(ColumnUnit unit)
     {
+        (unit.Owner as IDisposable)?.Dispose();
         unit.Owner = null;
         _free.Add(unit);
     }
