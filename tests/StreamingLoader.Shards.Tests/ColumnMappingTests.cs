@@ -9,18 +9,7 @@ public sealed class ColumnMappingTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private static TensorColumns AllTypes() => new TensorColumns()
-        .Tensor("id", "labels")
-        .Tensor("score", elementType: ElementType.Float32)
-        .Tensor("flag")
-        .Tensor("small", elementType: ElementType.Int64)
-        .Tensor("vector")
-        .Tensor("tokens", new TensorSpec("input_ids", ElementType.Int64, [TensorSpec.Variable])
-        {
-            PadValue = -1, MaskName = "attention_mask", LengthsName = "lengths", Padding = new SequencePadding { MultipleOf = 4 },
-        })
-        .Text("caption")
-        .Binary("blob");
+    private static TensorColumns AllTypes() => ColumnTypes.Mapping();
 
     [Fact]
     public async Task Describe_EveryType_KindElementTypeAndLength()

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ParquetSharp;
+using StreamingLoader.Parquet;
 
 namespace StreamingLoader.Shards.Tests;
 
@@ -11,6 +12,20 @@ namespace StreamingLoader.Shards.Tests;
 internal static class ColumnTypes
 {
     public const int VectorLength = 4;
+
+    /// <summary>A tensor for each column the Parquet and Arrow test files share, of every kind.</summary>
+    public static TensorColumns Mapping() => new TensorColumns()
+        .Tensor("id", "labels")
+        .Tensor("score", elementType: ElementType.Float32)
+        .Tensor("flag")
+        .Tensor("small", elementType: ElementType.Int64)
+        .Tensor("vector")
+        .Tensor("tokens", new TensorSpec("input_ids", ElementType.Int64, [TensorSpec.Variable])
+        {
+            PadValue = -1, MaskName = "attention_mask", LengthsName = "lengths", Padding = new SequencePadding { MultipleOf = 4 },
+        })
+        .Text("caption")
+        .Binary("blob");
 
     public static float Score(long id) => id * 0.5f;
 
