@@ -52,7 +52,7 @@ dotnet build StreamingLoader.sln -c Release -nologo -v quiet 2>&1 | tee "$log"
 build=${PIPESTATUS[0]}
 if [ "$build" -ne 0 ]; then
   echo "0 passed, 1 failed, 0 skipped"
-  exit "$build"
+  exit 1
 fi
 
 results=$(mktemp -d)
