@@ -217,6 +217,66 @@ public sealed class AutotunerTests
         Assert.True(pipeline.Tuner.Status.Changes <= 24, $"{pipeline.Tuner.Status.Changes} changes in 120 s: {pipeline.Tuner.Status}");
     }
 
+    public static TheoryData<int> Seeds { get; } = [.. Enumerable.Range(1, 20)];
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Observe_NoisyWorkAndAConsumerThatTakesNoTime_UndoneMovesNotRetriedDuringTheirCooldown(int seed)
+    {
+        // bench latency on a loaded machine: reads that wait 2 ms but at most 16 at once pay (more share the same
+        // capacity), each tick's busy time ±30 %, and a consumer that does nothing but still spends a few noisy
+        // microseconds per batch. More than 16 workers do not pay: each such trial is undone, and the values between
+        // are searched by halving, not one by one, and not again before the cool-down (10 s, doubling) ends.
+        var pipeline = new SimulatedPipeline(Limits(), seed) { WorkPerSample = 0.002, Cores = 16, WorkNoise = 0.3, ConsumerOverhead = 0.000_02, Noise = 0.05 };
+        pipeline.Run(10);
+
+        var best = pipeline.RateWith(64);
+        var failures = new List<(double Seconds, string Move)>();
+        var log = new List<string>();
+        var changes = pipeline.Tuner.Status.Changes;
+        var rates = new List<double>();
+        pipeline.Run(40, () =>
+        {
+            var status = pipeline.Tuner.Status;
+            if (status.Changes != changes)
+            {
+                log.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{pipeline.Seconds:F1} s: {status.Reason}: {status.Explanation}"));
+                if (status.Reason == "no_gain")
+                {
+                    failures.Add((pipeline.Seconds, status.Explanation[..status.Explanation.IndexOf(',', StringComparison.Ordinal)]));
+                }
+            }
+
+            changes = status.Changes;
+            rates.Add(pipeline.RateWith(pipeline.Tuner.Workers) / best);
+        });
+
+        var history = string.Join('\n', log);
+        var retried = failures.Where((f, i) => failures.Take(i).Any(e => e.Move == f.Move && f.Seconds - e.Seconds < pipeline.Settings.Cooldown.TotalSeconds));
+        Assert.True(!retried.Any(), $"a move undone and tried again within the cool-down:\n{history}");
+
+        // A search when a cool-down ends: 3 halvings toward the failed worker count, 2 for prefetch.
+        Assert.True(failures.Count <= 6, $"{failures.Count} undone moves in 40 s:\n{history}");
+        Assert.True(rates.Average() >= 0.9, $"{rates.Average():P0} of the best on average:\n{history}");
+    }
+
+    [Fact]
+    public void Observe_WorkPerSampleFallsAfterMoreWorkersFailed_NotRetriedBeforeTheCooldownEnds()
+    {
+        // CPU-bound on two cores: more workers were tried and undone. Reads then get 3× cheaper: still CPU-bound, so
+        // more workers still would not pay; only more work per sample (or a faster consumer) ends the cool-down early.
+        var pipeline = new SimulatedPipeline(Limits()) { WorkPerSample = 0.000_2, Cores = 2 };
+        pipeline.Run(6);
+        Assert.Equal(2, pipeline.Tuner.Workers);
+        Assert.Equal("no_gain", pipeline.Tuner.Status.Reason);
+
+        pipeline.WorkPerSample /= 3;
+        var trials = 0;
+        pipeline.Run(5, () => trials += pipeline.Tuner.Workers > 2 ? 1 : 0);
+
+        Assert.True(trials == 0, $"{trials} ticks above 2 workers: {pipeline.Tuner.Status}");
+    }
+
     [Fact]
     public void Observe_ConsumerHoldsMoreBatchesThanThePoolSpares_PoolGrowsToLeaveTwo()
     {
