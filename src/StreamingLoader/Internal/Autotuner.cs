@@ -98,6 +98,12 @@ internal sealed class Autotuner
             return false;
         }
 
+        if (_trial is { } open && window.Seconds < _settings.MaxWindow.TotalSeconds && Assess(open, window).Open)
+        {
+            // A gain within the noise: the window goes on (to MaxWindow), its error shrinking with its ticks.
+            return false;
+        }
+
         StartWindow(now, totals);
         if (_trial is null)
         {
@@ -115,25 +121,7 @@ internal sealed class Autotuner
     {
         _trial = null;
         var before = trial.Before;
-        var gain = (window.Rate / Math.Max(before.Rate, 1e-9)) - 1;
-        var shown = (Math.Round(gain, 2) + 0.0).ToString("+0%;-0%;0%", CultureInfo.InvariantCulture); // no "-0 %"
-
-        // A difference within NoiseSigmas standard errors (from the spread of the ticks in both windows) is noise.
-        var noise = _settings.NoiseSigmas * Math.Sqrt((before.RateError * before.RateError) + (window.RateError * window.RateError));
-        var waitNoise = _settings.NoiseSigmas * Math.Sqrt((before.WaitError * before.WaitError) + (window.WaitError * window.WaitError));
-        var waitHalved = window.Wait <= before.Wait * 0.5 && before.Wait - window.Wait > waitNoise;
-        var verdict = string.Create(CultureInfo.InvariantCulture, $"{shown} samples/s (noise ±{noise / Math.Max(before.Rate, 1e-9):0%}), consumer wait {before.Wait:P0} → {window.Wait:P0}");
-        bool kept;
-        if (trial.Grow)
-        {
-            kept = window.Rate - before.Rate >= Math.Max(before.Rate * _settings.Gain, noise)
-                || (waitHalved && before.Rate - window.Rate <= Math.Max(before.Rate * _settings.Loss, noise));
-        }
-        else
-        {
-            kept = before.Rate - window.Rate <= Math.Max(before.Rate * _settings.Loss, noise) && (window.Wait < _settings.Starved || window.Wait <= before.Wait + 0.02);
-        }
-
+        var (kept, _, verdict) = Assess(trial, window);
         var bound = trial.Grow ? (trial.Workers != Workers ? _workerCeiling : _prefetchCeiling) : _workerFloor;
         if (kept)
         {
@@ -149,6 +137,31 @@ internal sealed class Autotuner
         var undone = trial.Workers != Workers ? $"workers {Workers} → {trial.Workers}" : $"prefetch {Prefetch} → {trial.Prefetch}";
         Change(trial.Workers, trial.Prefetch, trial.Grow ? "no_gain" : "loss", $"{undone}, undone ({verdict}); not tried again for {cooldown.TotalSeconds:0} s", now, totals);
         return true;
+    }
+
+    /// <summary>
+    /// Whether the trial's window kept its setting (compared with the window before it), whether the outcome is still
+    /// open (a larger setting that gained samples/s, but within the noise: more ticks may tell), and a description.
+    /// </summary>
+    private (bool Kept, bool Open, string Verdict) Assess(Trial trial, AutotuneWindow window)
+    {
+        var before = trial.Before;
+        var gain = (window.Rate / Math.Max(before.Rate, 1e-9)) - 1;
+        var shown = (Math.Round(gain, 2) + 0.0).ToString("+0%;-0%;0%", CultureInfo.InvariantCulture); // no "-0 %"
+
+        // A difference within NoiseSigmas standard errors (from the spread of the ticks in both windows) is noise.
+        var noise = _settings.NoiseSigmas * Math.Sqrt((before.RateError * before.RateError) + (window.RateError * window.RateError));
+        var waitNoise = _settings.NoiseSigmas * Math.Sqrt((before.WaitError * before.WaitError) + (window.WaitError * window.WaitError));
+        var waitHalved = window.Wait <= before.Wait * 0.5 && before.Wait - window.Wait > waitNoise;
+        var verdict = string.Create(CultureInfo.InvariantCulture, $"{shown} samples/s (noise ±{noise / Math.Max(before.Rate, 1e-9):0%}), consumer wait {before.Wait:P0} → {window.Wait:P0}");
+        if (!trial.Grow)
+        {
+            return (before.Rate - window.Rate <= Math.Max(before.Rate * _settings.Loss, noise) && (window.Wait < _settings.Starved || window.Wait <= before.Wait + 0.02), false, verdict);
+        }
+
+        var kept = window.Rate - before.Rate >= Math.Max(before.Rate * _settings.Gain, noise)
+            || (waitHalved && before.Rate - window.Rate <= Math.Max(before.Rate * _settings.Loss, noise));
+        return (kept, !kept && gain >= _settings.Gain, verdict);
     }
 
     private bool Decide(AutotuneWindow window, long now, AutotuneSample totals)
