@@ -53,6 +53,9 @@ internal sealed class AutotuneBound(AutotuneSettings settings, bool ceiling)
 
     public void Paid() => Cooldown = settings.Cooldown;
 
+    /// <summary>Ends the bound: the move it held back paid after all, or the conditions changed.</summary>
+    public void Clear() => (Value, Cooldown, _changedOnce) = (0, settings.Cooldown, false);
+
     /// <summary>Ends the bound when <paramref name="window"/>, measured at <paramref name="setting"/>, is the second in a row to show the conditions changed.</summary>
     public void ClearIfConditionsChanged(AutotuneWindow window, (int Workers, int Prefetch) setting)
     {
@@ -67,7 +70,7 @@ internal sealed class AutotuneBound(AutotuneSettings settings, bool ceiling)
         var changed = ceiling ? more : less;
         if (changed && _changedOnce)
         {
-            (Value, Cooldown, _changedOnce) = (0, settings.Cooldown, false);
+            Clear();
             return;
         }
 

@@ -22,7 +22,10 @@ internal sealed record AutotuneSettings
     /// <summary>Gets the fewest batches a decision is made on, unless the window reaches <see cref="MaxWindow"/>.</summary>
     public int MinBatches { get; init; } = 8;
 
-    /// <summary>Gets the longest window: slow batches are judged on fewer of them (at least <see cref="MinBatchesLong"/>).</summary>
+    /// <summary>
+    /// Gets the longest window: slow batches are judged on fewer of them (at least <see cref="MinBatchesLong"/>), and a
+    /// larger setting whose gain is still within the noise is judged on a window this long before it is undone.
+    /// </summary>
     public TimeSpan MaxWindow { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Gets the fewest batches a window of <see cref="MaxWindow"/> is judged on; with fewer, nothing is decided.</summary>

@@ -9,10 +9,12 @@ namespace StreamingLoader.Internal;
 /// and the workers' share of time busy. A starved consumer with busy workers gets more workers (×2 when clearly
 /// starved, else ×1.5); a starved consumer with idle workers gets more prefetch; a consumer that keeps the loader
 /// waiting gets fewer workers, down to what it uses with headroom. Each change is a trial judged on the next window:
-/// a larger setting must bring more samples/s (or halve the consumer's wait), a smaller one must not cost any; one
-/// that fails is undone and not tried again for a cool-down (doubling with each failure; the values between are tried
-/// by halving) unless the work per sample or the consumer's step changes in a way that could make it pay
-/// (<see cref="AutotuneBound"/>). The buffers always fit in the memory budget, and the consumer always has room.
+/// a larger setting must bring more samples/s (or halve the consumer's wait), a smaller one must not cost any. A gain
+/// within the noise is judged on a longer window; still within it, the setting is undone and the undone setting
+/// measured afresh against it (the window before a trial may be off). One that fails is not tried again for a
+/// cool-down (doubling with each failure; the values between are tried by halving) unless the work per sample or the
+/// consumer's step changes in a way that could make it pay (<see cref="AutotuneBound"/>). The buffers always fit in
+/// the memory budget, and the consumer always has room.
 /// </summary>
 internal sealed class Autotuner
 {
@@ -27,6 +29,7 @@ internal sealed class Autotuner
     private (long At, long Samples, double Wait) _lastTick;
     private (long At, long Batches)? _settling;
     private Trial? _trial;
+    private Recheck? _recheck;
     private int _holdFloor;
     private long _allocated;
     private volatile AutotuneStatus _status;
@@ -65,7 +68,7 @@ internal sealed class Autotuner
 
         if (FitBudget(totals) | MakeRoomForConsumer(totals))
         {
-            _trial = null;
+            (_trial, _recheck) = (null, null);
             Settle(now, totals);
             return true;
         }
@@ -105,6 +108,15 @@ internal sealed class Autotuner
         }
 
         StartWindow(now, totals);
+        if (_recheck is { } recheck)
+        {
+            _recheck = null;
+            if (Regain(recheck, window, now, totals))
+            {
+                return true;
+            }
+        }
+
         if (_trial is null)
         {
             // Measured at the setting the bounds were set from (a trial's own window differs by its change).
@@ -121,7 +133,7 @@ internal sealed class Autotuner
     {
         _trial = null;
         var before = trial.Before;
-        var (kept, _, verdict) = Assess(trial, window);
+        var (kept, open, verdict) = Assess(trial, window);
         var bound = trial.Grow ? (trial.Workers != Workers ? _workerCeiling : _prefetchCeiling) : _workerFloor;
         if (kept)
         {
@@ -135,7 +147,27 @@ internal sealed class Autotuner
         // The bound is the value that failed: a ceiling is not reached again, a floor not gone below.
         var cooldown = bound.Fail(trial.Workers != Workers ? Workers : Prefetch, now, before, (trial.Workers, trial.Prefetch), _time);
         var undone = trial.Workers != Workers ? $"workers {Workers} → {trial.Workers}" : $"prefetch {Prefetch} → {trial.Prefetch}";
+
+        // A gain within the noise may be real, the window before the trial off (a consumer that just sped up takes the
+        // batches queued while it was slower): the larger setting's window is compared with one of the undone setting.
+        _recheck = open ? new Recheck(Workers, Prefetch, window, bound) : null;
         Change(trial.Workers, trial.Prefetch, trial.Grow ? "no_gain" : "loss", $"{undone}, undone ({verdict}); not tried again for {cooldown.TotalSeconds:0} s", now, totals);
+        return true;
+    }
+
+    /// <summary>Goes back to the larger setting of <paramref name="recheck"/> when it beats <paramref name="window"/>, measured afresh at the setting it was undone to.</summary>
+    private bool Regain(Recheck recheck, AutotuneWindow window, long now, AutotuneSample totals)
+    {
+        var noise = _settings.NoiseSigmas * Math.Sqrt((recheck.Larger.RateError * recheck.Larger.RateError) + (window.RateError * window.RateError));
+        if (recheck.Larger.Rate - window.Rate < Math.Max(window.Rate * _settings.Gain, noise))
+        {
+            return false;
+        }
+
+        recheck.Bound.Clear();
+        var move = recheck.Workers != Workers ? $"workers {Workers} → {recheck.Workers}" : $"prefetch {Prefetch} → {recheck.Prefetch}";
+        var gain = ((recheck.Larger.Rate / Math.Max(window.Rate, 1e-9)) - 1).ToString("+0%;-0%;0%", CultureInfo.InvariantCulture);
+        Change(recheck.Workers, recheck.Prefetch, "regained", string.Create(CultureInfo.InvariantCulture, $"{move} again: {gain} samples/s over this setting measured afresh (noise ±{noise / Math.Max(window.Rate, 1e-9):0%})"), now, totals);
         return true;
     }
 
@@ -364,6 +396,9 @@ internal sealed class Autotuner
     }
 
     private double Seconds(long from, long to) => Math.Max(1e-9, (to - from) / (double)_time.TimestampFrequency);
+
+    /// <summary>A larger setting undone on a gain within the noise: its window, and the bound its undoing set.</summary>
+    private sealed record Recheck(int Workers, int Prefetch, AutotuneWindow Larger, AutotuneBound Bound);
 
     /// <summary>A change being judged: the setting before it and the window measured before it.</summary>
     private sealed record Trial(int Workers, int Prefetch, bool Grow, AutotuneWindow Before);

@@ -275,6 +275,27 @@ public sealed class AutotunerTests
         Assert.True(reached <= 8, $"within 10 % of the best after {reached?.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) ?? "more than 10"} s:\n{log}");
     }
 
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Observe_ConsumerSpeedsUpFourfoldWithNoise_MoreWorkersWithinFiveSeconds(int seed)
+    {
+        // The changing-consumer run's last phase: reads that wait 2 ms, a step of 8 ms per batch (4,000 samples/s)
+        // that drops to 2 ms (16,000). The batches queued while the consumer was slower reach it first, so the window
+        // before the first move delivers more than the workers make.
+        var pipeline = new SimulatedPipeline(Limits(), seed) { WorkPerSample = 0.002, StepPerSample = 1.0 / 4_000, Noise = 0.1, WholeBatches = true, Backlog = true };
+        pipeline.Run(20);
+        pipeline.StepPerSample = 1.0 / 16_000;
+        var log = new DecisionLog(pipeline);
+        double? reached = null;
+        pipeline.Run(10, () =>
+        {
+            reached ??= pipeline.RateWith(pipeline.Tuner.Workers) >= 0.9 * 16_000 ? pipeline.Seconds - 20 : null;
+            log.Take();
+        });
+
+        Assert.True(reached <= 5, $"within 10 % of the best after {reached?.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) ?? "more than 10"} s:\n{log}");
+    }
+
     [Fact]
     public void Observe_WorkPerSampleFallsAfterMoreWorkersFailed_NotRetriedBeforeTheCooldownEnds()
     {

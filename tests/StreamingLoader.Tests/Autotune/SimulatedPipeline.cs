@@ -15,6 +15,7 @@ internal sealed class SimulatedPipeline
     private double _wait;
     private double _step;
     private double _busy;
+    private double _queued;
 
     public SimulatedPipeline(AutotuneLimits limits, int seed = 1, AutotuneSettings? settings = null)
     {
@@ -55,6 +56,13 @@ internal sealed class SimulatedPipeline
     /// </summary>
     public double ConsumerOverhead { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether finished batches queue in the pool's buffers (up to <see cref="Autotuner.PoolSize"/>) while
+    /// the consumer is slower than the workers, and reach it at its own pace once it is faster: the first windows after
+    /// it speeds up deliver more than the workers make (false: the slower side sets the pace at once).
+    /// </summary>
+    public bool Backlog { get; set; }
+
     /// <summary>Gets or sets the bytes of the largest batch buffer (0: none allocated yet).</summary>
     public long BufferBytes { get; set; } = 1 << 20;
 
@@ -84,14 +92,23 @@ internal sealed class SimulatedPipeline
     {
         var dt = Settings.Tick.TotalSeconds;
         var workers = Tuner.Workers;
-        var rate = RateWith(workers) * Math.Max(0.1, 1 + (Noise * Gaussian()));
         var consumerRate = StepPerSample > 0 ? 1 / StepPerSample : double.PositiveInfinity;
+        var rate = RateWith(workers) * Math.Max(0.1, 1 + (Noise * Gaussian()));
+        var made = rate;
+        if (Backlog)
+        {
+            made = (Cores > 0 ? Math.Min(workers, Cores) : workers) / WorkPerSample * Math.Max(0.1, 1 + (Noise * Gaussian()));
+            var delivered = Math.Min(consumerRate * dt, (made * dt) + _queued);
+            var queued = Math.Min(Tuner.PoolSize * BatchSize, _queued + (made * dt) - delivered);
+            (made, rate, _queued) = ((delivered + queued - _queued) / dt, delivered / dt, queued);
+        }
+
         var waitShare = StepPerSample > 0 ? Math.Clamp(1 - (rate / consumerRate), 0, 1) : 1;
 
         // Wall time the workers spend per sample: on the CPU, more workers than cores stretch each one's time.
         var pipelineBound = rate < consumerRate * 0.999;
         var stretch = Cores > 0 && pipelineBound ? Math.Max(1.0, workers / (double)Cores) : 1.0;
-        _busy += Math.Min(workers * dt, rate * dt * WorkPerSample * stretch * Math.Max(0.1, 1 + (WorkNoise * Gaussian())));
+        _busy += Math.Min(workers * dt, made * dt * WorkPerSample * stretch * Math.Max(0.1, 1 + (WorkNoise * Gaussian())));
         var overhead = Math.Min(dt * 0.5, rate * dt / BatchSize * ConsumerOverhead * Math.Max(0, 1 + Gaussian()));
         _samples += rate * dt;
         _wait += (waitShare * dt) - (waitShare * overhead);
