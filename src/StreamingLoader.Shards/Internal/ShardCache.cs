@@ -9,7 +9,8 @@ namespace StreamingLoader.Shards.Internal;
 /// a lock file (the least recently used shards not in use here are evicted first), a download goes to a
 /// <c>.part</c> file named with its length (so other processes count the room it takes) and held with an exclusive
 /// lock (so they wait for it instead of fetching it twice, and take it over if its process died), then it is
-/// verified (length, MD5 where the storage gives one) and renamed into place atomically.
+/// verified (its length; its MD5 too where the storage gives one and checksums are asked for) and renamed into place
+/// atomically.
 /// </summary>
 internal sealed class ShardCache
 {
@@ -60,7 +61,7 @@ internal sealed class ShardCache
 
     /// <summary>
     /// The local path of a shard, downloading it when it is not cached (or is damaged). <paramref name="download"/>
-    /// appends the shard to the part file it is given (from <see cref="PartFile.ResumeAsync"/>); it is called again,
+    /// fills the ranges of the part file it is given (each from <see cref="PartFile.Remaining"/>); it is called again,
     /// under the caller's retries, as needed.
     /// </summary>
     public async Task<string> GetAsync(StoredObject shard, string address, Func<PartFile, CancellationToken, Task> download, CancellationToken cancellationToken)
@@ -171,17 +172,16 @@ internal sealed class ShardCache
     private async Task FillAsync(FileStream file, string path, StoredObject shard, string address, Func<PartFile, CancellationToken, Task> download, CancellationToken cancellationToken)
     {
         var partPath = file.Name;
-        using var part = new PartFile(file, hash: _verifyChecksums && shard.Md5 is not null);
+        using var part = new PartFile(file, shard.Length);
         try
         {
             await download(part, cancellationToken).ConfigureAwait(false);
-            await file.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (file.Length != shard.Length)
+            if (part.Length != shard.Length)
             {
-                throw new InvalidDataException($"The shard {address} downloaded as {file.Length:N0} bytes; the storage lists {shard.Length:N0}.");
+                throw new InvalidDataException($"The shard {address} downloaded as {part.Length:N0} bytes; the storage lists {shard.Length:N0}.");
             }
 
-            if (shard.Md5 is { } expected && part.Md5() is { } actual && actual != expected)
+            if (_verifyChecksums && shard.Md5 is { } expected && part.Md5() is var actual && actual != expected)
             {
                 throw new InvalidDataException($"The shard {address} downloaded with MD5 {actual}; the storage lists {expected}.");
             }
