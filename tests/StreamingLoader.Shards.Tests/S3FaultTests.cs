@@ -80,6 +80,26 @@ public sealed class S3FaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Download_LargeShardInRangesSideBySide_CachedFileIsTheObjectByteForByte()
+    {
+        var cache = Path.Combine(_work.FullName, "cache-bytes");
+        var options = _server.SourceOptions(cache);
+        options.PrefetchShards = 0;
+        await using var source = await ShardSource.OpenAsync("s3://data/big", options);
+        using (var shard = await source.OpenShardAsync(0, CancellationToken.None))
+        {
+            Assert.NotNull(shard.LocalPath);
+        }
+
+        var cached = Assert.Single(Directory.GetFiles(cache, "*.shard"));
+        var expected = await File.ReadAllBytesAsync(Path.Combine(_work.FullName, "big", "big.parquet"));
+        var actual = await File.ReadAllBytesAsync(cached);
+        Assert.Equal(expected.Length, actual.Length);
+        Assert.True(expected.AsSpan().SequenceEqual(actual), $"The cached copy differs from the object first at byte {expected.AsSpan().CommonPrefixLength(actual):N0}.");
+        Assert.Equal(_length, source.BytesFetched);
+    }
+
+    [Fact]
     public async Task Ranges_OneSampleOfALargeRemoteFile_FetchesAFractionOfIt()
     {
         var options = _server.SourceOptions(Path.Combine(_work.FullName, "cache-ranges"));
