@@ -36,12 +36,15 @@ public sealed class S3FaultTests : IAsyncLifetime
         _work.Delete(recursive: true);
     }
 
-    [Fact]
-    public async Task Download_ServerKilledMidShardAndRestarted_ResumedAndNothingLost()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public async Task Download_ServerKilledMidShardAndRestarted_ResumedAndNothingLost(int prefetch)
     {
-        var cache = Path.Combine(_work.FullName, "cache");
+        // Without prefetch the read downloads the shard, then decodes it; with it, it decodes the shard as it arrives.
+        var cache = Path.Combine(_work.FullName, "cache-" + prefetch);
         var options = _server.SourceOptions(cache);
-        options.PrefetchShards = 0;
+        options.PrefetchShards = prefetch;
         options.Retry = new RetryPolicy { MaxAttempts = 40, InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(250) };
         await using var source = await ShardSource.OpenAsync("s3://data/big", options);
         await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
@@ -77,6 +80,51 @@ public sealed class S3FaultTests : IAsyncLifetime
         Assert.InRange(partSeen, 1, _length - 1);
         Assert.Equal(Enumerable.Range(0, Rows).Select(i => (long)i), labels.Order());
         Assert.True(source.Retries > 0, "The interrupted download was not retried.");
+    }
+
+    [Fact]
+    public async Task Download_RowGroupsDecodedAsTheShardArrives_SameRowsAsFromTheFile()
+    {
+        var options = _server.SourceOptions(Path.Combine(_work.FullName, "cache-arriving"));
+        await using var remote = await ShardSource.OpenAsync("s3://data/big", options);
+        await using var local = await ShardSource.OpenAsync(Path.Combine(_work.FullName, "big"), new ShardSourceOptions { Suffix = ".parquet" });
+
+        var arriving = await RowPrintsAsync(remote);
+        var fromFile = await RowPrintsAsync(local);
+
+        Assert.True(remote.OpenedWhileDownloading > 0, "No row group was decoded while its shard was still downloading.");
+        Assert.Equal(Rows, arriving.Count);
+        Assert.Equal(fromFile, arriving);
+    }
+
+    /// <summary>Each row's label and a print of its 1,024 floats (their bits, weighted by position), read in one epoch.</summary>
+    private static async Task<SortedDictionary<long, long>> RowPrintsAsync(ShardSource source)
+    {
+        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
+        await using var loader = Pipeline.From(dataset, dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 500 }))
+            .Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2 });
+        var prints = new SortedDictionary<long, long>();
+        await foreach (var batch in loader.ReadEpochAsync())
+        {
+            using (batch)
+            {
+                var labels = batch.Labels.AsSpan<long>();
+                var x = batch.Features.AsSpan<float>();
+                for (var row = 0; row < labels.Length; row++)
+                {
+                    long print = 0;
+                    var values = x.Slice(row * Width, Width);
+                    for (var i = 0; i < values.Length; i++)
+                    {
+                        print += BitConverter.SingleToInt32Bits(values[i]) * (long)(i + 1);
+                    }
+
+                    prints.Add(labels[row], print);
+                }
+            }
+        }
+
+        return prints;
     }
 
     [Fact]

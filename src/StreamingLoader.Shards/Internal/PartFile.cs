@@ -22,6 +22,10 @@ internal sealed class PartFile : IDisposable
     private readonly FileStream _file;
     private readonly long[] _starts;
     private readonly long[] _written;
+    private readonly Lock _lock = new();
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _readers;
+    private bool _closed;
 
     public PartFile(FileStream file, long length)
     {
@@ -60,6 +64,7 @@ internal sealed class PartFile : IDisposable
                     RandomAccess.Write(_file.SafeFileHandle, buffer.AsSpan(0, read), offset);
                     offset += read;
                     Volatile.Write(ref _written[range], offset - _starts[range]);
+                    Signal();
                 }
 
                 if (read < want)
@@ -99,7 +104,94 @@ internal sealed class PartFile : IDisposable
         }
     }
 
-    public void Dispose() => _file.Dispose();
+    /// <summary>
+    /// Waits until the bytes from <paramref name="start"/> that <paramref name="buffer"/> holds are written, then reads them from
+    /// <paramref name="start"/> into <paramref name="buffer"/> (a reader decoding while the download goes on); -1 once
+    /// the part is closed (complete or abandoned), when the reader goes to the cached shard instead.
+    /// </summary>
+    public int ReadWhenWritten(long start, Span<byte> buffer, CancellationToken cancellationToken)
+    {
+        var end = start + buffer.Length;
+        while (true)
+        {
+            var signal = Volatile.Read(ref _progress).Task;
+            lock (_lock)
+            {
+                if (_closed)
+                {
+                    return -1;
+                }
+
+                if (Written(start, end))
+                {
+                    _readers++;
+                    break;
+                }
+            }
+
+            signal.Wait(cancellationToken);
+        }
+
+        try
+        {
+            return RandomAccess.Read(_file.SafeFileHandle, buffer, start);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _readers--;
+            }
+
+            Signal();
+        }
+    }
+
+    /// <summary>Stops reads from the part (waiting for those under way), before it is closed, renamed or deleted.</summary>
+    public void Close()
+    {
+        while (true)
+        {
+            var signal = Volatile.Read(ref _progress).Task;
+            lock (_lock)
+            {
+                _closed = true;
+                if (_readers == 0)
+                {
+                    break;
+                }
+            }
+
+            signal.Wait();
+        }
+
+        Signal();
+    }
+
+    public void Dispose()
+    {
+        Close();
+        _file.Dispose();
+    }
+
+    /// <summary>Whether every byte of [start, end) is written: each range it overlaps has written through its share.</summary>
+    private bool Written(long start, long end)
+    {
+        for (var r = 0; r < _written.Length; r++)
+        {
+            var from = Math.Max(start, _starts[r]);
+            var to = Math.Min(end, _starts[r + 1]);
+            if (from < to && _starts[r] + Volatile.Read(ref _written[r]) < to)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Wakes the readers waiting for bytes (or for the readers to leave).</summary>
+    private void Signal() => Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>The ranges' starts, and the end: equal ranges of at least <see cref="MinRangeBytes"/>, at most <see cref="MaxRanges"/>.</summary>
     private static long[] Split(long length)

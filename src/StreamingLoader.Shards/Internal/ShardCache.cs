@@ -22,6 +22,7 @@ internal sealed class ShardCache
     private readonly long _limit;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, int> _pins = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PartFile> _filling = new(StringComparer.Ordinal);
     private long _downloadedBytes;
 
     private readonly bool _verifyChecksums;
@@ -46,6 +47,15 @@ internal sealed class ShardCache
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(address)))[..24];
         var tail = new string([.. Path.GetFileName(name).Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_')]);
         return Path.Combine(_directory, $"{hash}-{tail}{ShardExtension}");
+    }
+
+    /// <summary>The part file of a shard this process is downloading now, or null.</summary>
+    public PartFile? Filling(string path)
+    {
+        lock (_filling)
+        {
+            return _filling.GetValueOrDefault(path);
+        }
     }
 
     /// <summary>Keeps a cached file from eviction by this process while the returned lease lives.</summary>
@@ -173,6 +183,11 @@ internal sealed class ShardCache
     {
         var partPath = file.Name;
         using var part = new PartFile(file, shard.Length);
+        lock (_filling)
+        {
+            _filling[path] = part;
+        }
+
         try
         {
             await download(part, cancellationToken).ConfigureAwait(false);
@@ -190,7 +205,9 @@ internal sealed class ShardCache
             await using (await LockAsync(cancellationToken).ConfigureAwait(false))
             {
                 // Closed before the rename, under the cache's lock (so no other process takes the part meanwhile): its
-                // exclusive lock would otherwise stay on the renamed file and refuse readers until it is closed.
+                // exclusive lock would otherwise stay on the renamed file and refuse readers until it is closed. Readers
+                // of the part under way finish their read first; later ones read the renamed shard.
+                part.Close();
                 await file.DisposeAsync().ConfigureAwait(false);
                 File.Move(partPath, path, overwrite: true);
                 File.SetLastWriteTimeUtc(path, _time.GetUtcNow().UtcDateTime);
@@ -198,6 +215,12 @@ internal sealed class ShardCache
         }
         finally
         {
+            lock (_filling)
+            {
+                _filling.Remove(path);
+            }
+
+            part.Close();
             await file.DisposeAsync().ConfigureAwait(false);
             TryDelete(partPath);
         }
