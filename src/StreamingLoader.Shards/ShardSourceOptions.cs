@@ -57,7 +57,8 @@ public sealed class ShardSourceOptions
 
     /// <summary>
     /// Gets or sets whether a downloaded shard's MD5 is checked against the one the storage lists (S3's ETag of an object
-    /// uploaded in one part), read from the finished download; a mismatch fails the download with both sums. Off by
+    /// uploaded in one part), hashed as the bytes arrive (the shard then comes in one stream rather than in ranges side by
+    /// side, and is read only once checked); a mismatch fails the download with both sums. Off by
     /// default: every download's length is checked, and TCP and HTTP already check the transfer. Turn it on to catch
     /// objects that rotted in the storage (same length, other bytes). Hashing costs about 0.3 CPU-s per 170 MB
     /// (measured on the benchmark's shards), up to a third of a cold epoch's CPU on two cores; Mosaic's

@@ -6,7 +6,7 @@ namespace StreamingLoader.Shards.Internal;
 
 /// <summary>
 /// A shard being downloaded into the cache: its <c>.part</c> file, filled by up to <see cref="MaxRanges"/> byte ranges
-/// fetched side by side, each written at its own offset as it arrives. Each range keeps how far it got, so a retry
+/// fetched side by side (one when it is hashed), each written at its own offset as it arrives. Each range keeps how far it got, so a retry
 /// resumes it where it stopped. Several streams at once cost the storage server less per byte than one (measured
 /// on s3rver: about 0.3 CPU-s per 170 MB with 4 or more, 0.45-0.55 with one) and bring a shard in sooner.
 /// </summary>
@@ -27,11 +27,21 @@ internal sealed class PartFile : IDisposable
     private int _readers;
     private bool _closed;
 
-    public PartFile(FileStream file, long length)
+    private readonly IncrementalHash? _md5;
+
+    /// <summary>
+    /// A part file to fill with <paramref name="length"/> bytes; with <paramref name="hash"/>, in one range whose bytes
+    /// are hashed as they are written (MD5 is sequential: hashing ranges that arrive out of order would take a second
+    /// pass over the file, measured 15-20 % slower on a cold epoch).
+    /// </summary>
+    public PartFile(FileStream file, long length, bool hash)
     {
         _file = file;
-        _starts = Split(length);
+        _starts = hash ? [0, length] : Split(length);
         _written = new long[_starts.Length - 1];
+#pragma warning disable CA5351 // Not for security: S3's ETag is the object's MD5, the checksum the storage gives.
+        _md5 = hash ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+#pragma warning restore CA5351
     }
 
     public FileStream File => _file;
@@ -62,6 +72,9 @@ internal sealed class PartFile : IDisposable
                 if (read > 0)
                 {
                     RandomAccess.Write(_file.SafeFileHandle, buffer.AsSpan(0, read), offset);
+
+                    // Only bytes written are hashed: a retry resumes after them, so the hash sees every byte once.
+                    _md5?.AppendData(buffer, 0, read);
                     offset += read;
                     Volatile.Write(ref _written[range], offset - _starts[range]);
                     Signal();
@@ -79,30 +92,8 @@ internal sealed class PartFile : IDisposable
         }
     }
 
-    /// <summary>The MD5 of the file, read through once (the ranges arrive out of order).</summary>
-    public string Md5()
-    {
-#pragma warning disable CA5351 // Not for security: S3's ETag is the object's MD5, the checksum the storage gives.
-        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-#pragma warning restore CA5351
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        try
-        {
-            long offset = 0;
-            int read;
-            while ((read = RandomAccess.Read(_file.SafeFileHandle, buffer, offset)) > 0)
-            {
-                md5.AppendData(buffer, 0, read);
-                offset += read;
-            }
-
-            return Convert.ToHexStringLower(md5.GetHashAndReset());
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    /// <summary>The MD5 of the bytes written, or null when not hashed.</summary>
+    public string? Md5() => _md5 is null ? null : Convert.ToHexStringLower(_md5.GetHashAndReset());
 
     /// <summary>
     /// Waits until the bytes from <paramref name="start"/> that <paramref name="buffer"/> holds are written, then reads them from
@@ -171,6 +162,7 @@ internal sealed class PartFile : IDisposable
     public void Dispose()
     {
         Close();
+        _md5?.Dispose();
         _file.Dispose();
     }
 

@@ -182,7 +182,8 @@ internal sealed class ShardCache
     private async Task FillAsync(FileStream file, string path, StoredObject shard, string address, Func<PartFile, CancellationToken, Task> download, CancellationToken cancellationToken)
     {
         var partPath = file.Name;
-        using var part = new PartFile(file, shard.Length);
+        var hash = _verifyChecksums && shard.Md5 is not null;
+        using var part = new PartFile(file, shard.Length, hash);
         lock (_filling)
         {
             _filling[path] = part;
@@ -196,9 +197,9 @@ internal sealed class ShardCache
                 throw new InvalidDataException($"The shard {address} downloaded as {part.Length:N0} bytes; the storage lists {shard.Length:N0}.");
             }
 
-            if (_verifyChecksums && shard.Md5 is { } expected && part.Md5() is var actual && actual != expected)
+            if (hash && part.Md5() is { } actual && actual != shard.Md5)
             {
-                throw new InvalidDataException($"The shard {address} downloaded with MD5 {actual}; the storage lists {expected}.");
+                throw new InvalidDataException($"The shard {address} downloaded with MD5 {actual}; the storage lists {shard.Md5}.");
             }
 
             Interlocked.Add(ref _downloadedBytes, shard.Length);
