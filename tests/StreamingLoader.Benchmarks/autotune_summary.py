@@ -2,13 +2,15 @@
 """Summarizes the runs of autotune_grid.sh (WORK/raw/*.json) as Markdown, and writes the changing-consumer timeline
 of the autotuned run (WORK/consumer-timeline.dat) for autotune_plot.gp.
 
-  autotune_summary.py WORK
+  autotune_summary.py WORK                   the summary
+  autotune_summary.py WORK --best WORKLOAD   the best fixed configuration of WORKLOAD (by its median over the rounds)
 
 Steady samples/s of a run: the mean of its timeline's points in its second half (each point is 250 ms). Time to
 within 10 %: the end of the first 1 s window (4 points) of the autotuned run whose mean reaches 90 % of the best
 fixed configuration's steady samples/s in the same round. Changing consumer: the same per phase (the second half of
 each phase; the phase length comes from WORK/meta.json), the time from each change to the first such window, and an
-ASCII plot of the autotuned run's workers and samples/s over time.
+ASCII plot of the autotuned run's workers and samples/s over time. Confirmation (WORK/raw/confirm/*.json): the pairs
+that re-measured each workload's best fixed configuration against auto, alternating; the ratio of their medians.
 """
 import glob
 import json
@@ -57,9 +59,9 @@ def ascii_plot(timeline, phases, best, width=90, height=14):
 
 
 
-def load(work):
-    runs = defaultdict(lambda: defaultdict(dict))  # workload -> round -> config -> run
-    for path in sorted(glob.glob(os.path.join(work, "raw", "*.json"))):
+def load(work, folder="raw"):
+    runs = defaultdict(lambda: defaultdict(dict))  # workload -> round (or pair) -> config -> run
+    for path in sorted(glob.glob(os.path.join(work, folder, "*.json"))):
         name = os.path.basename(path)[:-5]
         workload, rnd, config = name.split("-")
         with open(path) as f:
@@ -90,9 +92,51 @@ def fmt_s(value):
     return "not reached" if value is None else f"{value:.1f} s"
 
 
+def best_fixed(runs, workload):
+    """The fixed configuration with the largest median steady samples/s over the rounds, and that median."""
+    per_config = defaultdict(list)
+    for configs in runs[workload].values():
+        for c, r in configs.items():
+            if c != "auto":
+                per_config[c].append(steady(r))
+    med = {c: statistics.median(v) for c, v in per_config.items()}
+    best = max(med, key=med.get)
+    return best, med[best]
+
+
+def confirmation(work):
+    pairs = load(work, os.path.join("raw", "confirm"))
+    if not pairs:
+        return
+    print("\nConfirmation: each workload's best fixed configuration re-measured against auto in alternating pairs "
+          "(the grid's best is the largest of many noisy figures):\n")
+    print("| workload | best fixed | its samples/s, each pair | autotuned samples/s, each pair | ratio of medians | load average |")
+    print("|---|---|---|---|---|---|")
+    for workload in ("tensor", "jsonl", "images", "latency"):
+        if workload not in pairs:
+            continue
+        theirs, ours, loads, best = [], [], [], None
+        for _, configs in sorted(pairs[workload].items()):
+            for c, r in configs.items():
+                loads.append(r["load_average"])
+                if c == "auto":
+                    ours.append(steady(r))
+                else:
+                    best = c
+                    theirs.append(steady(r))
+        if not theirs or not ours:
+            continue
+        ratio = statistics.median(ours) / statistics.median(theirs)
+        print(f"| {workload} | {best} | {', '.join(f'{v:,.0f}' for v in theirs)} | {', '.join(f'{v:,.0f}' for v in ours)} | "
+              f"**{ratio:.2f}** | {min(loads):.1f}-{max(loads):.1f} |")
+
+
 def main():
     work = sys.argv[1]
     runs = load(work)
+    if len(sys.argv) == 4 and sys.argv[2] == "--best":
+        print(best_fixed(runs, sys.argv[3])[0])
+        return
     phases = phases_of(work)
     loads = [r["load_average"] for w in runs.values() for rr in w.values() for r in rr.values()]
     print(f"Load average during the runs: median {statistics.median(loads):.1f}, min {min(loads):.1f}, max {max(loads):.1f} "
@@ -118,15 +162,15 @@ def main():
             print(f"| {workload} | {rnd} | {best} | {fixed[best]:,.0f} | {ours:,.0f} ({auto['final_workers']}, {auto['final_prefetch']}) | "
                   f"**{ours / fixed[best]:.2f}** | {fmt_s(reach(auto, fixed[best]))} | {memory} |")
         if per_config:
-            med = {c: statistics.median(v) for c, v in per_config.items()}
-            best = max((c for c in med if c != "auto"), key=med.get)
-            medians[workload] = (best, med[best], med["auto"])
+            best, theirs = best_fixed(runs, workload)
+            medians[workload] = (best, theirs, statistics.median(per_config["auto"]))
     if medians:
         print("\nMedians over the rounds (each configuration's median steady samples/s, then the best of them):\n")
         print("| workload | best fixed | its median samples/s | autotuned median | ratio |")
         print("|---|---|---|---|---|")
         for workload, (best, theirs, ours) in medians.items():
             print(f"| {workload} | {best} | {theirs:,.0f} | {ours:,.0f} | **{ours / theirs:.2f}** |")
+    confirmation(work)
 
     if "consumer" in runs:
         p = phases[0][1]

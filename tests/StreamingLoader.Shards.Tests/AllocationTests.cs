@@ -5,8 +5,8 @@ using Xunit.Abstractions;
 namespace StreamingLoader.Shards.Tests;
 
 /// <summary>
-/// At steady state (decode buffers pooled and grown to the largest row group) reading a Parquet epoch allocates
-/// nothing per row: the managed bytes an epoch allocates grow with the rows no faster than those of the in-memory
+/// At steady state (decode buffers pooled and grown to the largest row group) reading a Parquet or Arrow epoch
+/// allocates nothing per row: the managed bytes an epoch allocates grow with the rows no faster than those of the in-memory
 /// tensor dataset through the same loader (whose allocation is per batch, not per row). Measured over the whole
 /// process with <see cref="GC.GetTotalAllocatedBytes"/>, for two dataset sizes, as the slope between them; so it runs
 /// alone, not beside the other test classes (whose allocations the process-wide count would take in).
@@ -20,32 +20,39 @@ public sealed class AllocationTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => _folders.ForEach(f => Directory.Delete(f, recursive: true));
 
-    [Fact]
-    public async Task Epoch_SteadyState_AllocatesNothingPerRowBeyondTheTensorDataset()
+    [Theory]
+    [InlineData(".parquet")]
+    [InlineData(".arrow")]
+    public async Task Epoch_SteadyState_AllocatesNothingPerRowBeyondTheTensorDataset(string format)
     {
         var (small, large) = (4 * RowGroup, 32 * RowGroup);
-        var parquetSmall = await ParquetEpochBytesAsync(small);
-        var parquetLarge = await ParquetEpochBytesAsync(large);
+        var shardSmall = await ShardEpochBytesAsync(format, small);
+        var shardLarge = await ShardEpochBytesAsync(format, large);
         var tensorSmall = await TensorEpochBytesAsync(small);
         var tensorLarge = await TensorEpochBytesAsync(large);
 
-        var parquetPerRow = (double)(parquetLarge - parquetSmall) / (large - small);
+        var shardPerRow = (double)(shardLarge - shardSmall) / (large - small);
         var tensorPerRow = (double)(tensorLarge - tensorSmall) / (large - small);
-        output.WriteLine($"bytes per epoch: parquet {parquetSmall:N0} ({small:N0} rows), {parquetLarge:N0} ({large:N0} rows): {parquetPerRow:F2} per row");
+        output.WriteLine($"bytes per epoch: {format} {shardSmall:N0} ({small:N0} rows), {shardLarge:N0} ({large:N0} rows): {shardPerRow:F2} per row");
         output.WriteLine($"bytes per epoch: tensor {tensorSmall:N0} ({small:N0} rows), {tensorLarge:N0} ({large:N0} rows): {tensorPerRow:F2} per row");
 
-        // A single object per row would be 24 bytes or more a row. What Parquet allocates beyond the tensor dataset is
-        // per row group (its reader and column readers, about 4.7 KB: 1.1-1.2 bytes a row at 4,096 rows a group), so
-        // the margin is 4 bytes a row: above that, something is allocated per row.
-        Assert.True(parquetPerRow <= tensorPerRow + 4, $"Parquet allocates {parquetPerRow:F2} bytes per row, the tensor dataset {tensorPerRow:F2}.");
+        // A single object per row would be 24 bytes or more a row. What a shard format allocates beyond the tensor
+        // dataset is per row group or record batch (Parquet's reader and column readers, about 4.7 KB: 1.1-1.2 bytes a
+        // row at 4,096 rows a group), so the margin is 4 bytes a row: above that, something is allocated per row.
+        Assert.True(shardPerRow <= tensorPerRow + 4, $"{format} allocates {shardPerRow:F2} bytes per row, the tensor dataset {tensorPerRow:F2}.");
     }
 
-    private async Task<long> ParquetEpochBytesAsync(int rows)
+    private async Task<long> ShardEpochBytesAsync(string format, int rows)
     {
-        var folder = TestData.WriteShards(shards: rows / (4 * RowGroup), rowsPerShard: 4 * RowGroup, rowGroup: RowGroup);
+        var shards = rows / (4 * RowGroup);
+        var folder = format == ".arrow"
+            ? ArrowShards.WriteTensors(shards, rowsPerShard: 4 * RowGroup, batchRows: RowGroup)
+            : TestData.WriteShards(shards, rowsPerShard: 4 * RowGroup, rowGroup: RowGroup);
         _folders.Add(folder);
-        await using var source = await ShardSource.OpenAsync(folder, new ShardSourceOptions { Suffix = ".parquet" });
-        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
+        await using var source = await ShardSource.OpenAsync(folder, new ShardSourceOptions { Suffix = format });
+        await using ColumnarDataset dataset = format == ".arrow"
+            ? await ArrowDataset.OpenAsync(source, new TensorColumns("x", "y"))
+            : await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
         var sampler = dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = BatchSize });
         await using var loader = Pipeline.From(dataset, sampler).Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2, Seed = 1 });
         return await SteadyEpochBytesAsync(loader, rows);

@@ -41,6 +41,42 @@ internal static class ArrowShards
         return folder;
     }
 
+    /// <summary>
+    /// Writes <paramref name="shards"/> Arrow IPC files of the rows <see cref="TestData.WriteShards"/> writes as Parquet
+    /// (x: <see cref="TestData.Features"/> float32 as a fixed-size list, y: the row as int64), in record batches of
+    /// <paramref name="batchRows"/>; returns the folder.
+    /// </summary>
+    public static string WriteTensors(int shards, int rowsPerShard, int batchRows)
+    {
+        var folder = Directory.CreateTempSubdirectory("streamingloader-arrow-").FullName;
+        for (var s = 0; s < shards; s++)
+        {
+            using var file = File.Create(Path.Combine(folder, $"part-{s:D3}.arrow"));
+            using var writer = new ArrowFileWriter(file, new Schema([new Field("x", new FixedSizeListType(FloatType.Default, TestData.Features), false), new Field("y", Int64Type.Default, false)], null));
+            for (var start = 0; start < rowsPerShard; start += batchRows)
+            {
+                var x = new FixedSizeListArray.Builder(FloatType.Default, TestData.Features);
+                var y = new Int64Array.Builder();
+                for (var row = (long)(s * rowsPerShard) + start; row < (s * rowsPerShard) + Math.Min(rowsPerShard, start + batchRows); row++)
+                {
+                    x.Append();
+                    for (var j = 0; j < TestData.Features; j++)
+                    {
+                        ((FloatArray.Builder)x.ValueBuilder).Append((row * 1000f) + j);
+                    }
+
+                    y.Append(row);
+                }
+
+                writer.WriteRecordBatch(new RecordBatch.Builder().Append("x", false, x.Build()).Append("y", false, y.Build()).Build());
+            }
+
+            writer.WriteEnd();
+        }
+
+        return folder;
+    }
+
     public static RecordBatch Batch(long[] ids)
     {
         var vector = new FixedSizeListArray.Builder(FloatType.Default, ColumnTypes.VectorLength);

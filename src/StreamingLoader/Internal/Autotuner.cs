@@ -10,8 +10,9 @@ namespace StreamingLoader.Internal;
 /// starved, else ×1.5); a starved consumer with idle workers gets more prefetch; a consumer that keeps the loader
 /// waiting gets fewer workers, down to what it uses with headroom. Each change is a trial judged on the next window:
 /// a larger setting must bring more samples/s (or halve the consumer's wait), a smaller one must not cost any; one
-/// that fails is undone and not tried again for a cool-down (doubling with each failure) unless the work per sample or
-/// the consumer's step changes. The buffers always fit in the memory budget, and the consumer always has room.
+/// that fails is undone and not tried again for a cool-down (doubling with each failure; the values between are tried
+/// by halving) unless the work per sample or the consumer's step changes in a way that could make it pay
+/// (<see cref="AutotuneBound"/>). The buffers always fit in the memory budget, and the consumer always has room.
 /// </summary>
 internal sealed class Autotuner
 {
@@ -34,9 +35,9 @@ internal sealed class Autotuner
     {
         (_limits, _settings, _time) = (limits, settings, time);
         (Workers, Prefetch) = (limits.Workers, limits.Prefetch);
-        _workerCeiling = new AutotuneBound(settings);
-        _workerFloor = new AutotuneBound(settings);
-        _prefetchCeiling = new AutotuneBound(settings);
+        _workerCeiling = new AutotuneBound(settings, ceiling: true);
+        _workerFloor = new AutotuneBound(settings, ceiling: false);
+        _prefetchCeiling = new AutotuneBound(settings, ceiling: true);
         _status = Describe(0, "start", $"started with {Workers} workers and prefetch {Prefetch}");
     }
 
@@ -97,13 +98,19 @@ internal sealed class Autotuner
             return false;
         }
 
+        if (_trial is { } open && window.Seconds < _settings.MaxWindow.TotalSeconds && Assess(open, window).Open)
+        {
+            // A gain within the noise: the window goes on (to MaxWindow), its error shrinking with its ticks.
+            return false;
+        }
+
         StartWindow(now, totals);
         if (_trial is null)
         {
             // Measured at the setting the bounds were set from (a trial's own window differs by its change).
             foreach (var bound in (ReadOnlySpan<AutotuneBound>)[_workerCeiling, _workerFloor, _prefetchCeiling])
             {
-                bound.ClearIfConditionsChanged(window);
+                bound.ClearIfConditionsChanged(window, (Workers, Prefetch));
             }
         }
 
@@ -114,24 +121,7 @@ internal sealed class Autotuner
     {
         _trial = null;
         var before = trial.Before;
-        var gain = (window.Rate / Math.Max(before.Rate, 1e-9)) - 1;
-
-        // A difference within NoiseSigmas standard errors (from the spread of the ticks in both windows) is noise.
-        var noise = _settings.NoiseSigmas * Math.Sqrt((before.RateError * before.RateError) + (window.RateError * window.RateError));
-        var waitNoise = _settings.NoiseSigmas * Math.Sqrt((before.WaitError * before.WaitError) + (window.WaitError * window.WaitError));
-        var waitHalved = window.Wait <= before.Wait * 0.5 && before.Wait - window.Wait > waitNoise;
-        var verdict = string.Create(CultureInfo.InvariantCulture, $"{gain:+0%;-0%} samples/s (noise ±{noise / Math.Max(before.Rate, 1e-9):0%}), consumer wait {before.Wait:P0} → {window.Wait:P0}");
-        bool kept;
-        if (trial.Grow)
-        {
-            kept = window.Rate - before.Rate >= Math.Max(before.Rate * _settings.Gain, noise)
-                || (waitHalved && before.Rate - window.Rate <= Math.Max(before.Rate * _settings.Loss, noise));
-        }
-        else
-        {
-            kept = before.Rate - window.Rate <= Math.Max(before.Rate * _settings.Loss, noise) && (window.Wait < _settings.Starved || window.Wait <= before.Wait + 0.02);
-        }
-
+        var (kept, _, verdict) = Assess(trial, window);
         var bound = trial.Grow ? (trial.Workers != Workers ? _workerCeiling : _prefetchCeiling) : _workerFloor;
         if (kept)
         {
@@ -143,10 +133,35 @@ internal sealed class Autotuner
         }
 
         // The bound is the value that failed: a ceiling is not reached again, a floor not gone below.
-        var cooldown = bound.Fail(trial.Workers != Workers ? Workers : Prefetch, now, before, _time);
+        var cooldown = bound.Fail(trial.Workers != Workers ? Workers : Prefetch, now, before, (trial.Workers, trial.Prefetch), _time);
         var undone = trial.Workers != Workers ? $"workers {Workers} → {trial.Workers}" : $"prefetch {Prefetch} → {trial.Prefetch}";
         Change(trial.Workers, trial.Prefetch, trial.Grow ? "no_gain" : "loss", $"{undone}, undone ({verdict}); not tried again for {cooldown.TotalSeconds:0} s", now, totals);
         return true;
+    }
+
+    /// <summary>
+    /// Whether the trial's window kept its setting (compared with the window before it), whether the outcome is still
+    /// open (a larger setting that gained samples/s, but within the noise: more ticks may tell), and a description.
+    /// </summary>
+    private (bool Kept, bool Open, string Verdict) Assess(Trial trial, AutotuneWindow window)
+    {
+        var before = trial.Before;
+        var gain = (window.Rate / Math.Max(before.Rate, 1e-9)) - 1;
+        var shown = (Math.Round(gain, 2) + 0.0).ToString("+0%;-0%;0%", CultureInfo.InvariantCulture); // no "-0 %"
+
+        // A difference within NoiseSigmas standard errors (from the spread of the ticks in both windows) is noise.
+        var noise = _settings.NoiseSigmas * Math.Sqrt((before.RateError * before.RateError) + (window.RateError * window.RateError));
+        var waitNoise = _settings.NoiseSigmas * Math.Sqrt((before.WaitError * before.WaitError) + (window.WaitError * window.WaitError));
+        var waitHalved = window.Wait <= before.Wait * 0.5 && before.Wait - window.Wait > waitNoise;
+        var verdict = string.Create(CultureInfo.InvariantCulture, $"{shown} samples/s (noise ±{noise / Math.Max(before.Rate, 1e-9):0%}), consumer wait {before.Wait:P0} → {window.Wait:P0}");
+        if (!trial.Grow)
+        {
+            return (before.Rate - window.Rate <= Math.Max(before.Rate * _settings.Loss, noise) && (window.Wait < _settings.Starved || window.Wait <= before.Wait + 0.02), false, verdict);
+        }
+
+        var kept = window.Rate - before.Rate >= Math.Max(before.Rate * _settings.Gain, noise)
+            || (waitHalved && before.Rate - window.Rate <= Math.Max(before.Rate * _settings.Loss, noise));
+        return (kept, !kept && gain >= _settings.Gain, verdict);
     }
 
     private bool Decide(AutotuneWindow window, long now, AutotuneSample totals)
@@ -156,15 +171,18 @@ internal sealed class Autotuner
         if (window.Wait - (_settings.StarvedSigmas * window.WaitError) >= _settings.Starved)
         {
             var most = MostWorkers(fit, Prefetch);
-            if (_limits.TuneWorkers && window.Busy >= _settings.Busy && Workers < most && !_workerCeiling.Blocks(Workers, now))
+            if (_limits.TuneWorkers && window.Busy >= _settings.Busy && Workers < most)
             {
                 var factor = window.Busy >= 0.9 && window.Wait >= 0.25 ? 2.0 : 1.5;
-                var workers = _workerCeiling.Below(Math.Min(Math.Max(Workers + 1, (int)Math.Ceiling(Workers * factor)), most), now);
-                return Try(workers, Prefetch, grow: true, "starved_busy", $"{measured}: workers {Workers} → {workers}", window, now, totals);
+                var workers = _workerCeiling.Limit(Workers, Math.Min(Math.Max(Workers + 1, (int)Math.Ceiling(Workers * factor)), most), now);
+                if (workers > Workers)
+                {
+                    return Try(workers, Prefetch, grow: true, "starved_busy", $"{measured}: workers {Workers} → {workers}", window, now, totals);
+                }
             }
 
-            var prefetch = _prefetchCeiling.Below(Math.Min(_limits.MaxPrefetch, Prefetch * 2), now);
-            if (_limits.TunePrefetch && prefetch > Prefetch && _limits.PoolSize(Workers, prefetch) <= fit && !_prefetchCeiling.Blocks(Prefetch, now))
+            var prefetch = _prefetchCeiling.Limit(Prefetch, Math.Min(_limits.MaxPrefetch, Prefetch * 2), now);
+            if (_limits.TunePrefetch && prefetch > Prefetch && _limits.PoolSize(Workers, prefetch) <= fit)
             {
                 return Try(Workers, prefetch, grow: true, "starved_idle", $"{measured}: prefetch {Prefetch} → {prefetch}", window, now, totals);
             }
@@ -198,12 +216,7 @@ internal sealed class Autotuner
             return false;
         }
 
-        target = Math.Max(target, (Workers + 1) / 2);
-        if (_workerFloor.Active(now))
-        {
-            target = Math.Max(target, _workerFloor.Value + 1);
-        }
-
+        target = _workerFloor.Limit(Workers, Math.Max(target, (Workers + 1) / 2), now);
         return target < Workers && Try(target, Prefetch, grow: false, reason, $"{measured}: workers {Workers} → {target}", window, now, totals);
     }
 

@@ -43,6 +43,18 @@ internal sealed class SimulatedPipeline
     /// <summary>Gets or sets the relative noise (standard deviation) of each tick's throughput.</summary>
     public double Noise { get; set; } = 0.03;
 
+    /// <summary>
+    /// Gets or sets the relative noise (standard deviation) of each tick's worker busy time: on a loaded machine a read
+    /// that waits 2 ms takes longer when its thread is not scheduled at once.
+    /// </summary>
+    public double WorkNoise { get; set; }
+
+    /// <summary>
+    /// Gets or sets the consumer's time per batch beyond its step (its loop, the GC, a thread not scheduled), with
+    /// relative noise of 100 %: a consumer that takes no time still spends a little, noisy, between batches.
+    /// </summary>
+    public double ConsumerOverhead { get; set; }
+
     /// <summary>Gets or sets the bytes of the largest batch buffer (0: none allocated yet).</summary>
     public long BufferBytes { get; set; } = 1 << 20;
 
@@ -79,10 +91,11 @@ internal sealed class SimulatedPipeline
         // Wall time the workers spend per sample: on the CPU, more workers than cores stretch each one's time.
         var pipelineBound = rate < consumerRate * 0.999;
         var stretch = Cores > 0 && pipelineBound ? Math.Max(1.0, workers / (double)Cores) : 1.0;
-        _busy += Math.Min(workers * dt, rate * dt * WorkPerSample * stretch);
+        _busy += Math.Min(workers * dt, rate * dt * WorkPerSample * stretch * Math.Max(0.1, 1 + (WorkNoise * Gaussian())));
+        var overhead = Math.Min(dt * 0.5, rate * dt / BatchSize * ConsumerOverhead * Math.Max(0, 1 + Gaussian()));
         _samples += rate * dt;
-        _wait += waitShare * dt;
-        _step += (1 - waitShare) * dt;
+        _wait += (waitShare * dt) - (waitShare * overhead);
+        _step += ((1 - waitShare) * dt) + (waitShare * overhead);
         Seconds += dt;
         Rate = rate;
         Clock.Advance(Settings.Tick);
