@@ -223,55 +223,9 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
         var stored = _objects[shard];
         var address = _storage.Describe(stored.Key);
         return _retrier.RunAsync(
-            _ => _cache!.GetAsync(stored, address, (part, ct) => DownloadAsync(stored.Key, address, part, ct), cancellationToken),
+            _ => _cache!.GetAsync(stored, address, (part, ct) => RangedDownload.RunAsync(_storage, _retrier, stored.Key, address, part, ct), cancellationToken),
             $"Fetching {address}",
             cancellationToken);
-    }
-
-    /// <summary>
-    /// Downloads into the part file, its ranges side by side, each under its own retries; an interrupted range resumes
-    /// at the bytes it already wrote. When one range fails for good, the others are stopped.
-    /// </summary>
-    private async Task DownloadAsync(string key, string address, PartFile part, CancellationToken cancellationToken)
-    {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var ranges = new Task[part.Ranges];
-        for (var r = 0; r < ranges.Length; r++)
-        {
-            ranges[r] = DownloadRangeAsync(key, address, part, r, stop);
-        }
-
-        // Faulted if one range failed (its error, not the cancellation of the ranges it stopped).
-        await Task.WhenAll(ranges).ConfigureAwait(false);
-    }
-
-    private async Task DownloadRangeAsync(string key, string address, PartFile part, int range, CancellationTokenSource stop)
-    {
-        try
-        {
-            await _retrier.RunAsync(
-                async _ =>
-                {
-                    var (offset, end) = part.Remaining(range);
-                    if (offset < end)
-                    {
-                        var body = await _storage.OpenReadAsync(key, offset, end, stop.Token).ConfigureAwait(false);
-                        await using (body.ConfigureAwait(false))
-                        {
-                            await part.WriteAsync(range, body, address, stop.Token).ConfigureAwait(false);
-                        }
-                    }
-
-                    return true;
-                },
-                $"Downloading {address}",
-                stop.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            await stop.CancelAsync().ConfigureAwait(false);
-            throw;
-        }
     }
 
     private static IShardStorage CreateStorage(string location, ShardSourceOptions options)

@@ -14,10 +14,8 @@ namespace StreamingLoader.Shards.Internal;
 /// </summary>
 internal sealed class ShardCache
 {
-    private const string LockName = ".lock";
     private const string ShardExtension = ".shard";
     private const string PartExtension = ".part";
-    private static readonly SemaphoreSlim ProcessLock = new(1, 1);
     private readonly string _directory;
     private readonly long _limit;
     private readonly TimeProvider _time;
@@ -135,7 +133,7 @@ internal sealed class ShardCache
     /// <summary>Makes room and creates the part file, held exclusively; null when another process holds it.</summary>
     private async Task<FileStream?> ReserveAsync(string path, long length, string address, CancellationToken cancellationToken)
     {
-        var held = await LockAsync(cancellationToken).ConfigureAwait(false);
+        var held = await CacheLock.TakeAsync(_directory, _time, cancellationToken).ConfigureAwait(false);
         await using var releasing = held.ConfigureAwait(false);
         if (File.Exists(path))
         {
@@ -203,7 +201,7 @@ internal sealed class ShardCache
             }
 
             Interlocked.Add(ref _downloadedBytes, shard.Length);
-            await using (await LockAsync(cancellationToken).ConfigureAwait(false))
+            await using (await CacheLock.TakeAsync(_directory, _time, cancellationToken).ConfigureAwait(false))
             {
                 // Closed before the rename, under the cache's lock (so no other process takes the part meanwhile): its
                 // exclusive lock would otherwise stay on the renamed file and refuse readers until it is closed. Readers
@@ -276,33 +274,6 @@ internal sealed class ShardCache
         return freed;
     }
 
-    /// <summary>The cache's lock: a semaphore within this process, and an exclusive lock file across processes.</summary>
-    private async Task<IAsyncDisposable> LockAsync(CancellationToken cancellationToken)
-    {
-        await ProcessLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var lockPath = Path.Combine(_directory, LockName);
-            while (true)
-            {
-                try
-                {
-                    var file = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-                    return new Held(file);
-                }
-                catch (IOException)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(2), _time, cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-        catch
-        {
-            ProcessLock.Release();
-            throw;
-        }
-    }
-
     private static bool TryDelete(string path)
     {
         try
@@ -317,16 +288,6 @@ internal sealed class ShardCache
         catch (UnauthorizedAccessException)
         {
             return false;
-        }
-    }
-
-    private sealed class Held(FileStream file) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync()
-        {
-            file.Dispose();
-            ProcessLock.Release();
-            return ValueTask.CompletedTask;
         }
     }
 
@@ -349,6 +310,3 @@ internal sealed class ShardCache
         }
     }
 }
-
-/// <summary>The cache has no room for a shard beside the shards in use; transient when other processes will free room.</summary>
-internal sealed class CacheFullException(string message) : IOException(message);
