@@ -37,14 +37,17 @@ public sealed class S3FaultTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(2)]
-    public async Task Download_ServerKilledMidShardAndRestarted_ResumedAndNothingLost(int prefetch)
+    [InlineData(0, false)]
+    [InlineData(2, false)]
+    [InlineData(0, true)]
+    public async Task Download_ServerKilledMidShardAndRestarted_ResumedAndNothingLost(int prefetch, bool checksums)
     {
         // Without prefetch the read downloads the shard, then decodes it; with it, it decodes the shard as it arrives.
-        var cache = Path.Combine(_work.FullName, "cache-" + prefetch);
+        // With checksums the resumed download must still hash every byte once: its MD5 is checked against the ETag.
+        var cache = Path.Combine(_work.FullName, $"cache-{prefetch}-{checksums}");
         var options = _server.SourceOptions(cache);
         options.PrefetchShards = prefetch;
+        options.VerifyChecksums = checksums;
         options.Retry = new RetryPolicy { MaxAttempts = 40, InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(250) };
         await using var source = await ShardSource.OpenAsync("s3://data/big", options);
         await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
