@@ -30,10 +30,11 @@ internal static partial class BenchCommand
         var window = new Option<int>("--window") { Description = "Row groups shuffled together.", DefaultValueFactory = _ => 4 };
         var prefetchShards = new Option<int?>("--prefetch-shards") { Description = "Remote shards downloaded ahead (ShardSourceOptions.PrefetchShards)." };
         var readMode = new Option<RemoteReadMode>("--read-mode") { Description = "How remote shards are read: WholeShards (into the cache) or Ranges (ShardSourceOptions.ReadMode)." };
-        var noChecksums = new Option<bool>("--no-checksums") { Description = "Do not hash downloads against the storage's MD5 (ShardSourceOptions.VerifyChecksums = false)." };
+        var checksums = new Option<bool>("--checksums") { Description = "Check each download's MD5 against the storage's (ShardSourceOptions.VerifyChecksums = true; by default only its length is checked)." };
+        var serverPid = new Option<int?>("--server-pid") { Description = "Also report the CPU seconds this process (the storage server, on this machine) spends per timed epoch." };
         var noDecodeAhead = new Option<bool>("--no-decode-ahead") { Description = "Decode each row group in the worker that first needs it, not ahead on a background task." };
         var metrics = new MetricsOptions();
-        var command = new Command("parquet", "Parquet shards DIR/parquet/*.parquet of x: list<float32>[32], y: int64; row groups shuffled, rows shuffled in windows.") { data, batch, workers, json, generate, shards, location, endpoint, window, upload, noDecodeAhead, prefetchShards, readMode, noChecksums };
+        var command = new Command("parquet", "Parquet shards DIR/parquet/*.parquet of x: list<float32>[32], y: int64; row groups shuffled, rows shuffled in windows.") { data, batch, workers, json, generate, shards, location, endpoint, window, upload, noDecodeAhead, prefetchShards, readMode, checksums, serverPid };
         metrics.AddTo(command);
         command.SetAction(async (result, ct) =>
         {
@@ -69,7 +70,7 @@ internal static partial class BenchCommand
                 // The loader of the previous epoch is disposed by now: so is its dataset, which holds its decoded row groups.
                 dataset?.Dispose();
                 source?.Dispose();
-                var sourceOptions = new ShardSourceOptions { Suffix = ".parquet", S3ServiceUrl = EndpointOf(result.GetValue(endpoint)), S3AccessKey = "S3RVER", S3SecretKey = "S3RVER", ReadMode = result.GetValue(readMode), VerifyChecksums = !result.GetValue(noChecksums) };
+                var sourceOptions = new ShardSourceOptions { Suffix = ".parquet", S3ServiceUrl = EndpointOf(result.GetValue(endpoint)), S3AccessKey = "S3RVER", S3SecretKey = "S3RVER", ReadMode = result.GetValue(readMode), VerifyChecksums = result.GetValue(checksums) };
                 if (result.GetValue(prefetchShards) is { } ahead)
                 {
                     sourceOptions.PrefetchShards = ahead;
@@ -90,7 +91,7 @@ internal static partial class BenchCommand
 
             try
             {
-                var figures = await RunAsync(remote is null ? "parquet" : "parquet-remote", Build, ct);
+                var figures = await RunAsync(remote is null ? "parquet" : "parquet-remote", Build, ct, serverPid: result.GetValue(serverPid));
                 var last = dataset!;
                 await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"row groups: {last.RowsPerUnit.Count} in {last.Source.Shards.Count} shards, {last.RowGroupsDecoded} decoded in the last timed epoch; {last.Source.BytesFetched:N0} bytes fetched, {last.Source.Retries} retries"));
                 Report(figures, result.GetValue(json));

@@ -204,7 +204,7 @@ internal static partial class BenchCommand
         }
     }
 
-    internal static async Task<BenchFigures> RunAsync(string workload, Func<DataLoader> build, CancellationToken cancellationToken, double stepMs = 0)
+    internal static async Task<BenchFigures> RunAsync(string workload, Func<DataLoader> build, CancellationToken cancellationToken, double stepMs = 0, int? serverPid = null)
     {
         int workersOf;
         DataLoader? tuned = null;
@@ -240,7 +240,7 @@ internal static partial class BenchCommand
         // Timed: five epochs, each the first of a new loader (so each includes the loader's start and its first
         // batch); the median is reported, since one 20 ms epoch on a shared 2-core machine is at the mercy of the
         // scheduler.
-        var runs = new List<(long Samples, double Seconds, TimeSpan FirstBatch, double Checksum)>();
+        var runs = new List<(long Samples, double Seconds, TimeSpan FirstBatch, double Checksum, double Cpu, double? ServerCpu)>();
         PipelineProfile? profile = null;
         for (var run = 0; run < TimedRuns; run++)
         {
@@ -248,9 +248,13 @@ internal static partial class BenchCommand
             try
             {
                 using var profiler = PipelineProfiler.Start(loader.Options.Name);
+                var serverStart = BenchCpu.OfProcess(serverPid);
+                var cpuStart = Environment.CpuUsage.TotalTime;
                 var start = Stopwatch.GetTimestamp();
                 var (count, first, sum) = await ConsumeEpochAsync(loader, cancellationToken, stepMs).ConfigureAwait(false);
-                runs.Add((count, Stopwatch.GetElapsedTime(start).TotalSeconds, first, sum));
+                var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                var cpu = (Environment.CpuUsage.TotalTime - cpuStart).TotalSeconds;
+                runs.Add((count, elapsed, first, sum, cpu, BenchCpu.OfProcess(serverPid) - serverStart));
                 profile ??= profiler.Snapshot();
             }
             finally
@@ -269,14 +273,28 @@ internal static partial class BenchCommand
         }
 
         await Console.Error.WriteLineAsync($"epochs (s): {string.Join(", ", runs.Select(r => r.Seconds.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)))}").ConfigureAwait(false);
+        await Console.Error.WriteLineAsync($"epoch CPU (s), this process: {string.Join(", ", runs.Select(r => r.Cpu.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)))}").ConfigureAwait(false);
+        if (serverPid is { } pid)
+        {
+            await Console.Error.WriteLineAsync($"epoch CPU (s), server (pid {pid}): {string.Join(", ", runs.Select(r => r.ServerCpu?.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) ?? "?"))}").ConfigureAwait(false);
+        }
+
         await Console.Error.WriteLineAsync($"bottleneck: {profile}").ConfigureAwait(false);
         var median = runs.OrderBy(r => r.Seconds).ElementAt(runs.Count / 2);
-        var (samples, seconds, firstBatch, checksum) = median;
+        var (samples, seconds, firstBatch, checksum, _, _) = median;
         using var process = Process.GetCurrentProcess();
         return new BenchFigures(workload, samples, seconds, samples / seconds, firstBatch.TotalMilliseconds, process.PeakWorkingSet64 / (1024.0 * 1024.0), workersOf, checksum)
         {
             PaddingFraction = profile is { SequenceSteps: > 0 } ? Math.Round(profile.PaddingFraction, 5) : null,
+            CpuS = Math.Round(Median(runs.Select(r => r.Cpu)), 4),
+            ServerCpuS = serverPid is null ? null : Math.Round(Median(runs.Select(r => r.ServerCpu ?? double.NaN)), 3),
         };
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
     }
 
     /// <summary>Reads every value of every batch (a checksum), so the benchmark cannot skip work.</summary>
@@ -351,6 +369,12 @@ internal sealed record BenchFigures(
 {
     /// <summary>Gets the share of variable-length steps delivered as padding; null for workloads without them.</summary>
     public double? PaddingFraction { get; init; }
+
+    /// <summary>Gets the CPU seconds this process spent in a timed epoch (the median over the timed epochs).</summary>
+    public double? CpuS { get; init; }
+
+    /// <summary>Gets the CPU seconds the server process (<c>--server-pid</c>) spent in a timed epoch (the median); null without one.</summary>
+    public double? ServerCpuS { get; init; }
 }
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(

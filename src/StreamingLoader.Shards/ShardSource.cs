@@ -13,13 +13,18 @@ namespace StreamingLoader.Shards;
 /// <remarks>Readers (a Parquet, Arrow or tar dataset) open it; dispose it after them.</remarks>
 public sealed class ShardSource : IAsyncDisposable, IDisposable
 {
+    private const int TailBytes = 64 * 1024;
+    private const int KeptTails = 64;
     private readonly IShardStorage _storage;
     private readonly IReadOnlyList<StoredObject> _objects;
     private readonly ShardSourceOptions _options;
     private readonly ShardCache? _cache;
     private readonly Retrier _retrier;
     private readonly ShardPrefetcher? _prefetcher;
+    private readonly bool _readWhileDownloading;
+    private readonly Dictionary<int, (long Start, byte[] Bytes)> _tails = [];
     private long _rangeBytes;
+    private long _openedWhileDownloading;
     private int _disposed;
 
     private ShardSource(string location, IShardStorage storage, IReadOnlyList<StoredObject> objects, ShardSourceOptions options)
@@ -37,6 +42,9 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
             {
                 // Shards not yet reached take at most half the cache, so that they do not push out the ones being read.
                 _prefetcher = new ShardPrefetcher(options.PrefetchShards, options.CacheBytes / 2, shard => _objects[shard].Length, (shard, ct) => CachedPathAsync(shard, ct));
+
+                // A checked download is read once verified; one checked by length alone, while it arrives.
+                _readWhileDownloading = !options.VerifyChecksums;
             }
         }
     }
@@ -87,6 +95,9 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
 
     internal ShardCache? Cache => _cache;
 
+    /// <summary>Gets how many times a shard was opened while this process was still downloading it (read as it arrives).</summary>
+    internal long OpenedWhileDownloading => Interlocked.Read(ref _openedWhileDownloading);
+
     /// <summary>Reads a byte range of a shard (a footer), with retries.</summary>
     internal async Task<int> ReadRangeAsync(int shard, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
@@ -118,13 +129,26 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
             return new RangeShardFile(shard, address, stored.Length, (offset, buffer) => ReadRangeAsync(shard, offset, buffer, CancellationToken.None).GetAwaiter().GetResult());
         }
 
+        if (_readWhileDownloading && await DownloadingAsync(shard, cancellationToken).ConfigureAwait(false) is { } part)
+        {
+            var tail = await TailAsync(shard, cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _openedWhileDownloading);
+            return new GrowingShardFile(shard, address, stored.Length, part, tail, () => OpenCachedAsync(shard, CancellationToken.None).GetAwaiter().GetResult());
+        }
+
+        return await OpenCachedAsync(shard, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The shard from the cache, downloaded first if needed.</summary>
+    private async Task<ShardFile> OpenCachedAsync(int shard, CancellationToken cancellationToken)
+    {
         while (true)
         {
             var path = await CachedPathAsync(shard, cancellationToken).ConfigureAwait(false);
-            var pin = _cache.Pin(path);
+            var pin = _cache!.Pin(path);
             try
             {
-                return new LocalShardFile(shard, address, path, stored.Length, pin);
+                return new LocalShardFile(shard, Shards[shard].Address, path, _objects[shard].Length, pin);
             }
             catch (FileNotFoundException)
             {
@@ -132,6 +156,63 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
                 pin.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// The part file of the shard when this process is downloading it (the prefetcher started it, and its part is
+    /// open or about to be); null when it is cached, or fetched another way (by another process, or by this read).
+    /// </summary>
+    private async Task<PartFile?> DownloadingAsync(int shard, CancellationToken cancellationToken)
+    {
+        var path = _cache!.PathOf(Shards[shard].Address, _objects[shard].Key);
+        while (true)
+        {
+            if (_cache.Filling(path) is { } part)
+            {
+                return part;
+            }
+
+            if (File.Exists(path) || _prefetcher?.IsFetching(shard) != true)
+            {
+                return null;
+            }
+
+            // Started, its part file not yet reserved.
+            await Task.Delay(TimeSpan.FromMilliseconds(1), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The last 64 KiB of a shard (where a Parquet footer lies), fetched by range and kept for the next few shards.</summary>
+    private async Task<(long Start, byte[] Bytes)> TailAsync(int shard, CancellationToken cancellationToken)
+    {
+        lock (_tails)
+        {
+            if (_tails.TryGetValue(shard, out var kept))
+            {
+                return kept;
+            }
+        }
+
+        var length = _objects[shard].Length;
+        var start = Math.Max(0, length - TailBytes);
+        var bytes = new byte[length - start];
+        var read = await ReadRangeAsync(shard, start, bytes, cancellationToken).ConfigureAwait(false);
+        if (read != bytes.Length)
+        {
+            throw new EndOfStreamException($"{Shards[shard].Address} ended at {start + read:N0} bytes; it was listed with {length:N0}.");
+        }
+
+        lock (_tails)
+        {
+            if (_tails.Count >= KeptTails)
+            {
+                _tails.Clear();
+            }
+
+            _tails[shard] = (start, bytes);
+        }
+
+        return (start, bytes);
     }
 
     /// <summary>Tells the prefetcher the order this rank reads the shards in this epoch.</summary>
@@ -142,27 +223,10 @@ public sealed class ShardSource : IAsyncDisposable, IDisposable
         var stored = _objects[shard];
         var address = _storage.Describe(stored.Key);
         return _retrier.RunAsync(
-            _ => _cache!.GetAsync(stored, address, (part, ct) => DownloadAsync(stored.Key, address, part, ct), cancellationToken),
+            _ => _cache!.GetAsync(stored, address, (part, ct) => RangedDownload.RunAsync(_storage, _retrier, stored.Key, address, part, ct), cancellationToken),
             $"Fetching {address}",
             cancellationToken);
     }
-
-    /// <summary>Downloads into the part file; an interrupted transfer resumes at the bytes already written.</summary>
-    private Task<bool> DownloadAsync(string key, string address, PartFile part, CancellationToken cancellationToken) =>
-        _retrier.RunAsync(
-            async _ =>
-            {
-                var offset = await part.ResumeAsync(cancellationToken).ConfigureAwait(false);
-                var body = await _storage.OpenReadAsync(key, offset, cancellationToken).ConfigureAwait(false);
-                await using (body.ConfigureAwait(false))
-                {
-                    await part.AppendAsync(body, cancellationToken).ConfigureAwait(false);
-                }
-
-                return true;
-            },
-            $"Downloading {address}",
-            cancellationToken);
 
     private static IShardStorage CreateStorage(string location, ShardSourceOptions options)
     {

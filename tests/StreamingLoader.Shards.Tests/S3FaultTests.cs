@@ -36,12 +36,18 @@ public sealed class S3FaultTests : IAsyncLifetime
         _work.Delete(recursive: true);
     }
 
-    [Fact]
-    public async Task Download_ServerKilledMidShardAndRestarted_ResumedAndNothingLost()
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(2, false)]
+    [InlineData(0, true)]
+    public async Task Download_ServerKilledMidShardAndRestarted_ResumedAndNothingLost(int prefetch, bool checksums)
     {
-        var cache = Path.Combine(_work.FullName, "cache");
+        // Without prefetch the read downloads the shard, then decodes it; with it, it decodes the shard as it arrives.
+        // With checksums the resumed download must still hash every byte once: its MD5 is checked against the ETag.
+        var cache = Path.Combine(_work.FullName, $"cache-{prefetch}-{checksums}");
         var options = _server.SourceOptions(cache);
-        options.PrefetchShards = 0;
+        options.PrefetchShards = prefetch;
+        options.VerifyChecksums = checksums;
         options.Retry = new RetryPolicy { MaxAttempts = 40, InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(250) };
         await using var source = await ShardSource.OpenAsync("s3://data/big", options);
         await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
@@ -77,6 +83,71 @@ public sealed class S3FaultTests : IAsyncLifetime
         Assert.InRange(partSeen, 1, _length - 1);
         Assert.Equal(Enumerable.Range(0, Rows).Select(i => (long)i), labels.Order());
         Assert.True(source.Retries > 0, "The interrupted download was not retried.");
+    }
+
+    [Fact]
+    public async Task Download_RowGroupsDecodedAsTheShardArrives_SameRowsAsFromTheFile()
+    {
+        var options = _server.SourceOptions(Path.Combine(_work.FullName, "cache-arriving"));
+        await using var remote = await ShardSource.OpenAsync("s3://data/big", options);
+        await using var local = await ShardSource.OpenAsync(Path.Combine(_work.FullName, "big"), new ShardSourceOptions { Suffix = ".parquet" });
+
+        var arriving = await RowPrintsAsync(remote);
+        var fromFile = await RowPrintsAsync(local);
+
+        Assert.True(remote.OpenedWhileDownloading > 0, "No row group was decoded while its shard was still downloading.");
+        Assert.Equal(Rows, arriving.Count);
+        Assert.Equal(fromFile, arriving);
+    }
+
+    /// <summary>Each row's label and a print of its 1,024 floats (their bits, weighted by position), read in one epoch.</summary>
+    private static async Task<SortedDictionary<long, long>> RowPrintsAsync(ShardSource source)
+    {
+        await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
+        await using var loader = Pipeline.From(dataset, dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 500 }))
+            .Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2 });
+        var prints = new SortedDictionary<long, long>();
+        await foreach (var batch in loader.ReadEpochAsync())
+        {
+            using (batch)
+            {
+                var labels = batch.Labels.AsSpan<long>();
+                var x = batch.Features.AsSpan<float>();
+                for (var row = 0; row < labels.Length; row++)
+                {
+                    long print = 0;
+                    var values = x.Slice(row * Width, Width);
+                    for (var i = 0; i < values.Length; i++)
+                    {
+                        print += BitConverter.SingleToInt32Bits(values[i]) * (long)(i + 1);
+                    }
+
+                    prints.Add(labels[row], print);
+                }
+            }
+        }
+
+        return prints;
+    }
+
+    [Fact]
+    public async Task Download_LargeShardInRangesSideBySide_CachedFileIsTheObjectByteForByte()
+    {
+        var cache = Path.Combine(_work.FullName, "cache-bytes");
+        var options = _server.SourceOptions(cache);
+        options.PrefetchShards = 0;
+        await using var source = await ShardSource.OpenAsync("s3://data/big", options);
+        using (var shard = await source.OpenShardAsync(0, CancellationToken.None))
+        {
+            Assert.NotNull(shard.LocalPath);
+        }
+
+        var cached = Assert.Single(Directory.GetFiles(cache, "*.shard"));
+        var expected = await File.ReadAllBytesAsync(Path.Combine(_work.FullName, "big", "big.parquet"));
+        var actual = await File.ReadAllBytesAsync(cached);
+        Assert.Equal(expected.Length, actual.Length);
+        Assert.True(expected.AsSpan().SequenceEqual(actual), $"The cached copy differs from the object first at byte {expected.AsSpan().CommonPrefixLength(actual):N0}.");
+        Assert.Equal(_length, source.BytesFetched);
     }
 
     [Fact]

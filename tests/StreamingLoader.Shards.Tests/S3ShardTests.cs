@@ -147,7 +147,9 @@ public sealed class S3ShardTests : IAsyncLifetime
         await _server.UploadAsync("data", "rotted/", rotted);
         _server.CorruptStoredObject("data", "rotted/part-001.parquet", new FileInfo(Path.Combine(rotted, "part-001.parquet")).Length / 2, 4);
 
-        await using var source = await ShardSource.OpenAsync("s3://data/rotted", _server.SourceOptions(Path.Combine(_work.FullName, "cache-rotted")));
+        var options = _server.SourceOptions(Path.Combine(_work.FullName, "cache-rotted"));
+        options.VerifyChecksums = true;
+        await using var source = await ShardSource.OpenAsync("s3://data/rotted", options);
         await using var dataset = await ParquetDataset.OpenAsync(source, new TensorColumns("x", "y"));
         await using var loader = Pipeline.From(dataset, dataset.CreateSampler(new ShardingOptions { World = World.Single, BatchSize = 16, Shuffle = false }))
             .Build(Collate.Columns(dataset), new LoaderOptions { Workers = 2 });

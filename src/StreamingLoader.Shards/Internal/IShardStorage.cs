@@ -24,6 +24,9 @@ internal interface IShardStorage : IDisposable
     /// <summary>Reads <c>buffer.Length</c> bytes from <paramref name="offset"/>; fewer only at the object's end.</summary>
     Task<int> ReadRangeAsync(string key, long offset, Memory<byte> buffer, CancellationToken cancellationToken);
 
-    /// <summary>Opens the object for reading from <paramref name="offset"/> to its end (a download, or its resumption).</summary>
-    Task<Stream> OpenReadAsync(string key, long offset, CancellationToken cancellationToken);
+    /// <summary>
+    /// Opens the bytes [<paramref name="offset"/>, <paramref name="end"/>) of the object for reading (a range of a
+    /// download, or its resumption). The stream may go on past <paramref name="end"/>; the reader stops there.
+    /// </summary>
+    Task<Stream> OpenReadAsync(string key, long offset, long end, CancellationToken cancellationToken);
 }

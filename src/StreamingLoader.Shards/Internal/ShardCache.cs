@@ -9,18 +9,18 @@ namespace StreamingLoader.Shards.Internal;
 /// a lock file (the least recently used shards not in use here are evicted first), a download goes to a
 /// <c>.part</c> file named with its length (so other processes count the room it takes) and held with an exclusive
 /// lock (so they wait for it instead of fetching it twice, and take it over if its process died), then it is
-/// verified (length, MD5 where the storage gives one) and renamed into place atomically.
+/// verified (its length; its MD5 too where the storage gives one and checksums are asked for) and renamed into place
+/// atomically.
 /// </summary>
 internal sealed class ShardCache
 {
-    private const string LockName = ".lock";
     private const string ShardExtension = ".shard";
     private const string PartExtension = ".part";
-    private static readonly SemaphoreSlim ProcessLock = new(1, 1);
     private readonly string _directory;
     private readonly long _limit;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, int> _pins = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PartFile> _filling = new(StringComparer.Ordinal);
     private long _downloadedBytes;
 
     private readonly bool _verifyChecksums;
@@ -47,6 +47,15 @@ internal sealed class ShardCache
         return Path.Combine(_directory, $"{hash}-{tail}{ShardExtension}");
     }
 
+    /// <summary>The part file of a shard this process is downloading now, or null.</summary>
+    public PartFile? Filling(string path)
+    {
+        lock (_filling)
+        {
+            return _filling.GetValueOrDefault(path);
+        }
+    }
+
     /// <summary>Keeps a cached file from eviction by this process while the returned lease lives.</summary>
     public IDisposable Pin(string path)
     {
@@ -60,7 +69,7 @@ internal sealed class ShardCache
 
     /// <summary>
     /// The local path of a shard, downloading it when it is not cached (or is damaged). <paramref name="download"/>
-    /// appends the shard to the part file it is given (from <see cref="PartFile.ResumeAsync"/>); it is called again,
+    /// fills the ranges of the part file it is given (each from <see cref="PartFile.Remaining"/>); it is called again,
     /// under the caller's retries, as needed.
     /// </summary>
     public async Task<string> GetAsync(StoredObject shard, string address, Func<PartFile, CancellationToken, Task> download, CancellationToken cancellationToken)
@@ -124,7 +133,7 @@ internal sealed class ShardCache
     /// <summary>Makes room and creates the part file, held exclusively; null when another process holds it.</summary>
     private async Task<FileStream?> ReserveAsync(string path, long length, string address, CancellationToken cancellationToken)
     {
-        var held = await LockAsync(cancellationToken).ConfigureAwait(false);
+        var held = await CacheLock.TakeAsync(_directory, _time, cancellationToken).ConfigureAwait(false);
         await using var releasing = held.ConfigureAwait(false);
         if (File.Exists(path))
         {
@@ -171,26 +180,33 @@ internal sealed class ShardCache
     private async Task FillAsync(FileStream file, string path, StoredObject shard, string address, Func<PartFile, CancellationToken, Task> download, CancellationToken cancellationToken)
     {
         var partPath = file.Name;
-        using var part = new PartFile(file, hash: _verifyChecksums && shard.Md5 is not null);
+        var hash = _verifyChecksums && shard.Md5 is not null;
+        using var part = new PartFile(file, shard.Length, hash);
+        lock (_filling)
+        {
+            _filling[path] = part;
+        }
+
         try
         {
             await download(part, cancellationToken).ConfigureAwait(false);
-            await file.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (file.Length != shard.Length)
+            if (part.Length != shard.Length)
             {
-                throw new InvalidDataException($"The shard {address} downloaded as {file.Length:N0} bytes; the storage lists {shard.Length:N0}.");
+                throw new InvalidDataException($"The shard {address} downloaded as {part.Length:N0} bytes; the storage lists {shard.Length:N0}.");
             }
 
-            if (shard.Md5 is { } expected && part.Md5() is { } actual && actual != expected)
+            if (hash && part.Md5() is { } actual && actual != shard.Md5)
             {
-                throw new InvalidDataException($"The shard {address} downloaded with MD5 {actual}; the storage lists {expected}.");
+                throw new InvalidDataException($"The shard {address} downloaded with MD5 {actual}; the storage lists {shard.Md5}.");
             }
 
             Interlocked.Add(ref _downloadedBytes, shard.Length);
-            await using (await LockAsync(cancellationToken).ConfigureAwait(false))
+            await using (await CacheLock.TakeAsync(_directory, _time, cancellationToken).ConfigureAwait(false))
             {
                 // Closed before the rename, under the cache's lock (so no other process takes the part meanwhile): its
-                // exclusive lock would otherwise stay on the renamed file and refuse readers until it is closed.
+                // exclusive lock would otherwise stay on the renamed file and refuse readers until it is closed. Readers
+                // of the part under way finish their read first; later ones read the renamed shard.
+                part.Close();
                 await file.DisposeAsync().ConfigureAwait(false);
                 File.Move(partPath, path, overwrite: true);
                 File.SetLastWriteTimeUtc(path, _time.GetUtcNow().UtcDateTime);
@@ -198,6 +214,12 @@ internal sealed class ShardCache
         }
         finally
         {
+            lock (_filling)
+            {
+                _filling.Remove(path);
+            }
+
+            part.Close();
             await file.DisposeAsync().ConfigureAwait(false);
             TryDelete(partPath);
         }
@@ -252,33 +274,6 @@ internal sealed class ShardCache
         return freed;
     }
 
-    /// <summary>The cache's lock: a semaphore within this process, and an exclusive lock file across processes.</summary>
-    private async Task<IAsyncDisposable> LockAsync(CancellationToken cancellationToken)
-    {
-        await ProcessLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var lockPath = Path.Combine(_directory, LockName);
-            while (true)
-            {
-                try
-                {
-                    var file = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-                    return new Held(file);
-                }
-                catch (IOException)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(2), _time, cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-        catch
-        {
-            ProcessLock.Release();
-            throw;
-        }
-    }
-
     private static bool TryDelete(string path)
     {
         try
@@ -293,16 +288,6 @@ internal sealed class ShardCache
         catch (UnauthorizedAccessException)
         {
             return false;
-        }
-    }
-
-    private sealed class Held(FileStream file) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync()
-        {
-            file.Dispose();
-            ProcessLock.Release();
-            return ValueTask.CompletedTask;
         }
     }
 
@@ -325,6 +310,3 @@ internal sealed class ShardCache
         }
     }
 }
-
-/// <summary>The cache has no room for a shard beside the shards in use; transient when other processes will free room.</summary>
-internal sealed class CacheFullException(string message) : IOException(message);

@@ -44,6 +44,15 @@ internal sealed class ShardPrefetcher(int inFlight, long maxBytesAhead, Func<int
         }
     }
 
+    /// <summary>Whether a download of <paramref name="shard"/> started here is under way.</summary>
+    public bool IsFetching(int shard)
+    {
+        lock (_lock)
+        {
+            return _running.ContainsKey(shard);
+        }
+    }
+
     private void StartAhead()
     {
         if (_stop.IsCancellationRequested)

@@ -79,16 +79,14 @@ internal sealed class HttpStorage(Uri baseUri, IReadOnlyList<string>? names, Htt
         }
     }
 
-    public async Task<Stream> OpenReadAsync(string key, long offset, CancellationToken cancellationToken)
+    public async Task<Stream> OpenReadAsync(string key, long offset, long end, CancellationToken cancellationToken)
     {
         var uri = new Uri(baseUri, key);
         var request = new HttpRequestMessage(HttpMethod.Get, uri);
-        if (offset > 0)
-        {
-            request.Headers.Range = new RangeHeaderValue(offset, null);
-        }
+        request.Headers.Range = new RangeHeaderValue(offset, end - 1);
 
         var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        // A server without ranges answers the whole object: its first bytes are the range's when that starts at 0.
         if (offset > 0 && response.StatusCode != HttpStatusCode.PartialContent)
         {
             response.Dispose();

@@ -46,7 +46,7 @@ internal sealed class LocalStorage(string root) : IShardStorage
         return total;
     }
 
-    public Task<Stream> OpenReadAsync(string key, long offset, CancellationToken cancellationToken)
+    public Task<Stream> OpenReadAsync(string key, long offset, long end, CancellationToken cancellationToken)
     {
         var stream = new FileStream(LocalPath(key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, useAsync: true);
         stream.Position = offset;

@@ -94,11 +94,11 @@ internal sealed class S3Storage : IShardStorage
         }
     }
 
-    public async Task<Stream> OpenReadAsync(string key, long offset, CancellationToken cancellationToken)
+    public async Task<Stream> OpenReadAsync(string key, long offset, long end, CancellationToken cancellationToken)
     {
-        // Always a range, even from 0: the SDK hashes a whole-object response with its managed MD5 (a quarter of the
-        // CPU of a cold-cache epoch, measured), and the cache already checks the MD5 with the platform's.
-        var request = new GetObjectRequest { BucketName = _bucket, Key = _prefix + key, ByteRange = new ByteRange($"bytes={offset}-") };
+        // Always a range, even of the whole object: the SDK hashes a whole-object response with its managed MD5 (a
+        // quarter of the CPU of a cold-cache epoch, measured), and the cache checks the MD5 itself when asked to.
+        var request = new GetObjectRequest { BucketName = _bucket, Key = _prefix + key, ByteRange = new ByteRange(offset, end - 1) };
 
         var response = await Call(() => _client.GetObjectAsync(request, cancellationToken), Describe(key)).ConfigureAwait(false);
         return new NetworkErrorStream(response.ResponseStream, response, Describe(key));
