@@ -78,7 +78,9 @@ public sealed class S3ShardTests : IAsyncLifetime
                 Assert.Equal(Enumerable.Range(0, 2000).Select(i => (long)i), process.Labels().Order());
             }
 
-            Assert.True(most > 0, "The cache was never seen holding anything.");
+            // The shards stay cached once the processes are gone: what the polling may have missed on a busy machine.
+            var left = Bytes(cache);
+            Assert.InRange(left, 1, limit);
         }
         finally
         {
