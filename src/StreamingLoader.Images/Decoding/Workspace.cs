@@ -141,8 +141,8 @@ internal sealed class Workspace
 
     /// <summary>
     /// Ends an image: remembers what it needed and releases the file or pixel buffer when it holds more than
-    /// <see cref="KeepBytes"/> and more than twice the 90th percentile of what the last <see cref="Window"/> images
-    /// needed (this one included, so an image far larger than the usual is released at once).
+    /// <see cref="KeepBytes"/> and more than twice the 5th largest need of the last <see cref="Window"/> images (this one
+    /// included, so an image far larger than the usual is released at once).
     /// </summary>
     public void EndImage()
     {
@@ -190,14 +190,23 @@ internal sealed class Workspace
         Ensure(ref YWeights, yCount * yTaps);
     }
 
-    /// <summary>The 90th percentile of the first <paramref name="count"/> needs (the 4th largest of 32).</summary>
+    /// <summary>
+    /// The 5th largest of the first <paramref name="count"/> needs (the 90th percentile of a full window), 0 with fewer
+    /// than 5: a buffer stays only while 5 of the recent images needed as much, however few there were so far (a
+    /// percentile of a few images would keep the buffer of two outliers among them).
+    /// </summary>
     private static long Usual(long[] needs, int count)
     {
+        if (count < 5)
+        {
+            return 0;
+        }
+
         Span<long> sorted = stackalloc long[Window];
         needs.AsSpan(0, count).CopyTo(sorted);
         sorted = sorted[..count];
         sorted.Sort();
-        return sorted[(int)(0.9 * (count - 1))];
+        return sorted[count - 5];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
