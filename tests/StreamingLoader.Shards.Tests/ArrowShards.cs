@@ -43,24 +43,24 @@ internal static class ArrowShards
 
     /// <summary>
     /// Writes <paramref name="shards"/> Arrow IPC files of the rows <see cref="TestData.WriteShards"/> writes as Parquet
-    /// (x: <see cref="TestData.Features"/> float32 as a fixed-size list, y: the row as int64), in record batches of
-    /// <paramref name="batchRows"/>; returns the folder.
+    /// (x: <paramref name="features"/> float32 as a fixed-size list, <see cref="TestData.Features"/> unless given; y: the
+    /// row as int64), in record batches of <paramref name="batchRows"/>; returns the folder.
     /// </summary>
-    public static string WriteTensors(int shards, int rowsPerShard, int batchRows)
+    public static string WriteTensors(int shards, int rowsPerShard, int batchRows, int features = TestData.Features, string? folder = null)
     {
-        var folder = Directory.CreateTempSubdirectory("streamingloader-arrow-").FullName;
+        folder ??= Directory.CreateTempSubdirectory("streamingloader-arrow-").FullName;
         for (var s = 0; s < shards; s++)
         {
             using var file = File.Create(Path.Combine(folder, $"part-{s:D3}.arrow"));
-            using var writer = new ArrowFileWriter(file, new Schema([new Field("x", new FixedSizeListType(FloatType.Default, TestData.Features), false), new Field("y", Int64Type.Default, false)], null));
+            using var writer = new ArrowFileWriter(file, new Schema([new Field("x", new FixedSizeListType(FloatType.Default, features), false), new Field("y", Int64Type.Default, false)], null));
             for (var start = 0; start < rowsPerShard; start += batchRows)
             {
-                var x = new FixedSizeListArray.Builder(FloatType.Default, TestData.Features);
+                var x = new FixedSizeListArray.Builder(FloatType.Default, features);
                 var y = new Int64Array.Builder();
                 for (var row = (long)(s * rowsPerShard) + start; row < (s * rowsPerShard) + Math.Min(rowsPerShard, start + batchRows); row++)
                 {
                     x.Append();
-                    for (var j = 0; j < TestData.Features; j++)
+                    for (var j = 0; j < features; j++)
                     {
                         ((FloatArray.Builder)x.ValueBuilder).Append((row * 1000f) + j);
                     }
