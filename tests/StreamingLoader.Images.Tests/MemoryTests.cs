@@ -10,6 +10,11 @@ namespace StreamingLoader.Images.Tests;
 /// Memory for outliers: while an image decodes its worker holds the file and at most 4 bytes a pixel; afterwards a
 /// buffer far larger than what the worker's recent images needed goes back.
 /// </summary>
+/// <remarks>
+/// Run alone: the decoder test counts decodes with a process-wide <see cref="System.Diagnostics.Metrics.MeterListener"/>,
+/// which would also count the images other test classes decode at the same time (some with Skia on purpose).
+/// </remarks>
+[Collection(nameof(MemoryTests))]
 public sealed class MemoryTests(TorchvisionReference reference) : IClassFixture<TorchvisionReference>, IDisposable
 {
     private const int OutlierWidth = 4000;
@@ -182,3 +187,7 @@ public sealed class MemoryTests(TorchvisionReference reference) : IClassFixture<
         return path;
     }
 }
+
+/// <summary>The memory tests' collection: run with no other test class in parallel.</summary>
+[CollectionDefinition(nameof(MemoryTests), DisableParallelization = true)]
+public sealed class MemoryTestsRunAlone;
