@@ -80,11 +80,13 @@ public sealed class VerdictTests(VerdictCorpus corpus, ITestOutputHelper output)
                 l.EnableMeasurementEvents(instrument);
             }
         };
+        // Only this thread's decodes: the listener is process-wide, and other test classes decode at the same time.
+        var thread = Environment.CurrentManagedThreadId;
         listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
         {
             foreach (var tag in tags)
             {
-                if (tag.Key == "decoder")
+                if (tag.Key == "decoder" && Environment.CurrentManagedThreadId == thread)
                 {
                     lock (counted)
                     {
