@@ -24,9 +24,7 @@ internal sealed class Autotuner
     private readonly AutotuneBound _workerCeiling;
     private readonly AutotuneBound _workerFloor;
     private readonly AutotuneBound _prefetchCeiling;
-    private readonly List<(double Seconds, long Samples, double Wait)> _ticks = [];
-    private (long At, AutotuneSample Totals)? _windowStart;
-    private (long At, long Samples, double Wait) _lastTick;
+    private readonly AutotuneMeter _meter;
     private (long At, long Batches)? _settling;
     private Trial? _trial;
     private Recheck? _recheck;
@@ -37,6 +35,7 @@ internal sealed class Autotuner
     public Autotuner(AutotuneLimits limits, AutotuneSettings settings, TimeProvider time)
     {
         (_limits, _settings, _time) = (limits, settings, time);
+        _meter = new AutotuneMeter(settings, time);
         (Workers, Prefetch) = (limits.Workers, limits.Prefetch);
         _workerCeiling = new AutotuneBound(settings, ceiling: true);
         _workerFloor = new AutotuneBound(settings, ceiling: false);
@@ -58,9 +57,8 @@ internal sealed class Autotuner
     {
         var now = _time.GetTimestamp();
         _allocated = totals.AllocatedBytes;
-        var last = _lastTick;
-        _lastTick = (now, totals.Samples, totals.WaitSeconds);
-        if (_windowStart is null)
+        var tick = _meter.Take(now, totals);
+        if (!_meter.Started)
         {
             Settle(now, totals);
             return false;
@@ -75,7 +73,7 @@ internal sealed class Autotuner
 
         if (_settling is { } settling)
         {
-            if (Seconds(settling.At, now) < _settings.Settle.TotalSeconds || totals.Batches - settling.Batches < _settings.SettleBatches)
+            if (_meter.Seconds(settling.At, now) < _settings.Settle.TotalSeconds || totals.Batches - settling.Batches < _settings.SettleBatches)
             {
                 return false;
             }
@@ -85,8 +83,7 @@ internal sealed class Autotuner
             return false;
         }
 
-        _ticks.Add((Seconds(last.At, now), totals.Samples - last.Samples, totals.WaitSeconds - last.Wait));
-        var window = Measure(_windowStart.Value.At, _windowStart.Value.Totals, now, totals);
+        var window = _meter.Measure(tick, now, totals, Workers);
         var enough = (window.Seconds >= _settings.MinWindow.TotalSeconds && window.Batches >= _settings.MinBatches)
             || (window.Seconds >= _settings.MaxWindow.TotalSeconds && window.Batches >= _settings.MinBatchesLong)
             || (_trial is null && ClearlyStarved(window) && window.Seconds >= _settings.MinWindow.TotalSeconds && window.Batches >= _settings.MinBatchesStarved);
@@ -325,77 +322,10 @@ internal sealed class Autotuner
         StartWindow(now, totals);
     }
 
-    private void StartWindow(long now, AutotuneSample totals)
-    {
-        _windowStart = (now, totals);
-        _ticks.Clear();
-    }
+    private void StartWindow(long now, AutotuneSample totals) => _meter.Start(now, totals);
 
     private AutotuneStatus Describe(int changes, string reason, string explanation) =>
         new(Workers, Prefetch, PoolSize, _allocated, _limits.MemoryBudget, changes, reason, explanation);
-
-    private AutotuneWindow Measure(long startAt, AutotuneSample start, long now, AutotuneSample end)
-    {
-        var seconds = Seconds(startAt, now);
-        var samples = Math.Max(1, end.Samples - start.Samples);
-        var busy = end.BusySeconds - start.BusySeconds;
-        var step = end.StepSeconds - start.StepSeconds;
-        var (rateError, waitError) = Errors(end.Batches - start.Batches == 0 ? 0 : (end.Samples - start.Samples) / (double)(end.Batches - start.Batches));
-        return new AutotuneWindow(
-            seconds,
-            end.Batches - start.Batches,
-            (end.Samples - start.Samples) / seconds,
-            Math.Clamp((end.WaitSeconds - start.WaitSeconds) / seconds, 0, 1),
-            Math.Clamp(busy / (Workers * seconds), 0, 1),
-            busy / samples,
-            step / samples,
-            rateError,
-            waitError);
-    }
-
-    /// <summary>
-    /// The standard errors of the window's samples/s and wait share, from the spread of its ticks. Samples arrive a
-    /// batch at a time: with slow batches most ticks hold none and a few one, a spread that is the batches' size, not
-    /// noise. So ticks are taken in blocks that each hold at least <see cref="AutotuneSettings.BatchesPerBlock"/>
-    /// batches (of <paramref name="samplesPerBatch"/> samples), the last block taking the rest; with fast batches
-    /// each tick is a block.
-    /// </summary>
-    private (double Rate, double Wait) Errors(double samplesPerBatch)
-    {
-        var blocks = new List<(double Seconds, long Samples, double Wait)>(_ticks.Count);
-        var open = (Seconds: 0.0, Samples: 0L, Wait: 0.0);
-        foreach (var tick in _ticks)
-        {
-            open = (open.Seconds + tick.Seconds, open.Samples + tick.Samples, open.Wait + tick.Wait);
-            if (open.Samples >= _settings.BatchesPerBlock * samplesPerBatch)
-            {
-                blocks.Add(open);
-                open = (0.0, 0L, 0.0);
-            }
-        }
-
-        if (open.Seconds > 0 && blocks.Count > 0)
-        {
-            var last = blocks[^1];
-            blocks[^1] = (last.Seconds + open.Seconds, last.Samples + open.Samples, last.Wait + open.Wait);
-        }
-
-        return (StandardError(blocks.ConvertAll(b => b.Samples / b.Seconds)), StandardError(blocks.ConvertAll(b => Math.Clamp(b.Wait / b.Seconds, 0, 1))));
-    }
-
-    /// <summary>The standard error of the mean of <paramref name="values"/> (0 with fewer than two).</summary>
-    private static double StandardError(List<double> values)
-    {
-        if (values.Count < 2)
-        {
-            return 0;
-        }
-
-        var mean = values.Average();
-        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1) / values.Count);
-    }
-
-    private double Seconds(long from, long to) => Math.Max(1e-9, (to - from) / (double)_time.TimestampFrequency);
 
     /// <summary>A larger setting undone on a gain within the noise: its window, and the bound its undoing set.</summary>
     private sealed record Recheck(int Workers, int Prefetch, AutotuneWindow Larger, AutotuneBound Bound);
