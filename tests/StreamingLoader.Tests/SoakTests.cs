@@ -55,7 +55,9 @@ public class SoakTests
 
             Assert.True(epochs >= 3, $"only {epochs} epochs ran");
             Assert.InRange(maxLeases, 1, pool.Capacity);
-            Assert.True(maxHeap - minHeap <= (baselineHeap / 10) + (1 << 20), $"managed heap {minHeap:N0}–{maxHeap:N0} bytes after warm-up (baseline {baselineHeap:N0})");
+            // Growth is what a leak makes; the heap may also shrink below the first measure, as what earlier test
+            // classes left (pooled arrays, finalizable objects) is let go in the same process.
+            Assert.True(maxHeap - baselineHeap <= (baselineHeap / 10) + (1 << 20), $"managed heap {minHeap:N0}–{maxHeap:N0} bytes after warm-up (baseline {baselineHeap:N0})");
         }
     }
 }
