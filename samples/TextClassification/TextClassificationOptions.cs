@@ -1,7 +1,7 @@
 namespace StreamingLoader.Samples.TextClassification;
 
 /// <summary>Command-line options.</summary>
-public sealed record TextClassificationOptions
+public sealed record TextClassificationOptions : FortunesSampleOptions
 {
     public const string Usage = """
         Usage: TextClassification [--epochs 6] [--batch-size 64] [--dimensions 64] [--lr 0.005] [--dropout 0.3]
@@ -37,18 +37,6 @@ public sealed record TextClassificationOptions
 
     public int MinPerCategory { get; init; } = 50;
 
-    public int Workers { get; init; } = Environment.ProcessorCount;
-
-    public int? Threads { get; init; }
-
-    public ulong Seed { get; init; }
-
-    public string Root { get; init; } = FortunesCorpus.DefaultRoot;
-
-    internal SampleMetrics Metrics { get; init; } = SampleMetrics.Default;
-
-    public bool Help { get; init; }
-
     public static TextClassificationOptions Parse(IReadOnlyList<string> args)
     {
         var d = new TextClassificationOptions();
@@ -60,12 +48,8 @@ public sealed record TextClassificationOptions
         var maxLength = SampleCommandLine.Positive("--max-length", d.MaxLength, "Tokens kept of a fortune.");
         var noBucket = SampleCommandLine.Flag("--no-bucket", "Batches without length buckets.");
         var minPerCategory = SampleCommandLine.Positive("--min-per-category", d.MinPerCategory, "Leave out smaller categories.");
-        var workers = SampleCommandLine.Positive("--workers", d.Workers, "Loader threads.");
-        var threads = SampleCommandLine.OptionalPositive("--threads", "libtorch intra-op threads.");
-        var seed = SampleCommandLine.Number("--seed", d.Seed, "Seeds the split, the shuffle and the initial weights.");
-        var root = SampleCommandLine.Text("--root", d.Root, "The fortunes folder.");
-        var metrics = new SampleMetrics.Options();
-        var command = metrics.AddTo(new System.CommandLine.RootCommand("TextClassification") { epochs, batchSize, dimensions, lr, dropout, maxLength, noBucket, minPerCategory, workers, threads, seed, root });
+        var common = new Options("Seeds the split, the shuffle and the initial weights.");
+        var command = common.AddTo(new System.CommandLine.RootCommand("TextClassification") { epochs, batchSize, dimensions, lr, dropout, maxLength, noBucket, minPerCategory });
         var result = SampleCommandLine.Parse(command, args, out var help);
         var options = new TextClassificationOptions
         {
@@ -77,13 +61,8 @@ public sealed record TextClassificationOptions
             MaxLength = result.GetValue(maxLength),
             Bucket = !result.GetValue(noBucket),
             MinPerCategory = result.GetValue(minPerCategory),
-            Workers = result.GetValue(workers),
-            Threads = result.GetValue(threads),
-            Seed = result.GetValue(seed),
-            Root = result.GetValue(root)!,
-            Metrics = metrics.Read(result),
-            Help = help,
         };
+        options = common.Read(options, result, help);
 
         return options.LearningRate > 0 && options.Dropout is >= 0 and < 1 && options.MaxLength >= 16
             ? options

@@ -1,7 +1,7 @@
 namespace StreamingLoader.Samples.TinyLanguageModel;
 
 /// <summary>Command-line options.</summary>
-public sealed record TinyLanguageModelOptions
+public sealed record TinyLanguageModelOptions : FortunesSampleOptions
 {
     public const string Usage = """
         Usage: TinyLanguageModel [--minutes 3] [--steps N] [--batch-size 16] [--context 128] [--dimensions 128] [--heads 4]
@@ -46,18 +46,6 @@ public sealed record TinyLanguageModelOptions
 
     public int LogEvery { get; init; } = 25;
 
-    public int Workers { get; init; } = Environment.ProcessorCount;
-
-    public int? Threads { get; init; }
-
-    public ulong Seed { get; init; }
-
-    public string Root { get; init; } = FortunesCorpus.DefaultRoot;
-
-    internal SampleMetrics Metrics { get; init; } = SampleMetrics.Default;
-
-    public bool Help { get; init; }
-
     public static TinyLanguageModelOptions Parse(IReadOnlyList<string> args)
     {
         var d = new TinyLanguageModelOptions();
@@ -72,12 +60,8 @@ public sealed record TinyLanguageModelOptions
         var prompt = SampleCommandLine.Text("--prompt", d.Prompt, "The start of the generation.");
         var generate = SampleCommandLine.Positive("--generate", d.GenerateBytes, "Bytes to generate at most.");
         var logEvery = SampleCommandLine.Positive("--log-every", d.LogEvery, "Print the mean loss every N steps.");
-        var workers = SampleCommandLine.Positive("--workers", d.Workers, "Loader threads.");
-        var threads = SampleCommandLine.OptionalPositive("--threads", "libtorch intra-op threads.");
-        var seed = SampleCommandLine.Number("--seed", d.Seed, "Seeds the shuffle, the weights and the sampling.");
-        var root = SampleCommandLine.Text("--root", d.Root, "The fortunes folder.");
-        var metrics = new SampleMetrics.Options();
-        var command = metrics.AddTo(new System.CommandLine.RootCommand("TinyLanguageModel") { minutes, steps, batchSize, context, dimensions, heads, layers, lr, prompt, generate, logEvery, workers, threads, seed, root });
+        var common = new Options("Seeds the shuffle, the weights and the sampling.");
+        var command = common.AddTo(new System.CommandLine.RootCommand("TinyLanguageModel") { minutes, steps, batchSize, context, dimensions, heads, layers, lr, prompt, generate, logEvery });
         var result = SampleCommandLine.Parse(command, args, out var help);
         var options = new TinyLanguageModelOptions
         {
@@ -92,13 +76,8 @@ public sealed record TinyLanguageModelOptions
             Prompt = result.GetValue(prompt)!,
             GenerateBytes = result.GetValue(generate),
             LogEvery = result.GetValue(logEvery),
-            Workers = result.GetValue(workers),
-            Threads = result.GetValue(threads),
-            Seed = result.GetValue(seed),
-            Root = result.GetValue(root)!,
-            Metrics = metrics.Read(result),
-            Help = help,
         };
+        options = common.Read(options, result, help);
 
         if (options.Minutes <= 0 || options.LearningRate <= 0 || options.Dimensions % options.Heads != 0 || options.Context < 2 || options.Prompt.Length == 0)
         {
